@@ -1,0 +1,62 @@
+/*
+ * cmd_config: `feedd check-config [-c FILE]`.  Loads the configuration the
+ * way the daemon would and prints every effective setting, so that a file
+ * can be checked before `systemctl reload feedd` and a user can see what
+ * the defaults and conf.d drop-ins add up to.
+ */
+#include "feedd/cmd.h"
+#include "feedd/config.h"
+#include "feedd/log.h"
+#include "feedd/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int usage_error(const char *what, const char *arg)
+{
+	LOG_ERR("check-config: %s '%s'", what, arg);
+	fputs("usage: feedd check-config [-c FILE]\n", stderr);
+	return 2;
+}
+
+int cmd_check_config(int argc, char **argv)
+{
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs("usage: feedd check-config [-c FILE]\n", stdout);
+			return 0;
+		}
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (++i == argc)
+				return usage_error("a file name must follow", a);
+			path = argv[i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			path = a + 9;
+		} else if (strncmp(a, "-c", 2) == 0) {
+			path = a + 2;
+		} else if (a[0] == '-') {
+			return usage_error("unknown option", a);
+		} else {
+			return usage_error("unexpected argument", a);
+		}
+	}
+	if (!path)
+		path = cfg_default_path();
+
+	struct cfg *cfg;
+	struct buf msg;
+	buf_init(&msg);
+	if (cfg_load(path, &cfg, &msg) < 0) {
+		LOG_ERR("%s", buf_str(&msg));
+		buf_free(&msg);
+		return 2;
+	}
+	cfg_summary(cfg, &msg);
+	fwrite(msg.data, 1, msg.len, stdout);
+	int rc = fflush(stdout) == 0 ? 0 : 1;
+	buf_free(&msg);
+	cfg_free(cfg);
+	return rc;
+}

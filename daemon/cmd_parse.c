@@ -1,0 +1,242 @@
+/*
+ * cmd_parse: `feedd parse`, a feed document in, JSON Lines out (the contract
+ * is in README.md, "feedd parse").  The file is read in chunks and pushed
+ * through the same parser the daemon uses, so memory stays bounded by the
+ * parser's limits however large the input.
+ */
+#include "feedd/cmd.h"
+#include "feedd/config.h"
+#include "feedd/date.h"
+#include "feedd/feed.h"
+#include "feedd/log.h"
+#include "feedd/newsid.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct parse_run {
+	const char *name;                     /* the input, for messages */
+	const struct pcre2_real_code_8 *re;   /* the source's news_id, or NULL */
+	FILE *out;
+	size_t unmatched;                     /* entries the pattern missed */
+};
+
+static json_t *str_or_null(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+	return j ? j : json_null();
+}
+
+static json_t *time_or_null(int64_t t)
+{
+	char iso[DATE_ISO_LEN];
+	if (t == FEED_TIME_NONE || date_format_utc(t, iso) != 0)
+		return json_null();
+	return json_string(iso);
+}
+
+static void print_json(struct parse_run *r, json_t *obj)
+{
+	/* Key order is insertion order in jansson >= 2.8; compact and
+	 * UTF-8 as is, so the output is stable byte for byte. */
+	char *s = json_dumps(obj, JSON_COMPACT);
+	if (s) {
+		fputs(s, r->out);
+		fputc('\n', r->out);
+		free(s);
+	}
+	json_decref(obj);
+}
+
+static void on_feed(void *ctx, const struct feed_info *f)
+{
+	struct parse_run *r = ctx;
+	json_t *o = json_object();
+	json_object_set_new(o, "kind", json_string("feed"));
+	json_object_set_new(o, "format", json_string(feed_format_name(f->format)));
+	json_object_set_new(o, "title", str_or_null(f->title));
+	json_object_set_new(o, "link", str_or_null(f->link));
+	json_object_set_new(o, "subtitle", str_or_null(f->subtitle));
+	json_object_set_new(o, "language", str_or_null(f->language));
+	json_object_set_new(o, "updated", time_or_null(f->updated));
+	print_json(r, o);
+}
+
+static void on_entry(void *ctx, struct feed_entry *e)
+{
+	struct parse_run *r = ctx;
+	bool matched;
+	char *id = newsid_compute(r->re, e->link, e->guid, feed_entry_key_text(e), e->published_raw,
+				  &matched);
+	if (r->re && !matched)
+		r->unmatched++;
+
+	json_t *o = json_object();
+	json_object_set_new(o, "kind", json_string("entry"));
+	json_object_set_new(o, "guid", str_or_null(e->guid));
+	json_object_set_new(o, "news_id", str_or_null(id));
+	json_object_set_new(o, "link", str_or_null(e->link));
+	json_object_set_new(o, "title", str_or_null(e->title));
+	json_object_set_new(o, "summary", str_or_null(e->summary));
+	json_object_set_new(o, "content", str_or_null(e->content));
+	json_object_set_new(o, "author", str_or_null(e->author));
+	json_object_set_new(o, "published", time_or_null(e->published));
+	json_object_set_new(o, "updated", time_or_null(e->updated));
+	json_t *cats = json_array();
+	for (size_t i = 0; i < e->n_categories; i++)
+		json_array_append_new(cats, str_or_null(e->categories[i]));
+	json_object_set_new(o, "categories", cats);
+	json_t *encs = json_array();
+	for (size_t i = 0; i < e->n_enclosures; i++) {
+		const struct feed_enclosure *en = &e->enclosures[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "url", str_or_null(en->url));
+		json_object_set_new(x, "type", str_or_null(en->type));
+		json_object_set_new(x, "length",
+				    en->length >= 0 ? json_integer(en->length) : json_null());
+		json_array_append_new(encs, x);
+	}
+	json_object_set_new(o, "enclosures", encs);
+	print_json(r, o);
+	free(id);
+	feed_entry_free(e);
+}
+
+static void on_warning(void *ctx, const char *msg)
+{
+	struct parse_run *r = ctx;
+	LOG_WARN("%s: %s", r->name, msg);
+}
+
+static int parse_usage(void)
+{
+	fputs("usage: feedd parse [-c FILE --source NAME] [--base URL] [--charset NAME] FILE|-\n",
+	      stderr);
+	return 2;
+}
+
+int cmd_parse(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"source", required_argument, NULL, 's'},
+		{"base", required_argument, NULL, 'b'},
+		{"charset", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *source_name = NULL, *base = NULL, *charset = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:b:e:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			source_name = optarg;
+			break;
+		case 'b':
+			base = optarg;
+			break;
+		case 'e':
+			charset = optarg;
+			break;
+		case 'h':
+			parse_usage();
+			return 0;
+		default:
+			return parse_usage();
+		}
+	}
+	if (optind != argc - 1)
+		return parse_usage();
+	if (source_name && !config_path) {
+		LOG_ERR("parse: --source needs -c FILE, the configuration that defines it");
+		return 2;
+	}
+
+	struct feed_limits limits;
+	feed_limits_default(&limits);
+	struct cfg *cfg = NULL;
+	struct parse_run run = {.name = argv[optind], .out = stdout};
+	if (strcmp(run.name, "-") == 0)
+		run.name = "stdin";
+	if (config_path) {
+		struct buf err;
+		buf_init(&err);
+		if (cfg_load(config_path, &cfg, &err) != 0) {
+			LOG_ERR("%s", buf_str(&err));
+			buf_free(&err);
+			return 2;
+		}
+		buf_free(&err);
+		limits.max_document = cfg->max_feed_size;
+		limits.max_entries = (size_t)cfg->max_entries;
+		limits.max_field = cfg->max_field_size;
+		if (source_name) {
+			const struct cfg_source *src = cfg_source_find(cfg, source_name);
+			if (!src) {
+				LOG_ERR("%s: no [source %s] in this configuration", cfg->path,
+					source_name);
+				cfg_free(cfg);
+				return 2;
+			}
+			run.re = src->news_id.code;
+		}
+	}
+
+	const char *path = argv[optind];
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		LOG_ERR("%s: %s", path, strerror(errno));
+		cfg_free(cfg);
+		return 1;
+	}
+
+	static char outbuf[1 << 16];
+	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+	struct feed_handler h = {on_feed, on_entry, on_warning, &run};
+	struct feed_parser *p = feed_parser_new(&limits, charset, base, &h);
+	char *chunk = xmalloc(1 << 16);
+	int status = 0;
+	for (;;) {
+		ssize_t n = read(fd, chunk, 1 << 16);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			LOG_ERR("%s: %s", run.name, strerror(errno));
+			status = 1;
+			break;
+		}
+		if (n == 0 || feed_parser_push(p, chunk, (size_t)n) != 0)
+			break;
+	}
+	free(chunk);
+	if (fd != STDIN_FILENO)
+		close(fd);
+
+	struct buf err;
+	buf_init(&err);
+	if (feed_parser_finish(p, &err) != 0) {
+		LOG_ERR("%s: not a feed: %s", run.name, buf_str(&err));
+		status = 1;
+	}
+	if (run.unmatched)
+		LOG_WARN("%s: news_id pattern of source %s matched neither link nor guid of %zu "
+			 "entries; their guid or link is the ID",
+			 run.name, source_name, run.unmatched);
+	buf_free(&err);
+	feed_parser_free(p);
+	cfg_free(cfg);
+	if (fflush(stdout) != 0) {
+		LOG_ERR("writing the output: %s", strerror(errno));
+		status = 1;
+	}
+	return status;
+}

@@ -1,0 +1,1280 @@
+/*
+ * feed: the RSS/Atom parser (see feed.h).
+ *
+ * Bytes flow through three stages: charset (any encoding -> clean UTF-8),
+ * xmlfix (this file: repairs the lexical damage real feeds carry, which
+ * libxml2's recovery handles badly), and libxml2's SAX2 push parser, whose
+ * callbacks drive a small state machine that fills one entry at a time.
+ *
+ * xmlfix rewrites every entity reference into a numeric character reference
+ * (or into literal text when the name is unknown), escapes bare '&', drops
+ * the DOCTYPE and replaces characters XML forbids.  After it, libxml2 never
+ * sees a DTD or a named entity: entity bombs and XXE have nothing to expand,
+ * and the "&amp;" after a recovered error is not silently lost (libxml2
+ * skips entity references once a document is known to be malformed).
+ */
+#include "feedd/feed.h"
+
+#include "feedd/charset.h"
+#include "feedd/date.h"
+#include "feedd/text.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/uri.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define NS_ATOM10 "http://www.w3.org/2005/Atom"
+#define NS_ATOM03 "http://purl.org/atom/ns#"
+#define NS_RSS10 "http://purl.org/rss/1.0/"
+#define NS_RSS090 "http://my.netscape.com/rdf/simple/0.9/"
+#define NS_RSS_USERLAND "http://backend.userland.com/rss2"
+#define NS_RDF "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+#define NS_CONTENT "http://purl.org/rss/1.0/modules/content/"
+#define NS_DC "http://purl.org/dc/elements/1.1/"
+#define NS_DCTERMS "http://purl.org/dc/terms/"
+#define NS_MEDIA "http://search.yahoo.com/mrss/"
+#define NS_XML "http://www.w3.org/XML/1998/namespace"
+
+/* How far ahead xmlfix may need to look: "<![CDATA[" or an entity name. */
+#define FIX_LOOKAHEAD 40
+/* Elements nested deeper than this are not tracked (libxml2 stops at 256). */
+#define MAX_DEPTH 512
+
+enum ns {
+	NS_NONE_OTHER, /* a namespace we do not read */
+	NS_RSS,        /* no namespace in RSS, or an RSS namespace */
+	NS_ATOM,
+	NS_RDFNS,
+	NS_CONTENTNS,
+	NS_DCNS,
+	NS_MEDIANS,
+};
+
+enum family { FAM_NONE, FAM_RSS, FAM_ATOM };
+
+enum field {
+	F_NONE,
+	F_TITLE,
+	F_LINK,
+	F_GUID,
+	F_SUMMARY,
+	F_CONTENT,
+	F_AUTHOR,
+	F_PUBLISHED,
+	F_UPDATED,
+	F_CATEGORY,
+	F_SUBTITLE,
+	F_LANGUAGE,
+};
+
+static const char *const field_names[] = {
+	[F_NONE] = "?",           [F_TITLE] = "title",     [F_LINK] = "link",
+	[F_GUID] = "guid",        [F_SUMMARY] = "summary", [F_CONTENT] = "content",
+	[F_AUTHOR] = "author",    [F_PUBLISHED] = "date",  [F_UPDATED] = "date",
+	[F_CATEGORY] = "category", [F_SUBTITLE] = "subtitle", [F_LANGUAGE] = "language",
+};
+
+enum text_mode { MODE_TEXT, MODE_HTML, MODE_XHTML };
+
+enum fix_state { FIX_TEXT, FIX_CDATA, FIX_COMMENT, FIX_PI, FIX_DOCTYPE };
+
+struct capture {
+	enum field field;
+	bool entry;          /* the field belongs to the entry, not the feed */
+	int depth;           /* the capturing element's depth */
+	enum text_mode mode;
+	int skip_div_depth;  /* xhtml: the wrapper div not to serialise */
+	bool has_markup;
+	bool truncated;
+	int prio;            /* links: which candidate this is */
+	struct buf plain;    /* decoded text only */
+	struct buf markup;   /* text and child elements, serialised */
+	const char *base;    /* xml:base in force at the element */
+};
+
+struct feed_parser {
+	struct feed_limits limits;
+	struct feed_handler h;
+	char *base_url;
+	struct charset_conv *cv;
+	xmlParserCtxtPtr ctxt;
+
+	/* xmlfix */
+	enum fix_state fix;
+	int doctype_brackets;
+	char doctype_quote;
+	bool seen_lt;         /* past the white space before the first '<' */
+	struct buf pending;   /* bytes waiting for lookahead */
+	struct buf utf8;      /* charset output */
+	struct buf fixed;     /* xmlfix output */
+
+	size_t pushed;
+	bool nonspace_input;
+	bool stopped;         /* the parser wants no more input */
+	bool over_document;   /* max_document reached */
+	char *fatal;          /* why the document is not a feed */
+	char *first_error;    /* libxml2's first error, for "not XML" */
+
+	/* document state */
+	int depth;
+	enum family family;
+	enum feed_format format;
+	bool root_seen;
+	int channel_depth;     /* feed-level fields live at channel_depth + 1 */
+	bool feed_emitted;
+	struct feed_info info;
+	int info_link_prio;
+
+	struct feed_entry *entry;
+	int entry_depth;
+	int entry_link_prio;
+	bool guid_is_permalink;
+	int author_depth;      /* Atom <author> inside the entry or feed */
+	int media_group_depth;
+	size_t n_entries;
+
+	struct capture cap;
+	bool capturing;
+
+	/* xml:base per depth; entries point into owned strings */
+	const char *bases[MAX_DEPTH + 1];
+	char *owned_bases[MAX_DEPTH + 1];
+};
+
+const char *feed_format_name(enum feed_format f)
+{
+	switch (f) {
+	case FEED_FORMAT_RSS20:
+		return "rss20";
+	case FEED_FORMAT_RSS10:
+		return "rss10";
+	case FEED_FORMAT_RSS09X:
+		return "rss09x";
+	case FEED_FORMAT_ATOM10:
+		return "atom10";
+	case FEED_FORMAT_ATOM03:
+		return "atom03";
+	case FEED_FORMAT_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+void feed_limits_default(struct feed_limits *l)
+{
+	l->max_document = 64u << 20;
+	l->max_entries = 50000;
+	l->max_field = 1u << 20;
+}
+
+void feed_entry_free(struct feed_entry *e)
+{
+	if (!e)
+		return;
+	free(e->guid);
+	free(e->link);
+	free(e->title);
+	free(e->summary);
+	free(e->content);
+	free(e->author);
+	free(e->published_raw);
+	for (size_t i = 0; i < e->n_categories; i++)
+		free(e->categories[i]);
+	free(e->categories);
+	for (size_t i = 0; i < e->n_enclosures; i++) {
+		free(e->enclosures[i].url);
+		free(e->enclosures[i].type);
+	}
+	free(e->enclosures);
+	free(e);
+}
+
+const char *feed_entry_key_text(const struct feed_entry *e)
+{
+	if (e->title)
+		return e->title;
+	if (e->summary)
+		return e->summary;
+	if (e->content)
+		return e->content;
+	return e->n_enclosures ? e->enclosures[0].url : NULL;
+}
+
+static void warn(struct feed_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct feed_parser *p, const char *fmt, ...)
+{
+	if (!p->h.on_warning)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	p->h.on_warning(p->h.ctx, msg);
+}
+
+static void stop(struct feed_parser *p)
+{
+	p->stopped = true;
+	if (p->ctxt)
+		xmlStopParser(p->ctxt);
+}
+
+static void not_a_feed(struct feed_parser *p, const char *why)
+{
+	if (!p->fatal)
+		p->fatal = xstrdup(why);
+	stop(p);
+}
+
+/* ---- xmlfix ---------------------------------------------------------- */
+
+static const char u_fffd[] = "\xEF\xBF\xBD";
+
+/* Copies one character at s (UTF-8, valid) to out, replacing those XML 1.0
+ * forbids; returns its length. */
+static size_t fix_char(const char *s, struct buf *out)
+{
+	unsigned char c = (unsigned char)s[0];
+	if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+		buf_append(out, u_fffd, 3);
+		return 1;
+	}
+	if (c == 0xEF && (unsigned char)s[1] == 0xBF &&
+	    ((unsigned char)s[2] == 0xBE || (unsigned char)s[2] == 0xBF)) {
+		buf_append(out, u_fffd, 3); /* U+FFFE, U+FFFF */
+		return 3;
+	}
+	buf_putc(out, s[0]);
+	return 1;
+}
+
+/* An '&' in text: a valid reference becomes numeric, anything else is
+ * escaped. Returns bytes consumed, or 0 if more input is needed. */
+static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
+{
+	uint32_t cp;
+	size_t n = text_entity(s, len, &cp);
+	if (n) {
+		if (cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+		    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF ||
+		    cp > 0x10FFFF)
+			cp = 0xFFFD;
+		buf_printf(out, "&#%u;", (unsigned)cp);
+		return n;
+	}
+	/* Not a known reference: wait if it might still become one. */
+	if (!final && len < FIX_LOOKAHEAD && !memchr(s + 1, ';', len - 1)) {
+		size_t i = 1;
+		while (i < len && (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') ||
+				   (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			i++;
+		if (i == len)
+			return 0;
+	}
+	buf_puts(out, "&#38;");
+	return 1;
+}
+
+/* Can c follow '<' in well-formed markup? */
+static bool tag_name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+	       c == '/' || c == '!' || c == '?' || (unsigned char)c >= 0x80;
+}
+
+static bool starts(const char *s, size_t len, const char *lit, size_t litlen)
+{
+	return len >= litlen && memcmp(s, lit, litlen) == 0;
+}
+
+/* Runs xmlfix over p->pending; with final, nothing is held back. */
+static void xmlfix(struct feed_parser *p, bool final)
+{
+	const char *s = p->pending.data ? p->pending.data : "";
+	size_t len = p->pending.len, i = 0;
+	struct buf *out = &p->fixed;
+
+	while (i < len) {
+		size_t left = len - i;
+		if (!final && left < FIX_LOOKAHEAD)
+			break;
+		const char *c = s + i;
+		switch (p->fix) {
+		case FIX_TEXT:
+			if (!p->seen_lt) {
+				/* Text before the first tag ("\n<?xml", a PHP warning)
+				 * would make libxml2 reject the whole document. */
+				if (*c != '<') {
+					i++;
+					continue;
+				}
+				p->seen_lt = true;
+			}
+			if (*c == '&') {
+				size_t n = fix_amp(c, left, final, out);
+				if (n == 0)
+					goto hold;
+				i += n;
+			} else if (*c == '<' && starts(c, left, "<![CDATA[", 9)) {
+				buf_append(out, c, 9);
+				i += 9;
+				p->fix = FIX_CDATA;
+			} else if (*c == '<' && starts(c, left, "<!--", 4)) {
+				buf_append(out, c, 4);
+				i += 4;
+				p->fix = FIX_COMMENT;
+			} else if (*c == '<' && starts(c, left, "<?", 2)) {
+				buf_append(out, c, 2);
+				i += 2;
+				p->fix = FIX_PI;
+			} else if (*c == '<' && left >= 9 && strncasecmp(c, "<!DOCTYPE", 9) == 0) {
+				i += 9;
+				p->fix = FIX_DOCTYPE;
+				p->doctype_brackets = 0;
+				p->doctype_quote = 0;
+			} else if (*c == '<' && !tag_name_start(c[1])) {
+				/* "1 < 2" in text: libxml2 would drop the rest. */
+				buf_puts(out, "&#60;");
+				i++;
+			} else {
+				i += fix_char(c, out);
+			}
+			break;
+		case FIX_CDATA:
+			if (starts(c, left, "]]>", 3)) {
+				buf_append(out, c, 3);
+				i += 3;
+				p->fix = FIX_TEXT;
+			} else {
+				i += fix_char(c, out);
+			}
+			break;
+		case FIX_COMMENT:
+			if (starts(c, left, "-->", 3)) {
+				buf_append(out, c, 3);
+				i += 3;
+				p->fix = FIX_TEXT;
+			} else {
+				i += fix_char(c, out);
+			}
+			break;
+		case FIX_PI:
+			if (starts(c, left, "?>", 2)) {
+				buf_append(out, c, 2);
+				i += 2;
+				p->fix = FIX_TEXT;
+			} else {
+				i += fix_char(c, out);
+			}
+			break;
+		case FIX_DOCTYPE:
+			/* Dropped whole: a feed needs no DTD, and an internal
+			 * subset is where entity bombs and XXE live. */
+			if (p->doctype_quote) {
+				if (*c == p->doctype_quote)
+					p->doctype_quote = 0;
+			} else if (*c == '"' || *c == '\'') {
+				p->doctype_quote = *c;
+			} else if (*c == '[') {
+				p->doctype_brackets++;
+			} else if (*c == ']') {
+				p->doctype_brackets--;
+			} else if (*c == '>' && p->doctype_brackets <= 0) {
+				p->fix = FIX_TEXT;
+			}
+			i++;
+			break;
+		}
+	}
+hold:
+	memmove(p->pending.data, s + i, len - i);
+	p->pending.len = len - i;
+	if (p->pending.data)
+		p->pending.data[p->pending.len] = '\0';
+}
+
+/* ---- helpers for the state machine ----------------------------------- */
+
+static enum ns classify(struct feed_parser *p, const xmlChar *uri)
+{
+	const char *u = (const char *)uri;
+	if (!u || !*u)
+		return p->family == FAM_ATOM ? NS_ATOM : NS_RSS;
+	if (strcmp(u, NS_ATOM10) == 0 || strcmp(u, NS_ATOM03) == 0)
+		return NS_ATOM;
+	if (strcmp(u, NS_RSS10) == 0 || strcmp(u, NS_RSS090) == 0 ||
+	    strcmp(u, NS_RSS_USERLAND) == 0)
+		return NS_RSS;
+	if (strcmp(u, NS_RDF) == 0)
+		return NS_RDFNS;
+	if (strcmp(u, NS_CONTENT) == 0)
+		return NS_CONTENTNS;
+	if (strcmp(u, NS_DC) == 0 || strcmp(u, NS_DCTERMS) == 0)
+		return NS_DCNS;
+	if (strcmp(u, NS_MEDIA) == 0)
+		return NS_MEDIANS;
+	return NS_NONE_OTHER;
+}
+
+/* An attribute's value from SAX2's 5-tuples, as a new string or NULL. */
+static char *attr(const xmlChar **attrs, int n, const char *name, const char *uri)
+{
+	for (int i = 0; i < n; i++) {
+		const xmlChar **a = attrs + i * 5;
+		if (strcmp((const char *)a[0], name) != 0)
+			continue;
+		if (uri ? (!a[2] || strcmp((const char *)a[2], uri) != 0) : a[2] != NULL)
+			continue;
+		return xstrndup((const char *)a[3], (size_t)(a[4] - a[3]));
+	}
+	return NULL;
+}
+
+static bool attr_is(const xmlChar **attrs, int n, const char *name, const char *value)
+{
+	char *v = attr(attrs, n, name, NULL);
+	bool is = v && strcasecmp(v, value) == 0;
+	free(v);
+	return is;
+}
+
+static const char *base_here(struct feed_parser *p)
+{
+	int d = p->depth > MAX_DEPTH ? MAX_DEPTH : p->depth;
+	return d >= 0 && p->bases[d] ? p->bases[d] : p->base_url;
+}
+
+/* A URL resolved against base (NULL: as given); takes u. */
+static char *resolve(char *u, const char *base)
+{
+	u = text_clean_field(u);
+	if (!u || !base)
+		return u;
+	xmlChar *r = xmlBuildURI((const xmlChar *)u, (const xmlChar *)base);
+	if (!r)
+		return u;
+	free(u);
+	char *s = xstrdup((const char *)r);
+	xmlFree(r);
+	return s;
+}
+
+static void add_category(struct feed_entry *e, char *c)
+{
+	c = text_clean_field(c);
+	if (!c)
+		return;
+	for (size_t i = 0; i < e->n_categories; i++) {
+		if (strcmp(e->categories[i], c) == 0) {
+			free(c);
+			return;
+		}
+	}
+	e->categories = xrealloc(e->categories, (e->n_categories + 1) * sizeof *e->categories);
+	e->categories[e->n_categories++] = c;
+}
+
+static void add_enclosure(struct feed_parser *p, char *url, char *type, char *length)
+{
+	struct feed_entry *e = p->entry;
+	url = resolve(url, base_here(p));
+	type = text_clean_field(type);
+	int64_t len = -1;
+	if (length) {
+		char *end;
+		long long v = strtoll(length, &end, 10);
+		while (*end == ' ')
+			end++;
+		if (end != length && *end == '\0' && v >= 0)
+			len = v;
+		free(length);
+	}
+	if (!url) {
+		free(type);
+		return;
+	}
+	for (size_t i = 0; i < e->n_enclosures; i++) {
+		if (strcmp(e->enclosures[i].url, url) == 0) {
+			free(url);
+			free(type);
+			return;
+		}
+	}
+	e->enclosures = xrealloc(e->enclosures, (e->n_enclosures + 1) * sizeof *e->enclosures);
+	e->enclosures[e->n_enclosures++] = (struct feed_enclosure){url, type, len};
+}
+
+/* Sets *slot to v if it is empty (first one wins); takes v. */
+static void set_first(char **slot, char *v)
+{
+	if (!v)
+		return;
+	if (*slot) {
+		free(v);
+		return;
+	}
+	*slot = v;
+}
+
+static void emit_feed(struct feed_parser *p)
+{
+	if (p->feed_emitted)
+		return;
+	p->feed_emitted = true;
+	p->info.format = p->format;
+	if (p->h.on_feed)
+		p->h.on_feed(p->h.ctx, &p->info);
+}
+
+/* ---- captures -------------------------------------------------------- */
+
+static void begin_capture(struct feed_parser *p, enum field f, enum text_mode mode, int prio)
+{
+	struct capture *c = &p->cap;
+	p->capturing = true;
+	c->field = f;
+	c->entry = p->entry != NULL;
+	c->depth = p->depth;
+	c->mode = mode;
+	c->skip_div_depth = -1;
+	c->has_markup = false;
+	c->truncated = false;
+	c->prio = prio;
+	c->base = base_here(p);
+	buf_reset(&c->plain);
+	buf_reset(&c->markup);
+}
+
+/* Appends to a capture buffer up to the field limit. */
+static void cap_append(struct feed_parser *p, struct buf *b, const char *s, size_t n)
+{
+	size_t max = p->limits.max_field;
+	if (b->len + n > max) {
+		p->cap.truncated = true;
+		n = b->len < max ? charset_utf8_boundary(s, max - b->len) : 0;
+	}
+	buf_append(b, s, n);
+}
+
+static void cap_escaped(struct feed_parser *p, const char *s, size_t n, bool in_attr)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *rep = NULL;
+		switch (s[i]) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = in_attr ? "&quot;" : NULL;
+			break;
+		}
+		if (!rep)
+			continue;
+		cap_append(p, &p->cap.markup, s + run, i - run);
+		cap_append(p, &p->cap.markup, rep, strlen(rep));
+		run = i + 1;
+	}
+	cap_append(p, &p->cap.markup, s + run, n - run);
+}
+
+static char *take_text(struct capture *c)
+{
+	return buf_steal(c->has_markup ? &c->markup : &c->plain);
+}
+
+static void set_date(char **raw, int64_t *when, char *text)
+{
+	text = text_clean_field(text);
+	if (!text)
+		return;
+	int64_t t;
+	if (*when != FEED_TIME_NONE || date_parse(text, &t) != 0) {
+		/* Keep the raw text of the first date even if unreadable, so
+		 * the fallback news ID still has something stable. */
+		if (raw && !*raw)
+			*raw = text;
+		else
+			free(text);
+		return;
+	}
+	*when = t;
+	if (raw) {
+		free(*raw);
+		*raw = text;
+	} else {
+		free(text);
+	}
+}
+
+static void end_capture(struct feed_parser *p)
+{
+	struct capture *c = &p->cap;
+	p->capturing = false;
+	if (c->truncated)
+		warn(p, "%s%zu: %s cut at %zu bytes (max_field_size)", c->entry ? "entry " : "feed",
+		     c->entry ? p->n_entries + 1 : (size_t)0, field_names[c->field],
+		     p->limits.max_field);
+	if (c->entry && !p->entry)
+		return;
+	struct feed_entry *e = p->entry;
+	char *v = take_text(c);
+	bool is_entry = c->entry;
+
+	switch (c->field) {
+	case F_TITLE: {
+		char *t = text_html_to_plain(v);
+		free(v);
+		t = text_clean_field(t);
+		set_first(is_entry ? &e->title : &p->info.title, t);
+		break;
+	}
+	case F_LINK: {
+		char *u = resolve(v, c->base);
+		int *prio = is_entry ? &p->entry_link_prio : &p->info_link_prio;
+		char **slot = is_entry ? &e->link : &p->info.link;
+		if (u && c->prio > *prio) {
+			free(*slot);
+			*slot = u;
+			*prio = c->prio;
+		} else {
+			free(u);
+		}
+		break;
+	}
+	case F_GUID:
+		if (is_entry)
+			set_first(&e->guid, text_clean_field(v));
+		else
+			free(v);
+		break;
+	case F_SUMMARY:
+	case F_CONTENT: {
+		char **slot = c->field == F_SUMMARY ? (is_entry ? &e->summary : NULL)
+						     : (is_entry ? &e->content : NULL);
+		/* Trim only: the markup is kept as given. */
+		size_t a = 0, n = strlen(v);
+		while (a < n && strchr(" \t\r\n", v[a]))
+			a++;
+		while (n > a && strchr(" \t\r\n", v[n - 1]))
+			n--;
+		if (slot && n > a)
+			set_first(slot, xstrndup(v + a, n - a));
+		free(v);
+		break;
+	}
+	case F_AUTHOR:
+		if (is_entry)
+			set_first(&e->author, text_clean_field(v));
+		else
+			free(v);
+		break;
+	case F_PUBLISHED:
+		if (is_entry)
+			set_date(&e->published_raw, &e->published, v);
+		else
+			set_date(NULL, &p->info.updated, v);
+		break;
+	case F_UPDATED:
+		if (is_entry)
+			set_date(NULL, &e->updated, v);
+		else
+			set_date(NULL, &p->info.updated, v);
+		break;
+	case F_CATEGORY:
+		if (is_entry)
+			add_category(e, v);
+		else
+			free(v);
+		break;
+	case F_SUBTITLE: {
+		char *t = text_html_to_plain(v);
+		free(v);
+		set_first(&p->info.subtitle, text_clean_field(t));
+		break;
+	}
+	case F_LANGUAGE:
+		set_first(&p->info.language, text_clean_field(v));
+		break;
+	case F_NONE:
+		free(v);
+		break;
+	}
+}
+
+/* ---- entries --------------------------------------------------------- */
+
+static void begin_entry(struct feed_parser *p, const xmlChar **attrs, int nattrs)
+{
+	emit_feed(p);
+	if (p->n_entries >= p->limits.max_entries) {
+		warn(p, "more than %zu entries (max_entries): the rest of the document is ignored",
+		     p->limits.max_entries);
+		stop(p);
+		return;
+	}
+	p->entry = xcalloc(1, sizeof *p->entry);
+	p->entry->index = p->n_entries;
+	p->entry->published = FEED_TIME_NONE;
+	p->entry->updated = FEED_TIME_NONE;
+	p->entry_depth = p->depth;
+	p->entry_link_prio = 0;
+	p->guid_is_permalink = true;
+	p->author_depth = -1;
+	p->media_group_depth = -1;
+	/* RSS 1.0 names each item by rdf:about. */
+	p->entry->guid = text_clean_field(attr(attrs, nattrs, "about", NS_RDF));
+}
+
+/* Hands the entry over; with partial, only if it has something to go by. */
+static void end_entry(struct feed_parser *p, bool partial)
+{
+	struct feed_entry *e = p->entry;
+	p->entry = NULL;
+	if (p->capturing && p->cap.entry)
+		p->capturing = false;
+	if (partial && !e->guid && !e->link && !feed_entry_key_text(e)) {
+		feed_entry_free(e);
+		return;
+	}
+	if (!e->link && e->guid && p->guid_is_permalink &&
+	    (strncmp(e->guid, "http://", 7) == 0 || strncmp(e->guid, "https://", 8) == 0))
+		e->link = xstrdup(e->guid);
+	p->n_entries++;
+	if (p->h.on_entry)
+		p->h.on_entry(p->h.ctx, e);
+	else
+		feed_entry_free(e);
+}
+
+/* ---- SAX callbacks ---------------------------------------------------- */
+
+static void on_root(struct feed_parser *p, const char *local, enum ns ns, const xmlChar *uri,
+		    const xmlChar **attrs, int nattrs)
+{
+	const char *u = (const char *)uri;
+	p->root_seen = true;
+	if (strcasecmp(local, "html") == 0) {
+		not_a_feed(p, "an HTML page, not a feed");
+		return;
+	}
+	if (strcmp(local, "rss") == 0 && ns == NS_RSS) {
+		p->family = FAM_RSS;
+		char *v = attr(attrs, nattrs, "version", NULL);
+		if (v && (strncmp(v, "2.0", 3) == 0 || strcmp(v, "2") == 0))
+			p->format = FEED_FORMAT_RSS20;
+		else if (v && strncmp(v, "0.9", 3) == 0)
+			p->format = FEED_FORMAT_RSS09X;
+		else
+			p->format = FEED_FORMAT_UNKNOWN;
+		free(v);
+	} else if (strcmp(local, "RDF") == 0 && ns == NS_RDFNS) {
+		p->family = FAM_RSS;
+		p->format = FEED_FORMAT_UNKNOWN;
+	} else if (strcmp(local, "feed") == 0 && (ns == NS_ATOM || !u || !*u)) {
+		p->family = FAM_ATOM;
+		char *v = attr(attrs, nattrs, "version", NULL);
+		if ((u && strcmp(u, NS_ATOM03) == 0) || (v && strcmp(v, "0.3") == 0))
+			p->format = FEED_FORMAT_ATOM03;
+		else if (u && strcmp(u, NS_ATOM10) == 0)
+			p->format = FEED_FORMAT_ATOM10;
+		else
+			p->format = FEED_FORMAT_UNKNOWN;
+		free(v);
+		p->channel_depth = 1;
+		p->info.language = text_clean_field(attr(attrs, nattrs, "lang", NS_XML));
+	} else if (strcmp(local, "channel") == 0 && ns == NS_RSS) {
+		/* A channel without its <rss> wrapper. */
+		p->family = FAM_RSS;
+		p->format = FEED_FORMAT_UNKNOWN;
+		p->channel_depth = 1;
+	} else {
+		char why[160];
+		snprintf(why, sizeof why, "root element <%.60s> is not rss, rdf:RDF or feed", local);
+		not_a_feed(p, why);
+	}
+}
+
+/* The text mode of an Atom text construct from its type (and 0.3 mode). */
+static enum text_mode atom_mode(const xmlChar **attrs, int nattrs)
+{
+	char *t = attr(attrs, nattrs, "type", NULL);
+	enum text_mode m = MODE_TEXT;
+	if (t && (strcasecmp(t, "html") == 0 || strcasecmp(t, "text/html") == 0))
+		m = MODE_HTML;
+	else if (t && (strcasecmp(t, "xhtml") == 0 || strcasecmp(t, "application/xhtml+xml") == 0))
+		m = MODE_XHTML;
+	free(t);
+	return m;
+}
+
+static void atom_link(struct feed_parser *p, const xmlChar **attrs, int nattrs)
+{
+	char *rel = attr(attrs, nattrs, "rel", NULL);
+	char *type = attr(attrs, nattrs, "type", NULL);
+	char *href = attr(attrs, nattrs, "href", NULL);
+	bool alternate = !rel || strcasecmp(rel, "alternate") == 0;
+	if (p->entry && rel && strcasecmp(rel, "enclosure") == 0 && href) {
+		add_enclosure(p, href, type, attr(attrs, nattrs, "length", NULL));
+		href = type = NULL;
+	} else if (alternate && href) {
+		/* The HTML alternate beats others; an RSS <link> (3) beats both. */
+		int prio = !type || strcasecmp(type, "text/html") == 0 ||
+					   strcasecmp(type, "application/xhtml+xml") == 0
+				   ? 2
+				   : 1;
+		int *cur = p->entry ? &p->entry_link_prio : &p->info_link_prio;
+		char **slot = p->entry ? &p->entry->link : &p->info.link;
+		if (prio > *cur) {
+			free(*slot);
+			*slot = resolve(href, base_here(p));
+			href = NULL;
+			*cur = prio;
+		}
+	}
+	free(rel);
+	free(type);
+	free(href);
+}
+
+/* Decides what a child of an entry or of the channel/feed is. */
+static void field_start(struct feed_parser *p, const char *local, enum ns ns,
+			const xmlChar **attrs, int nattrs)
+{
+	bool in_entry = p->entry != NULL;
+	int rel = p->depth - (in_entry ? p->entry_depth : p->channel_depth);
+
+	if (rel == 2 && in_entry && p->author_depth == p->depth - 1 && ns == NS_ATOM) {
+		if (strcmp(local, "name") == 0)
+			begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
+		else if (strcmp(local, "email") == 0)
+			begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
+		return;
+	}
+	if (rel == 2 && in_entry && p->media_group_depth == p->depth - 1 && ns == NS_MEDIANS) {
+		if (strcmp(local, "content") == 0 || strcmp(local, "thumbnail") == 0)
+			add_enclosure(p, attr(attrs, nattrs, "url", NULL),
+				      attr(attrs, nattrs, "type", NULL),
+				      attr(attrs, nattrs, "fileSize", NULL));
+		return;
+	}
+	if (rel != 1)
+		return;
+
+	switch (ns) {
+	case NS_RSS:
+		if (p->family == FAM_ATOM)
+			break;
+		if (strcmp(local, "title") == 0) {
+			begin_capture(p, F_TITLE, MODE_HTML, 0);
+		} else if (strcmp(local, "link") == 0) {
+			begin_capture(p, F_LINK, MODE_TEXT, 3);
+		} else if (strcmp(local, "description") == 0) {
+			begin_capture(p, in_entry ? F_SUMMARY : F_SUBTITLE, MODE_HTML, 0);
+		} else if (in_entry && strcmp(local, "guid") == 0) {
+			p->guid_is_permalink = !attr_is(attrs, nattrs, "isPermaLink", "false");
+			begin_capture(p, F_GUID, MODE_TEXT, 0);
+		} else if (strcmp(local, "pubDate") == 0) {
+			begin_capture(p, F_PUBLISHED, MODE_TEXT, 0);
+		} else if (!in_entry && strcmp(local, "lastBuildDate") == 0) {
+			begin_capture(p, F_UPDATED, MODE_TEXT, 0);
+		} else if (in_entry && strcmp(local, "author") == 0) {
+			begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
+		} else if (in_entry && strcmp(local, "category") == 0) {
+			begin_capture(p, F_CATEGORY, MODE_TEXT, 0);
+		} else if (in_entry && strcmp(local, "enclosure") == 0) {
+			add_enclosure(p, attr(attrs, nattrs, "url", NULL),
+				      attr(attrs, nattrs, "type", NULL),
+				      attr(attrs, nattrs, "length", NULL));
+		} else if (!in_entry && strcmp(local, "language") == 0) {
+			begin_capture(p, F_LANGUAGE, MODE_TEXT, 0);
+		}
+		break;
+	case NS_ATOM:
+		if (strcmp(local, "title") == 0) {
+			begin_capture(p, F_TITLE, atom_mode(attrs, nattrs), 0);
+		} else if (strcmp(local, "link") == 0) {
+			atom_link(p, attrs, nattrs);
+		} else if (in_entry && strcmp(local, "id") == 0) {
+			begin_capture(p, F_GUID, MODE_TEXT, 0);
+		} else if (in_entry &&
+			   (strcmp(local, "published") == 0 || strcmp(local, "issued") == 0)) {
+			begin_capture(p, F_PUBLISHED, MODE_TEXT, 0);
+		} else if (strcmp(local, "updated") == 0 || strcmp(local, "modified") == 0) {
+			begin_capture(p, F_UPDATED, MODE_TEXT, 0);
+		} else if (in_entry && strcmp(local, "summary") == 0) {
+			begin_capture(p, F_SUMMARY, atom_mode(attrs, nattrs), 0);
+		} else if (in_entry && strcmp(local, "content") == 0) {
+			char *src = attr(attrs, nattrs, "src", NULL);
+			if (!src)
+				begin_capture(p, F_CONTENT, atom_mode(attrs, nattrs), 0);
+			free(src);
+		} else if (in_entry && strcmp(local, "author") == 0) {
+			p->author_depth = p->depth;
+		} else if (in_entry && strcmp(local, "category") == 0) {
+			char *term = attr(attrs, nattrs, "term", NULL);
+			add_category(p->entry, term ? term : attr(attrs, nattrs, "label", NULL));
+		} else if (!in_entry &&
+			   (strcmp(local, "subtitle") == 0 || strcmp(local, "tagline") == 0)) {
+			begin_capture(p, F_SUBTITLE, atom_mode(attrs, nattrs), 0);
+		}
+		break;
+	case NS_CONTENTNS:
+		if (in_entry && strcmp(local, "encoded") == 0)
+			begin_capture(p, F_CONTENT, MODE_HTML, 0);
+		break;
+	case NS_DCNS:
+		if (in_entry && strcmp(local, "creator") == 0)
+			begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
+		else if (strcmp(local, "date") == 0)
+			begin_capture(p, in_entry ? F_PUBLISHED : F_UPDATED, MODE_TEXT, 0);
+		else if (in_entry && strcmp(local, "modified") == 0)
+			begin_capture(p, F_UPDATED, MODE_TEXT, 0);
+		else if (in_entry && strcmp(local, "subject") == 0)
+			begin_capture(p, F_CATEGORY, MODE_TEXT, 0);
+		else if (!in_entry && strcmp(local, "language") == 0)
+			begin_capture(p, F_LANGUAGE, MODE_TEXT, 0);
+		break;
+	case NS_MEDIANS:
+		if (in_entry && (strcmp(local, "content") == 0 || strcmp(local, "thumbnail") == 0))
+			add_enclosure(p, attr(attrs, nattrs, "url", NULL),
+				      attr(attrs, nattrs, "type", NULL),
+				      attr(attrs, nattrs, "fileSize", NULL));
+		else if (in_entry && strcmp(local, "group") == 0)
+			p->media_group_depth = p->depth;
+		break;
+	case NS_RDFNS:
+	case NS_NONE_OTHER:
+		break;
+	}
+}
+
+/* Serialises a child element's start tag into the capture's markup. */
+static void cap_start_tag(struct feed_parser *p, const xmlChar *local, const xmlChar *prefix,
+			  const xmlChar **attrs, int nattrs)
+{
+	struct capture *c = &p->cap;
+	if (c->mode == MODE_XHTML && c->skip_div_depth < 0 && p->depth == c->depth + 1 &&
+	    strcmp((const char *)local, "div") == 0 && !c->has_markup &&
+	    strspn(buf_str(&c->plain), " \t\r\n") == c->plain.len) {
+		c->skip_div_depth = p->depth;
+		return;
+	}
+	c->has_markup = true;
+	cap_append(p, &c->markup, "<", 1);
+	if (prefix) {
+		cap_append(p, &c->markup, (const char *)prefix, strlen((const char *)prefix));
+		cap_append(p, &c->markup, ":", 1);
+	}
+	cap_append(p, &c->markup, (const char *)local, strlen((const char *)local));
+	for (int i = 0; i < nattrs; i++) {
+		const xmlChar **a = attrs + i * 5;
+		cap_append(p, &c->markup, " ", 1);
+		if (a[1]) {
+			cap_append(p, &c->markup, (const char *)a[1], strlen((const char *)a[1]));
+			cap_append(p, &c->markup, ":", 1);
+		}
+		cap_append(p, &c->markup, (const char *)a[0], strlen((const char *)a[0]));
+		cap_append(p, &c->markup, "=\"", 2);
+		cap_escaped(p, (const char *)a[3], (size_t)(a[4] - a[3]), true);
+		cap_append(p, &c->markup, "\"", 1);
+	}
+	cap_append(p, &c->markup, ">", 1);
+}
+
+static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		      const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+		      int nb_attributes, int nb_defaulted, const xmlChar **attrs)
+{
+	struct feed_parser *p = ctx;
+	const char *local = (const char *)localname;
+	if (p->stopped)
+		return;
+	p->depth++;
+
+	/* xml:base, relative to the base in force. */
+	if (p->depth <= MAX_DEPTH) {
+		p->bases[p->depth] = p->bases[p->depth - 1];
+		p->owned_bases[p->depth] = NULL;
+		char *b = attr(attrs, nb_attributes, "base", NS_XML);
+		if (b) {
+			char *r = resolve(b, base_here(p));
+			p->owned_bases[p->depth] = r;
+			p->bases[p->depth] = r;
+		}
+	}
+
+	if (p->capturing) {
+		cap_start_tag(p, localname, prefix, attrs, nb_attributes);
+		return;
+	}
+
+	enum ns ns = classify(p, uri);
+	if (p->depth == 1) {
+		on_root(p, local, ns, uri, attrs, nb_attributes);
+		return;
+	}
+	if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 &&
+	    uri && strcmp((const char *)uri, NS_RSS10) == 0)
+		p->format = FEED_FORMAT_RSS10;
+	else if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 &&
+		 uri && strcmp((const char *)uri, NS_RSS090) == 0)
+		p->format = FEED_FORMAT_RSS09X;
+
+	if (p->family == FAM_RSS && ns == NS_RSS && strcmp(local, "channel") == 0 && !p->entry &&
+	    p->channel_depth == 0) {
+		p->channel_depth = p->depth;
+		return;
+	}
+	bool entry_start = (p->family == FAM_RSS && ns == NS_RSS && strcmp(local, "item") == 0) ||
+			   (p->family == FAM_ATOM && ns == NS_ATOM && strcmp(local, "entry") == 0);
+	if (entry_start) {
+		/* An entry inside an entry means the first was never closed. */
+		if (p->entry)
+			end_entry(p, false);
+		begin_entry(p, attrs, nb_attributes);
+		return;
+	}
+	if (p->entry || (p->channel_depth && p->depth == p->channel_depth + 1))
+		field_start(p, local, ns, attrs, nb_attributes);
+}
+
+static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		    const xmlChar *uri)
+{
+	struct feed_parser *p = ctx;
+	if (p->depth <= 0)
+		return;
+	if (!p->stopped) {
+		struct capture *c = &p->cap;
+		if (p->capturing && p->depth > c->depth) {
+			if (p->depth == c->skip_div_depth) {
+				c->skip_div_depth = -2; /* done; no second wrapper */
+			} else {
+				cap_append(p, &c->markup, "</", 2);
+				if (prefix) {
+					cap_append(p, &c->markup, (const char *)prefix,
+						   strlen((const char *)prefix));
+					cap_append(p, &c->markup, ":", 1);
+				}
+				cap_append(p, &c->markup, (const char *)localname,
+					   strlen((const char *)localname));
+				cap_append(p, &c->markup, ">", 1);
+			}
+		} else if (p->capturing) {
+			end_capture(p);
+		}
+		if (p->entry && p->depth == p->author_depth)
+			p->author_depth = -1;
+		if (p->entry && p->depth == p->media_group_depth)
+			p->media_group_depth = -1;
+		if (p->entry && p->depth <= p->entry_depth)
+			end_entry(p, false);
+		if (p->channel_depth && p->depth <= p->channel_depth && p->family == FAM_RSS)
+			p->channel_depth = 0;
+	}
+	/* Only now: the capture just ended may have used this base. */
+	if (p->depth <= MAX_DEPTH) {
+		free(p->owned_bases[p->depth]);
+		p->owned_bases[p->depth] = NULL;
+	}
+	p->depth--;
+}
+
+static void sax_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct feed_parser *p = ctx;
+	if (!p->capturing || p->stopped || len <= 0)
+		return;
+	struct capture *c = &p->cap;
+	cap_append(p, &c->plain, (const char *)ch, (size_t)len);
+	cap_escaped(p, (const char *)ch, (size_t)len, false);
+}
+
+static xmlEntityPtr sax_get_entity(void *ctx, const xmlChar *name)
+{
+	/* xmlfix leaves no named references; refuse any that slip through. */
+	return NULL;
+}
+
+static void sax_error(void *ctx, xmlErrorPtr err)
+{
+	struct feed_parser *p = ctx;
+	if (!err || p->first_error || !err->message)
+		return;
+	size_t n = strlen(err->message);
+	while (n && (err->message[n - 1] == '\n' || err->message[n - 1] == ' '))
+		n--;
+	p->first_error = xmalloc(n + 32);
+	snprintf(p->first_error, n + 32, "line %d: %.*s", err->line, (int)n, err->message);
+}
+
+static xmlParserInputPtr no_external_entities(const char *url, const char *id,
+					      xmlParserCtxtPtr ctxt)
+{
+	return NULL;
+}
+
+/* ---- the parser object ------------------------------------------------ */
+
+struct feed_parser *feed_parser_new(const struct feed_limits *limits, const char *charset,
+				    const char *base_url, const struct feed_handler *handler)
+{
+	struct feed_parser *p = xcalloc(1, sizeof *p);
+	if (limits)
+		p->limits = *limits;
+	else
+		feed_limits_default(&p->limits);
+	if (handler)
+		p->h = *handler;
+	p->base_url = base_url && *base_url ? xstrdup(base_url) : NULL;
+	p->cv = charset_conv_new(charset);
+	p->info.updated = FEED_TIME_NONE;
+	p->bases[0] = NULL;
+	buf_init(&p->pending);
+	buf_init(&p->utf8);
+	buf_init(&p->fixed);
+	buf_init(&p->cap.plain);
+	buf_init(&p->cap.markup);
+	/* Belt and braces: even if something asked, nothing is loaded. */
+	xmlSetExternalEntityLoader(no_external_entities);
+	return p;
+}
+
+size_t feed_parser_entries(const struct feed_parser *p)
+{
+	return p->n_entries;
+}
+
+static void parse_fixed(struct feed_parser *p, bool terminate)
+{
+	if (!p->ctxt && (p->fixed.len > 0 || terminate)) {
+		static xmlSAXHandler sax;
+		if (sax.initialized != XML_SAX2_MAGIC) {
+			memset(&sax, 0, sizeof sax);
+			sax.initialized = XML_SAX2_MAGIC;
+			sax.startElementNs = sax_start;
+			sax.endElementNs = sax_end;
+			sax.characters = sax_text;
+			sax.cdataBlock = sax_text;
+			sax.getEntity = sax_get_entity;
+			sax.serror = sax_error;
+		}
+		p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
+		if (!p->ctxt) {
+			not_a_feed(p, "cannot create an XML parser");
+			return;
+		}
+		xmlCtxtUseOptions(p->ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET |
+						   XML_PARSE_IGNORE_ENC | XML_PARSE_NOWARNING |
+						   XML_PARSE_NOERROR | XML_PARSE_NOCDATA);
+		xmlSwitchEncoding(p->ctxt, XML_CHAR_ENCODING_UTF8);
+	}
+	if (!p->ctxt || (p->stopped && !terminate))
+		return;
+	/* libxml2 takes an int length. */
+	const char *s = p->fixed.data ? p->fixed.data : "";
+	size_t left = p->fixed.len;
+	do {
+		int n = left > (1u << 20) ? 1 << 20 : (int)left;
+		left -= (size_t)n;
+		xmlParseChunk(p->ctxt, s, n, terminate && left == 0);
+		s += n;
+	} while (left > 0 && !p->stopped);
+	buf_reset(&p->fixed);
+}
+
+static void run_stages(struct feed_parser *p, const char *data, size_t len, bool final)
+{
+	buf_reset(&p->utf8);
+	if (final)
+		charset_conv_finish(p->cv, &p->utf8);
+	else
+		charset_conv_push(p->cv, data, len, &p->utf8);
+	buf_append(&p->pending, p->utf8.data ? p->utf8.data : "", p->utf8.len);
+	xmlfix(p, final);
+	parse_fixed(p, final);
+}
+
+int feed_parser_push(struct feed_parser *p, const char *data, size_t len)
+{
+	if (p->stopped || p->over_document)
+		return -1;
+	if (len > p->limits.max_document - p->pushed) {
+		len = p->limits.max_document - p->pushed;
+		p->over_document = true;
+		warn(p, "document larger than %zu bytes (max_feed_size): the rest is ignored",
+		     p->limits.max_document);
+	}
+	p->pushed += len;
+	for (size_t i = 0; i < len && !p->nonspace_input; i++)
+		if (!strchr(" \t\r\n", data[i]))
+			p->nonspace_input = true;
+	run_stages(p, data, len, false);
+	return p->stopped || p->over_document ? -1 : 0;
+}
+
+int feed_parser_finish(struct feed_parser *p, struct buf *err)
+{
+	run_stages(p, NULL, 0, true);
+	if (charset_conv_warning(p->cv))
+		warn(p, "%s", charset_conv_warning(p->cv));
+	if (p->entry) {
+		warn(p, "the document ends inside entry %zu", p->n_entries + 1);
+		end_entry(p, true);
+	}
+	if (!p->fatal && !p->root_seen) {
+		if (!p->nonspace_input)
+			p->fatal = xstrdup("empty document");
+		else if (p->first_error)
+			p->fatal = xstrdup(p->first_error);
+		else
+			p->fatal = xstrdup("no XML element found");
+	}
+	if (!p->fatal && p->first_error)
+		warn(p, "malformed XML, recovered what came before and after: %s", p->first_error);
+	if (p->fatal) {
+		if (err)
+			buf_puts(err, p->fatal);
+		return -1;
+	}
+	emit_feed(p);
+	return 0;
+}
+
+void feed_parser_free(struct feed_parser *p)
+{
+	if (!p)
+		return;
+	if (p->ctxt)
+		xmlFreeParserCtxt(p->ctxt);
+	for (int d = 0; d <= MAX_DEPTH; d++)
+		free(p->owned_bases[d]);
+	feed_entry_free(p->entry);
+	free(p->info.title);
+	free(p->info.link);
+	free(p->info.subtitle);
+	free(p->info.language);
+	charset_conv_free(p->cv);
+	buf_free(&p->pending);
+	buf_free(&p->utf8);
+	buf_free(&p->fixed);
+	buf_free(&p->cap.plain);
+	buf_free(&p->cap.markup);
+	free(p->base_url);
+	free(p->fatal);
+	free(p->first_error);
+	free(p);
+}

@@ -1,0 +1,55 @@
+/*
+ * main: feedd's command line; dispatches to the subcommands.
+ */
+#include "feedd/cmd.h"
+#include "feedd/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage:\n"
+	"  feedd run      [-c FILE]                          the daemon (systemd Type=notify)\n"
+	"  feedd once     [-c FILE] [FEED...]                poll each (or the named) feed once\n"
+	"  feedd parse    [-c FILE --source NAME] [--base URL] [--charset NAME] FILE|-\n"
+	"                                                    feed document -> JSON Lines\n"
+	"  feedd extract  [-c FILE --source NAME | --generic] [--url URL] FILE|-\n"
+	"                                                    article page -> JSON\n"
+	"  feedd migrate  [-c FILE]                          create or upgrade the schema\n"
+	"  feedd check-config [-c FILE]                      validate and summarise the configuration\n"
+	"  feedd --version | --help\n";
+
+void cmd_usage(FILE *to)
+{
+	fputs(usage_text, to);
+}
+
+int main(int argc, char **argv)
+{
+	log_init(LOG_STYLE_COMMAND, LOG_LVL_INFO);
+	if (argc < 2) {
+		cmd_usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		cmd_usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("feedd %s\n", FEEDD_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "parse") == 0)
+		return cmd_parse(argc - 1, argv + 1);
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "once") == 0 || strcmp(cmd, "extract") == 0 ||
+	    strcmp(cmd, "migrate") == 0) {
+		LOG_ERR("'%s' is not implemented yet in this version", cmd);
+		return 1;
+	}
+	LOG_ERR("unknown command '%s'", cmd);
+	cmd_usage(stderr);
+	return 2;
+}

@@ -1,0 +1,29 @@
+/*
+ * text: small text transformations shared by the parsers: HTML entity
+ * decoding, HTML-to-plain-text for titles, white-space folding.  All input
+ * and output is UTF-8; nothing here does I/O.
+ */
+#ifndef FEEDD_TEXT_H
+#define FEEDD_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feedd/util.h"
+
+/* Reads an entity reference at s ("&amp;", "&#8217;", "&#x2019;", "&eacute;",
+ * at most len bytes). Returns its length and sets *cp to the code point, or
+ * returns 0 when s does not start with a complete, known reference. */
+size_t text_entity(const char *s, size_t len, uint32_t *cp);
+/* Appends code point cp as UTF-8 (invalid ones as U+FFFD). */
+void text_put_utf8(struct buf *b, uint32_t cp);
+/* Appends s with runs of white space folded to one space, trimmed. */
+void text_fold_space(const char *s, size_t len, struct buf *out);
+/* Plain text from an HTML fragment: tags removed, entities decoded (twice
+ * more if the text was escaped twice over), white space folded. */
+char *text_html_to_plain(const char *s);
+/* Trims and folds white space; NULL when nothing is left. Takes s. */
+char *text_clean_field(char *s);
+
+#endif

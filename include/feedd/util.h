@@ -1,0 +1,46 @@
+/*
+ * util: the allocator and a growable byte buffer.
+ *
+ * Running out of memory is the one failure that ends the process, and it does
+ * so here, inside x*alloc, so no caller ever checks for NULL.
+ */
+#ifndef FEEDD_UTIL_H
+#define FEEDD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A byte buffer that is always NUL-terminated once anything was added. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Gives the caller the buffer's string (never NULL) and leaves b empty. */
+char *buf_steal(struct buf *b);
+/* The buffer's string, "" when empty; owned by b. */
+const char *buf_str(const struct buf *b);
+
+/* Reads a whole file ("-" is stdin) of at most max bytes; *truncated says
+ * whether more was there. Returns 0, or -1 with errno set. */
+int read_file_capped(const char *path, size_t max, struct buf *out, bool *truncated);
+
+#endif
