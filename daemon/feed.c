@@ -108,7 +108,8 @@ struct feed_parser {
 	enum fix_state fix;
 	int doctype_brackets;
 	char doctype_quote;
-	bool seen_lt;         /* past the white space before the first '<' */
+	bool seen_lt;         /* past the text before the first '<' */
+	size_t junk_skipped;  /* non-space bytes before the first '<' */
 	struct buf pending;   /* bytes waiting for lookahead */
 	struct buf utf8;      /* charset output */
 	struct buf fixed;     /* xmlfix output */
@@ -311,6 +312,8 @@ static void xmlfix(struct feed_parser *p, bool final)
 				/* Text before the first tag ("\n<?xml", a PHP warning)
 				 * would make libxml2 reject the whole document. */
 				if (*c != '<') {
+					if (!strchr(" \t\r\n", *c))
+						p->junk_skipped++;
 					i++;
 					continue;
 				}
@@ -1235,11 +1238,20 @@ int feed_parser_finish(struct feed_parser *p, struct buf *err)
 		warn(p, "the document ends inside entry %zu", p->n_entries + 1);
 		end_entry(p, true);
 	}
+	if (p->junk_skipped && p->seen_lt)
+		warn(p, "skipped %zu bytes of text before the first tag", p->junk_skipped);
 	if (!p->fatal && !p->root_seen) {
 		if (!p->nonspace_input)
 			p->fatal = xstrdup("empty document");
+		else if (!p->seen_lt)
+			p->fatal = xstrdup("no XML markup in the document");
 		else if (p->first_error)
-			p->fatal = xstrdup(p->first_error);
+		{
+			struct buf b;
+			buf_init(&b);
+			buf_printf(&b, "not well-formed XML, %s", p->first_error);
+			p->fatal = buf_steal(&b);
+		}
 		else
 			p->fatal = xstrdup("no XML element found");
 	}
