@@ -296,7 +296,7 @@ static const char *read_zone(const char *p, bool military, int *off, bool *numer
 	if (n == 0 || lookup(zones, ARRAY_LEN(zones), p, n, off) < 0)
 		return NULL;
 	const char *q = p + n;
-	if ((*q == '+' || *q == '-') && *off == 0 &&
+	if ((*q == '+' || *q == '-') &&
 	    (word_is(p, n, "gmt") || word_is(p, n, "ut") || word_is(p, n, "utc")))
 		return read_offset(q, off);
 	return q;

@@ -39,7 +39,7 @@ struct cfg_loc {
 
 enum cfg_articles {
 	CFG_ARTICLES_FEED_ONLY, /* store what the feed carries */
-	CFG_ARTICLES_FETCH,     /* fetch and extract each new article's page */
+	CFG_ARTICLES_FETCH, /* fetch and extract each new article's page */
 };
 
 /* The article fields a source may give an XPath rule for (xpath.FIELD). */
@@ -76,18 +76,18 @@ struct cfg_regex {
 struct cfg_source {
 	char *name;
 	struct cfg_loc loc; /* the [source NAME] line */
-	char *home;         /* http:// or https:// URL */
+	char *home; /* http:// or https:// URL */
 	/* Hosts article pages may come from: the host of home first, then
 	 * those listed in `hosts`, lower-cased, without duplicates. */
 	struct cfg_strlist hosts;
 	struct cfg_regex news_id; /* at least one capture group; group 1 is the ID */
 	enum cfg_articles articles;
-	char *timezone;    /* tz database name, "UTC" by default */
-	char *rules;       /* NULL: none */
+	char *timezone; /* tz database name, "UTC" by default */
+	char *rules; /* NULL: none */
 	char *date_format; /* NULL: none */
 	struct cfg_durations revisit;
-	int64_t interval_ms;               /* 0: not set, feeds use default_interval */
-	char *xpath[CFG_XPATH_COUNT];      /* NULL where not set */
+	int64_t interval_ms; /* 0: not set, feeds use default_interval */
+	char *xpath[CFG_XPATH_COUNT]; /* NULL where not set */
 };
 
 /* Where a feed's effective interval came from. */
@@ -99,8 +99,8 @@ enum cfg_interval_from {
 
 struct cfg_feed {
 	char *name;
-	struct cfg_loc loc;      /* the [feed NAME] line */
-	char *source_name;       /* as written */
+	struct cfg_loc loc; /* the [feed NAME] line */
+	char *source_name; /* as written */
 	struct cfg_loc source_loc; /* the `source =` line */
 	const struct cfg_source *source; /* resolved; never NULL after cfg_load */
 	char *url;
@@ -119,7 +119,7 @@ struct cfg_database {
 };
 
 struct cfg {
-	char *path;               /* the main file, as given */
+	char *path; /* the main file, as given */
 	struct cfg_strlist files; /* every file read: the main file, then conf.d */
 
 	/* [feedd] */

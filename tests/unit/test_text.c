@@ -1,0 +1,96 @@
+/*
+ * test_text: entity decoding and HTML-to-plain-text for titles.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feedd/text.h"
+
+static void test_entities(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		uint32_t cp;
+	} cases[] = {
+		{"&amp;", 5, '&'},        {"&nbsp;x", 6, 0xA0},   {"&eacute;", 8, 0xE9},
+		{"&#8217;", 7, 0x2019},   {"&#x2019;", 8, 0x2019}, {"&#X263a;", 8, 0x263A},
+		{"&apos;", 6, '\''},      {"&hellip;", 8, 0x2026}, {"&amp", 0, 0},
+		{"& amp;", 0, 0},         {"&nosuch;", 0, 0},     {"&#;", 0, 0},
+		{"&#x;", 0, 0},           {"&#12a;", 0, 0},       {"&", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint32_t cp = 0;
+		size_t n = text_entity(cases[i].in, strlen(cases[i].in), &cp);
+		if (n != cases[i].len || (n && cp != cases[i].cp))
+			fail_msg("%s: length %zu cp %u, expected %zu %u", cases[i].in, n, cp,
+				 cases[i].len, cases[i].cp);
+	}
+}
+
+static void test_html_to_plain(void **state)
+{
+	static const char *const cases[][2] = {
+		{"Plain title", "Plain title"},
+		{"  lots \n of\t space  ", "lots of space"},
+		{"<b>Bold</b> and <a href=\"x\">link</a>", "Bold and link"},
+		{"a<br>b", "a b"},
+		{"AT&T and Q&A", "AT&T and Q&A"},
+		{"3 < 5 and a<b, x > y", "3 < 5 and a<b, x > y"},
+		{"Fish &amp; chips", "Fish & chips"},
+		{"&amp;quot;double&amp;quot;", "\"double\""},
+		{"&amp;#8217;s", "\xe2\x80\x99s"},
+		{"&lt;b&gt;escaped tag&lt;/b&gt;", "escaped tag"},
+		{"non&nbsp;breaking&nbsp; space", "non breaking space"},
+		{"<!-- comment -->Text", "Text"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = text_html_to_plain(cases[i][0]);
+		if (strcmp(got, cases[i][1]) != 0)
+			fail_msg("\"%s\": got \"%s\", expected \"%s\"", cases[i][0], got,
+				 cases[i][1]);
+		free(got);
+	}
+}
+
+static void test_clean_field(void **state)
+{
+	assert_null(text_clean_field(NULL));
+	assert_null(text_clean_field(strdup("  \n\t ")));
+	char *s = text_clean_field(strdup("  a \n b  "));
+	assert_string_equal(s, "a b");
+	free(s);
+}
+
+static void test_put_utf8(void **state)
+{
+	struct buf b;
+	buf_init(&b);
+	text_put_utf8(&b, 'A');
+	text_put_utf8(&b, 0xE9);
+	text_put_utf8(&b, 0x20AC);
+	text_put_utf8(&b, 0x1F600);
+	text_put_utf8(&b, 0xD800);   /* surrogate */
+	text_put_utf8(&b, 0x110000); /* out of range */
+	text_put_utf8(&b, 0);
+	assert_string_equal(b.data, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd"
+				    "\xef\xbf\xbd");
+	buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_entities),
+		cmocka_unit_test(test_html_to_plain),
+		cmocka_unit_test(test_clean_field),
+		cmocka_unit_test(test_put_utf8),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
