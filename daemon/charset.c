@@ -28,10 +28,10 @@ struct charset_conv {
 	iconv_t cd;
 	char name[64];
 	char warning[160];
-	struct buf held;    /* bytes before the encoding is decided */
-	char carry[8];      /* an incomplete sequence at the end of a push */
+	struct buf held; /* bytes before the encoding is decided */
+	char carry[8];	 /* an incomplete sequence at the end of a push */
 	size_t carry_len;
-	struct buf tmp;     /* iconv output before cleaning */
+	struct buf tmp; /* iconv output before cleaning */
 };
 
 struct charset_conv *charset_conv_new(const char *hint)
@@ -182,8 +182,8 @@ static bool declared_encoding(const char *s, size_t len, char *out, size_t outsz
 static bool is_latin1_label(const char *name)
 {
 	static const char *const labels[] = {
-		"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1",
-		"us-ascii",   "ascii",     "windows-1252", "cp1252", "x-cp1252", "ibm819",
+		"iso-8859-1", "iso8859-1", "iso_8859-1",   "latin1", "latin-1",	 "l1",
+		"us-ascii",   "ascii",	   "windows-1252", "cp1252", "x-cp1252", "ibm819",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(labels); i++)
 		if (strcasecmp(name, labels[i]) == 0)

@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 struct parse_run {
-	const char *name;                     /* the input, for messages */
-	const struct pcre2_real_code_8 *re;   /* the source's news_id, or NULL */
+	const char *name;		    /* the input, for messages */
+	const struct pcre2_real_code_8 *re; /* the source's news_id, or NULL */
 	FILE *out;
-	size_t unmatched;                     /* entries the pattern missed */
+	size_t unmatched; /* entries the pattern missed */
 };
 
 static json_t *str_or_null(const char *s)
@@ -123,12 +123,9 @@ static int parse_usage(void)
 int cmd_parse(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"source", required_argument, NULL, 's'},
-		{"base", required_argument, NULL, 'b'},
-		{"charset", required_argument, NULL, 'e'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'}, {"source", required_argument, NULL, 's'},
+		{"base", required_argument, NULL, 'b'},	  {"charset", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *source_name = NULL, *base = NULL, *charset = NULL;
 	int c;

@@ -13,9 +13,7 @@
  * reports a section that has no keys, and cuts section names at 50 bytes.
  */
 #include "feedd/config.h"
-
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+#include "feedd/newsid.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -44,20 +42,20 @@
 enum sect { SEC_NONE, SEC_FEEDD, SEC_DATABASE, SEC_SOURCE, SEC_FEED };
 
 static const char *const sect_names[] = {
-        [SEC_NONE] = "",         [SEC_FEEDD] = "feedd", [SEC_DATABASE] = "database",
-        [SEC_SOURCE] = "source", [SEC_FEED] = "feed",
+	[SEC_NONE] = "",	 [SEC_FEEDD] = "feedd", [SEC_DATABASE] = "database",
+	[SEC_SOURCE] = "source", [SEC_FEED] = "feed",
 };
 
 enum vtype {
-	V_STR, /* char *; check() sees the text */
-	V_INT, /* int within [min, max] */
-	V_SIZE, /* size_t bytes within [min, max] */
-	V_DUR, /* int64_t ms within [min, max] */
-	V_BOOL, /* bool */
-	V_ENUM, /* an enum (int-sized) from choices */
+	V_STR,	   /* char *; check() sees the text */
+	V_INT,	   /* int within [min, max] */
+	V_SIZE,	   /* size_t bytes within [min, max] */
+	V_DUR,	   /* int64_t ms within [min, max] */
+	V_BOOL,	   /* bool */
+	V_ENUM,	   /* an enum (int-sized) from choices */
 	V_DURLIST, /* struct cfg_durations, each within [min, max] */
-	V_LIST, /* struct cfg_strlist, comma separated; check() sees each item */
-	V_REGEX, /* struct cfg_regex with at least min capture groups */
+	V_LIST,	   /* struct cfg_strlist, comma separated; check() sees each item */
+	V_REGEX,   /* struct cfg_regex, compiled by newsid_compile as the matcher wants it */
 };
 
 struct choice {
@@ -124,22 +122,22 @@ static int check_name(const char *s, struct buf *why);
 static int check_timezone(const char *s, struct buf *why);
 
 static const struct choice log_levels[] = {
-        {"error", LOG_LVL_ERR}, {"warning", LOG_LVL_WARNING}, {"notice", LOG_LVL_NOTICE},
-        {"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG},     {NULL, 0},
+	{"error", LOG_LVL_ERR}, {"warning", LOG_LVL_WARNING}, {"notice", LOG_LVL_NOTICE},
+	{"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG},     {NULL, 0},
 };
 
 static const struct choice articles_modes[] = {
-        {"feed-only", CFG_ARTICLES_FEED_ONLY},
-        {"fetch", CFG_ARTICLES_FETCH},
-        {NULL, 0},
+	{"feed-only", CFG_ARTICLES_FEED_ONLY},
+	{"fetch", CFG_ARTICLES_FETCH},
+	{NULL, 0},
 };
 
 static const char *const xpath_names[CFG_XPATH_COUNT] = {
-        [CFG_XPATH_TITLE] = "title",     [CFG_XPATH_LEAD] = "lead",
-        [CFG_XPATH_BODY] = "body",       [CFG_XPATH_PUBLISHED] = "published",
-        [CFG_XPATH_UPDATED] = "updated", [CFG_XPATH_AUTHOR] = "author",
-        [CFG_XPATH_TAGS] = "tags",       [CFG_XPATH_IMAGE] = "image",
-        [CFG_XPATH_CAPTION] = "caption", [CFG_XPATH_EXCLUDE] = "exclude",
+	[CFG_XPATH_TITLE] = "title",	 [CFG_XPATH_LEAD] = "lead",
+	[CFG_XPATH_BODY] = "body",	 [CFG_XPATH_PUBLISHED] = "published",
+	[CFG_XPATH_UPDATED] = "updated", [CFG_XPATH_AUTHOR] = "author",
+	[CFG_XPATH_TAGS] = "tags",	 [CFG_XPATH_IMAGE] = "image",
+	[CFG_XPATH_CAPTION] = "caption", [CFG_XPATH_EXCLUDE] = "exclude",
 };
 
 #define G(f) offsetof(struct cfg, f)
@@ -147,95 +145,95 @@ static const char *const xpath_names[CFG_XPATH_COUNT] = {
 #define F(f) offsetof(struct cfg_feed, f)
 #define XPATH_KEY(field, fname)                                                                    \
 	[K_SOURCE_XPATH + (field)] = {                                                             \
-	        SEC_SOURCE,      "xpath." fname,      V_STR,                                       \
-	        S(xpath[field]), .check = check_text, .reload = true,                              \
+		SEC_SOURCE,	 "xpath." fname,      V_STR,                                       \
+		S(xpath[field]), .check = check_text, .reload = true,                              \
 	}
 
 static const struct key keys[K_COUNT] = {
-        /* [feedd] */
-        [K_LOG_LEVEL] = {SEC_FEEDD, "log_level", V_ENUM, G(log_level), "info",
-                         .choices = log_levels, .reload = true},
-        /* the spool is open there; systemd's StateDirectory= owns it */
-        [K_STATE_DIR] = {SEC_FEEDD, "state_dir", V_STR, G(state_dir), "/var/lib/feedd",
-                         .check = check_path},
-        [K_USER_AGENT] = {SEC_FEEDD, "user_agent", V_STR, G(user_agent),
-                          "feedd/" FEEDD_VERSION " (+https://github.com/feedd/feedd)",
-                          .check = check_text, .reload = true},
-        [K_MAX_CONNECTIONS] = {SEC_FEEDD, "max_connections", V_INT, G(max_connections), "64", 1,
-                               10000, .reload = true},
-        [K_PER_HOST_CONNECTIONS] = {SEC_FEEDD, "per_host_connections", V_INT,
-                                    G(per_host_connections), "4", 1, 100, .reload = true},
-        [K_DEFAULT_INTERVAL] = {SEC_FEEDD, "default_interval", V_DUR, G(default_interval_ms), "15m",
-                                SECS(1), DAYS(30), .reload = true},
-        [K_MIN_INTERVAL] = {SEC_FEEDD, "min_interval", V_DUR, G(min_interval_ms), "1m", SECS(1),
-                            DAYS(30), .reload = true},
-        [K_MAX_INTERVAL] = {SEC_FEEDD, "max_interval", V_DUR, G(max_interval_ms), "6h", SECS(1),
-                            DAYS(30), .reload = true},
-        [K_MAX_FEED_SIZE] = {SEC_FEEDD, "max_feed_size", V_SIZE, G(max_feed_size), "64M", KIB(1),
-                             GIB(1), .reload = true},
-        [K_MAX_ENTRIES] = {SEC_FEEDD, "max_entries", V_INT, G(max_entries), "50000", 1, 10000000,
-                           .reload = true},
-        [K_MAX_FIELD_SIZE] = {SEC_FEEDD, "max_field_size", V_SIZE, G(max_field_size), "1M", KIB(1),
-                              GIB(1), .reload = true},
-        [K_MAX_ARTICLE_SIZE] = {SEC_FEEDD, "max_article_size", V_SIZE, G(max_article_size), "8M",
-                                KIB(1), GIB(1), .reload = true},
-        [K_FETCH_TIMEOUT] = {SEC_FEEDD, "fetch_timeout", V_DUR, G(fetch_timeout_ms), "60s", SECS(1),
-                             HOURS(1), .reload = true},
-        [K_CONNECT_TIMEOUT] = {SEC_FEEDD, "connect_timeout", V_DUR, G(connect_timeout_ms), "15s",
-                               SECS(1), MINS(10), .reload = true},
-        /* 0: spool whatever is in flight and exit at once */
-        [K_SHUTDOWN_TIMEOUT] = {SEC_FEEDD, "shutdown_timeout", V_DUR, G(shutdown_timeout_ms), "30s",
-                                0, HOURS(1), .reload = true},
+	/* [feedd] */
+	[K_LOG_LEVEL] = {SEC_FEEDD, "log_level", V_ENUM, G(log_level), "info",
+			 .choices = log_levels, .reload = true},
+	/* the spool is open there; systemd's StateDirectory= owns it */
+	[K_STATE_DIR] = {SEC_FEEDD, "state_dir", V_STR, G(state_dir), "/var/lib/feedd",
+			 .check = check_path},
+	[K_USER_AGENT] = {SEC_FEEDD, "user_agent", V_STR, G(user_agent),
+			  "feedd/" FEEDD_VERSION " (+https://github.com/feedd/feedd)",
+			  .check = check_text, .reload = true},
+	[K_MAX_CONNECTIONS] = {SEC_FEEDD, "max_connections", V_INT, G(max_connections), "64", 1,
+			       10000, .reload = true},
+	[K_PER_HOST_CONNECTIONS] = {SEC_FEEDD, "per_host_connections", V_INT,
+				    G(per_host_connections), "4", 1, 100, .reload = true},
+	[K_DEFAULT_INTERVAL] = {SEC_FEEDD, "default_interval", V_DUR, G(default_interval_ms), "15m",
+				SECS(1), DAYS(30), .reload = true},
+	[K_MIN_INTERVAL] = {SEC_FEEDD, "min_interval", V_DUR, G(min_interval_ms), "1m", SECS(1),
+			    DAYS(30), .reload = true},
+	[K_MAX_INTERVAL] = {SEC_FEEDD, "max_interval", V_DUR, G(max_interval_ms), "6h", SECS(1),
+			    DAYS(30), .reload = true},
+	[K_MAX_FEED_SIZE] = {SEC_FEEDD, "max_feed_size", V_SIZE, G(max_feed_size), "64M", KIB(1),
+			     GIB(1), .reload = true},
+	[K_MAX_ENTRIES] = {SEC_FEEDD, "max_entries", V_INT, G(max_entries), "50000", 1, 10000000,
+			   .reload = true},
+	[K_MAX_FIELD_SIZE] = {SEC_FEEDD, "max_field_size", V_SIZE, G(max_field_size), "1M", KIB(1),
+			      GIB(1), .reload = true},
+	[K_MAX_ARTICLE_SIZE] = {SEC_FEEDD, "max_article_size", V_SIZE, G(max_article_size), "8M",
+				KIB(1), GIB(1), .reload = true},
+	[K_FETCH_TIMEOUT] = {SEC_FEEDD, "fetch_timeout", V_DUR, G(fetch_timeout_ms), "60s", SECS(1),
+			     HOURS(1), .reload = true},
+	[K_CONNECT_TIMEOUT] = {SEC_FEEDD, "connect_timeout", V_DUR, G(connect_timeout_ms), "15s",
+			       SECS(1), MINS(10), .reload = true},
+	/* 0: spool whatever is in flight and exit at once */
+	[K_SHUTDOWN_TIMEOUT] = {SEC_FEEDD, "shutdown_timeout", V_DUR, G(shutdown_timeout_ms), "30s",
+				0, HOURS(1), .reload = true},
 
-        /* [database]; moving to another database under a running spool and
+	/* [database]; moving to another database under a running spool and
 	 * dedup set is a restart, not a reload */
-        [K_CONNINFO] = {SEC_DATABASE, "conninfo", V_STR, G(db.conninfo), "postgresql:///feedd",
-                        .check = check_text},
-        [K_BATCH_SIZE] = {SEC_DATABASE, "batch_size", V_INT, G(db.batch_size), "200", 1, 10000,
-                          .reload = true},
-        [K_BATCH_DELAY] = {SEC_DATABASE, "batch_delay", V_DUR, G(db.batch_delay_ms), "50ms", 0,
-                           SECS(60), .reload = true},
-        [K_DEDUP_WINDOW] = {SEC_DATABASE, "dedup_window", V_DUR, G(db.dedup_window_ms), "30d",
-                            HOURS(1), DAYS(3650), .reload = true},
+	[K_CONNINFO] = {SEC_DATABASE, "conninfo", V_STR, G(db.conninfo), "postgresql:///feedd",
+			.check = check_text},
+	[K_BATCH_SIZE] = {SEC_DATABASE, "batch_size", V_INT, G(db.batch_size), "200", 1, 10000,
+			  .reload = true},
+	[K_BATCH_DELAY] = {SEC_DATABASE, "batch_delay", V_DUR, G(db.batch_delay_ms), "50ms", 0,
+			   SECS(60), .reload = true},
+	[K_DEDUP_WINDOW] = {SEC_DATABASE, "dedup_window", V_DUR, G(db.dedup_window_ms), "30d",
+			    HOURS(1), DAYS(3650), .reload = true},
 
-        /* [source NAME] */
-        [K_SOURCE_HOME] = {SEC_SOURCE, "home", V_STR, S(home), .check = check_url, .required = true,
-                           .reload = true},
-        [K_SOURCE_HOSTS] = {SEC_SOURCE, "hosts", V_LIST, S(hosts), .check = check_host,
-                            .reload = true},
-        /* the in-memory set of seen IDs holds IDs cut by the old pattern */
-        [K_SOURCE_NEWS_ID] = {SEC_SOURCE, "news_id", V_REGEX, S(news_id), .min = 1},
-        [K_SOURCE_ARTICLES] = {SEC_SOURCE, "articles", V_ENUM, S(articles), "feed-only",
-                               .choices = articles_modes, .reload = true},
-        [K_SOURCE_TIMEZONE] = {SEC_SOURCE, "timezone", V_STR, S(timezone), "UTC",
-                               .check = check_timezone, .reload = true},
-        [K_SOURCE_RULES] = {SEC_SOURCE, "rules", V_STR, S(rules), .check = check_name,
-                            .reload = true},
-        [K_SOURCE_DATE_FORMAT] = {SEC_SOURCE, "date_format", V_STR, S(date_format),
-                                  .check = check_text, .reload = true},
-        [K_SOURCE_REVISIT] = {SEC_SOURCE, "revisit", V_DURLIST, S(revisit), NULL, MINS(1),
-                              DAYS(365), .reload = true},
-        [K_SOURCE_INTERVAL] = {SEC_SOURCE, "interval", V_DUR, S(interval_ms), NULL, SECS(1),
-                               DAYS(30), .reload = true},
-        XPATH_KEY(CFG_XPATH_TITLE, "title"),
-        XPATH_KEY(CFG_XPATH_LEAD, "lead"),
-        XPATH_KEY(CFG_XPATH_BODY, "body"),
-        XPATH_KEY(CFG_XPATH_PUBLISHED, "published"),
-        XPATH_KEY(CFG_XPATH_UPDATED, "updated"),
-        XPATH_KEY(CFG_XPATH_AUTHOR, "author"),
-        XPATH_KEY(CFG_XPATH_TAGS, "tags"),
-        XPATH_KEY(CFG_XPATH_IMAGE, "image"),
-        XPATH_KEY(CFG_XPATH_CAPTION, "caption"),
-        XPATH_KEY(CFG_XPATH_EXCLUDE, "exclude"),
+	/* [source NAME] */
+	[K_SOURCE_HOME] = {SEC_SOURCE, "home", V_STR, S(home), .check = check_url, .required = true,
+			   .reload = true},
+	[K_SOURCE_HOSTS] = {SEC_SOURCE, "hosts", V_LIST, S(hosts), .check = check_host,
+			    .reload = true},
+	/* the in-memory set of seen IDs holds IDs cut by the old pattern */
+	[K_SOURCE_NEWS_ID] = {SEC_SOURCE, "news_id", V_REGEX, S(news_id), .reload = false},
+	[K_SOURCE_ARTICLES] = {SEC_SOURCE, "articles", V_ENUM, S(articles), "feed-only",
+			       .choices = articles_modes, .reload = true},
+	[K_SOURCE_TIMEZONE] = {SEC_SOURCE, "timezone", V_STR, S(timezone), "UTC",
+			       .check = check_timezone, .reload = true},
+	[K_SOURCE_RULES] = {SEC_SOURCE, "rules", V_STR, S(rules), .check = check_name,
+			    .reload = true},
+	[K_SOURCE_DATE_FORMAT] = {SEC_SOURCE, "date_format", V_STR, S(date_format),
+				  .check = check_text, .reload = true},
+	[K_SOURCE_REVISIT] = {SEC_SOURCE, "revisit", V_DURLIST, S(revisit), NULL, MINS(1),
+			      DAYS(365), .reload = true},
+	[K_SOURCE_INTERVAL] = {SEC_SOURCE, "interval", V_DUR, S(interval_ms), NULL, SECS(1),
+			       DAYS(30), .reload = true},
+	XPATH_KEY(CFG_XPATH_TITLE, "title"),
+	XPATH_KEY(CFG_XPATH_LEAD, "lead"),
+	XPATH_KEY(CFG_XPATH_BODY, "body"),
+	XPATH_KEY(CFG_XPATH_PUBLISHED, "published"),
+	XPATH_KEY(CFG_XPATH_UPDATED, "updated"),
+	XPATH_KEY(CFG_XPATH_AUTHOR, "author"),
+	XPATH_KEY(CFG_XPATH_TAGS, "tags"),
+	XPATH_KEY(CFG_XPATH_IMAGE, "image"),
+	XPATH_KEY(CFG_XPATH_CAPTION, "caption"),
+	XPATH_KEY(CFG_XPATH_EXCLUDE, "exclude"),
 
-        /* [feed NAME] */
-        [K_FEED_SOURCE] = {SEC_FEED, "source", V_STR, F(source_name), .check = check_name,
-                           .required = true, .reload = true},
-        [K_FEED_URL] = {SEC_FEED, "url", V_STR, F(url), .check = check_url, .required = true,
-                        .reload = true},
-        [K_FEED_INTERVAL] = {SEC_FEED, "interval", V_DUR, F(interval_ms), NULL, SECS(1), DAYS(30),
-                             .reload = true},
-        [K_FEED_ENABLED] = {SEC_FEED, "enabled", V_BOOL, F(enabled), "true", .reload = true},
+	/* [feed NAME] */
+	[K_FEED_SOURCE] = {SEC_FEED, "source", V_STR, F(source_name), .check = check_name,
+			   .required = true, .reload = true},
+	[K_FEED_URL] = {SEC_FEED, "url", V_STR, F(url), .check = check_url, .required = true,
+			.reload = true},
+	[K_FEED_INTERVAL] = {SEC_FEED, "interval", V_DUR, F(interval_ms), NULL, SECS(1), DAYS(30),
+			     .reload = true},
+	[K_FEED_ENABLED] = {SEC_FEED, "enabled", V_BOOL, F(enabled), "true", .reload = true},
 };
 
 /* Enums are stored through an int; these keep that honest. */
@@ -260,11 +258,11 @@ struct parser {
 };
 
 static void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-        __attribute__((format(printf, 2, 0)));
+	__attribute__((format(printf, 2, 0)));
 static void vfail_at(struct parser *p, const struct cfg_loc *loc, const char *fmt, va_list ap)
-        __attribute__((format(printf, 3, 0)));
+	__attribute__((format(printf, 3, 0)));
 static void fail_at(struct parser *p, const struct cfg_loc *loc, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 static void fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
@@ -343,8 +341,8 @@ int cfg_parse_duration(const char *text, int64_t *ms)
 		const char *suffix;
 		int64_t ms;
 	} units[] = {
-	        /* "ms" before "m" so that the longer suffix wins */
-	        {"ms", 1}, {"s", SECS(1)}, {"m", MINS(1)}, {"h", HOURS(1)}, {"d", DAYS(1)},
+		/* "ms" before "m" so that the longer suffix wins */
+		{"ms", 1}, {"s", SECS(1)}, {"m", MINS(1)}, {"h", HOURS(1)}, {"d", DAYS(1)},
 	};
 	const char *s = text;
 	int64_t total = 0;
@@ -393,7 +391,7 @@ void cfg_format_duration(int64_t ms, struct buf *out)
 		const char *suffix;
 		int64_t ms;
 	} units[] = {
-	        {"d", DAYS(1)}, {"h", HOURS(1)}, {"m", MINS(1)}, {"s", SECS(1)}, {"ms", 1},
+		{"d", DAYS(1)}, {"h", HOURS(1)}, {"m", MINS(1)}, {"s", SECS(1)}, {"ms", 1},
 	};
 	if (ms <= 0) {
 		buf_puts(out, ms == 0 ? "0s" : "-");
@@ -580,8 +578,8 @@ static int check_host(const char *s, struct buf *why)
 		ok = s[n - 1] == ']' && strspn(s + 1, "0123456789abcdefABCDEF:.") == n - 2;
 	else if (ok)
 		ok = strspn(s,
-		            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
-		        n;
+			    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+			n;
 	if (!ok) {
 		buf_puts(why, "expected host names separated by commas, like en.irna.ir, irna.ir");
 		put_got(why, s);
@@ -591,14 +589,14 @@ static int check_host(const char *s, struct buf *why)
 }
 
 static const char name_chars[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
 
 static int check_name(const char *s, struct buf *why)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > CFG_MAX_NAME || strspn(s, name_chars) != n) {
 		buf_printf(why, "expected a name of at most %d letters, digits, '.', '_' or '-'",
-		           CFG_MAX_NAME);
+			   CFG_MAX_NAME);
 		put_got(why, s);
 		return -1;
 	}
@@ -683,7 +681,7 @@ static void value_free(const struct key *k, void *f)
 	case V_REGEX: {
 		struct cfg_regex *r = f;
 		free(r->pattern);
-		pcre2_code_free(r->code);
+		newsid_free(r->code);
 		r->pattern = NULL;
 		r->code = NULL;
 		break;
@@ -817,7 +815,7 @@ static int value_set(const struct key *k, void *f, const char *text, struct buf 
 			d.ms = xcalloc(items.n, sizeof *d.ms);
 		for (size_t i = 0; ok && i < items.n; i++) {
 			ok = cfg_parse_duration(items.v[i], &d.ms[i]) == 0 && d.ms[i] >= k->min &&
-			        d.ms[i] <= k->max && (i == 0 || d.ms[i] > d.ms[i - 1]);
+				d.ms[i] <= k->max && (i == 0 || d.ms[i] > d.ms[i - 1]);
 			d.n = i + 1;
 		}
 		strlist_free(&items);
@@ -837,7 +835,7 @@ static int value_set(const struct key *k, void *f, const char *text, struct buf 
 		struct cfg_strlist items = {0};
 		if (split_list(text, &items) < 0) {
 			buf_printf(why, "expected at most %d items separated by commas",
-			           CFG_MAX_LIST);
+				   CFG_MAX_LIST);
 			put_got(why, text);
 			return -1;
 		}
@@ -852,26 +850,10 @@ static int value_set(const struct key *k, void *f, const char *text, struct buf 
 		return 0;
 	}
 	case V_REGEX: {
-		int code;
-		PCRE2_SIZE offset;
-		pcre2_code *re = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, 0, &code,
-		                               &offset, NULL);
+		char msg[256];
+		struct pcre2_real_code_8 *re = newsid_compile(text, msg, sizeof msg);
 		if (!re) {
-			PCRE2_UCHAR msg[256];
-			pcre2_get_error_message(code, msg, sizeof msg);
-			buf_printf(why, "bad regular expression at offset %zu: %s", (size_t)offset,
-			           (const char *)msg);
-			buf_puts(why, " in ");
-			put_quoted(why, text);
-			return -1;
-		}
-		uint32_t groups = 0;
-		pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &groups);
-		if ((int64_t)groups < k->min) {
-			pcre2_code_free(re);
-			buf_puts(why,
-			         "the pattern needs a capture group around the ID, like "
-			         "/news/([0-9]+)/");
+			buf_printf(why, "bad regular expression: %s", msg);
 			put_got(why, text);
 			return -1;
 		}
@@ -923,7 +905,7 @@ static bool value_equal(const struct key *k, const void *a, const void *b)
 	case V_DURLIST: {
 		const struct cfg_durations *x = a, *y = b;
 		return x->n == y->n &&
-		        (x->n == 0 || memcmp(x->ms, y->ms, x->n * sizeof *x->ms) == 0);
+			(x->n == 0 || memcmp(x->ms, y->ms, x->n * sizeof *x->ms) == 0);
 	}
 	case V_LIST: {
 		const struct cfg_strlist *x = a, *y = b;
@@ -937,7 +919,7 @@ static bool value_equal(const struct key *k, const void *a, const void *b)
 	case V_REGEX: {
 		const struct cfg_regex *x = a, *y = b;
 		return x->pattern == y->pattern ||
-		        (x->pattern && y->pattern && strcmp(x->pattern, y->pattern) == 0);
+			(x->pattern && y->pattern && strcmp(x->pattern, y->pattern) == 0);
 	}
 	}
 	return false;
@@ -1018,7 +1000,7 @@ static void apply_defaults(struct parser *p, enum sect s, void *obj)
 		 * and test_config loads every default to catch it. */
 		if (value_set(k, field(obj, k), k->dflt, &why) < 0)
 			fail_at(p, NULL, "internal error: default of %s: %s", k->name,
-			        buf_str(&why));
+				buf_str(&why));
 	}
 	buf_free(&why);
 }
@@ -1031,9 +1013,9 @@ static void section_close(struct parser *p)
 		return;
 	void *obj = section_object(p, s);
 	const struct cfg_loc *loc =
-	        s == SEC_SOURCE ? &p->cfg->sources[p->cur].loc : &p->cfg->feeds[p->cur].loc;
+		s == SEC_SOURCE ? &p->cfg->sources[p->cur].loc : &p->cfg->feeds[p->cur].loc;
 	const char *name =
-	        s == SEC_SOURCE ? p->cfg->sources[p->cur].name : p->cfg->feeds[p->cur].name;
+		s == SEC_SOURCE ? p->cfg->sources[p->cur].name : p->cfg->feeds[p->cur].name;
 	for (size_t i = 0; i < K_COUNT; i++) {
 		const struct key *k = &keys[i];
 		if (k->sect == s && k->required && !value_present(k, cfield(obj, k))) {
@@ -1419,7 +1401,7 @@ static void build_indexes(struct parser *p)
 	}
 	if (dup_s) {
 		fail_at(p, &dup_s->loc, "[source %s] is defined twice; first at %s:%d", dup_s->name,
-		        first_s->loc.file, first_s->loc.line);
+			first_s->loc.file, first_s->loc.line);
 		return;
 	}
 	const struct cfg_feed *dup_f = NULL, *first_f = NULL;
@@ -1432,7 +1414,7 @@ static void build_indexes(struct parser *p)
 	}
 	if (dup_f)
 		fail_at(p, &dup_f->loc, "[feed %s] is defined twice; first at %s:%d", dup_f->name,
-		        first_f->loc.file, first_f->loc.line);
+			first_f->loc.file, first_f->loc.line);
 }
 
 /* The later of two keys' settings, to blame for a conflict between them. */
@@ -1457,17 +1439,17 @@ static void check_intervals(struct parser *p)
 	cfg_format_duration(c->max_interval_ms, &b);
 	if (c->min_interval_ms > c->max_interval_ms) {
 		fail_at(p, blame(p, K_MIN_INTERVAL, K_MAX_INTERVAL),
-		        "min_interval (%s) is longer than max_interval (%s)", buf_str(&a),
-		        buf_str(&b));
+			"min_interval (%s) is longer than max_interval (%s)", buf_str(&a),
+			buf_str(&b));
 	} else if (c->default_interval_ms < c->min_interval_ms ||
-	           c->default_interval_ms > c->max_interval_ms) {
+		   c->default_interval_ms > c->max_interval_ms) {
 		bool low = c->default_interval_ms < c->min_interval_ms;
 		struct buf d;
 		buf_init(&d);
 		cfg_format_duration(c->default_interval_ms, &d);
 		fail_at(p, blame(p, K_DEFAULT_INTERVAL, low ? K_MIN_INTERVAL : K_MAX_INTERVAL),
-		        "default_interval (%s) is outside min_interval (%s) to max_interval (%s)",
-		        buf_str(&d), buf_str(&a), buf_str(&b));
+			"default_interval (%s) is outside min_interval (%s) to max_interval (%s)",
+			buf_str(&d), buf_str(&a), buf_str(&b));
 		buf_free(&d);
 	}
 	for (size_t i = 0; i < c->n_sources && !p->failed; i++) {
@@ -1478,9 +1460,9 @@ static void check_intervals(struct parser *p)
 			buf_init(&d);
 			cfg_format_duration(s->interval_ms, &d);
 			fail_at(p, &s->loc,
-			        "[source %s]: interval (%s) is outside min_interval (%s) to "
-			        "max_interval (%s)",
-			        s->name, buf_str(&d), buf_str(&a), buf_str(&b));
+				"[source %s]: interval (%s) is outside min_interval (%s) to "
+				"max_interval (%s)",
+				s->name, buf_str(&d), buf_str(&a), buf_str(&b));
 			buf_free(&d);
 		}
 	}
@@ -1500,9 +1482,9 @@ static void check_intervals(struct parser *p)
 			buf_init(&d);
 			cfg_format_duration(f->interval_ms, &d);
 			fail_at(p, &f->loc,
-			        "[feed %s]: interval (%s) is outside min_interval (%s) to "
-			        "max_interval (%s)",
-			        f->name, buf_str(&d), buf_str(&a), buf_str(&b));
+				"[feed %s]: interval (%s) is outside min_interval (%s) to "
+				"max_interval (%s)",
+				f->name, buf_str(&d), buf_str(&a), buf_str(&b));
 			buf_free(&d);
 		}
 	}
@@ -1518,9 +1500,9 @@ static void resolve_feeds(struct parser *p)
 		f->source = cfg_source_find(c, f->source_name);
 		if (!f->source)
 			fail_at(p, &f->source_loc,
-			        "[feed %s]: source \"%s\" is not defined; define it with "
-			        "[source %s] and its home = URL",
-			        f->name, f->source_name, f->source_name);
+				"[feed %s]: source \"%s\" is not defined; define it with "
+				"[source %s] and its home = URL",
+				f->name, f->source_name, f->source_name);
 	}
 }
 
@@ -1607,7 +1589,7 @@ const struct cfg_source *cfg_source_find(const struct cfg *c, const char *name)
 	if (!c->n_sources)
 		return NULL;
 	const struct cfg_source *const *hit =
-	        bsearch(name, c->source_index, c->n_sources, sizeof *c->source_index, find_source);
+		bsearch(name, c->source_index, c->n_sources, sizeof *c->source_index, find_source);
 	return hit ? *hit : NULL;
 }
 
@@ -1616,7 +1598,7 @@ const struct cfg_feed *cfg_feed_find(const struct cfg *c, const char *name)
 	if (!c->n_feeds)
 		return NULL;
 	const struct cfg_feed *const *hit =
-	        bsearch(name, c->feed_index, c->n_feeds, sizeof *c->feed_index, find_feed);
+		bsearch(name, c->feed_index, c->n_feeds, sizeof *c->feed_index, find_feed);
 	return hit ? *hit : NULL;
 }
 
@@ -1630,7 +1612,7 @@ int cfg_reload_check(const struct cfg *cur, const struct cfg *next, struct buf *
 		if (k->sect == SEC_FEEDD || k->sect == SEC_DATABASE) {
 			if (!value_equal(k, cfield(cur, k), cfield(next, k)))
 				buf_printf(why, "%s[%s] %s", why->len > before ? "; " : "",
-				           sect_names[k->sect], k->name);
+					   sect_names[k->sect], k->name);
 			continue;
 		}
 		if (k->sect != SEC_SOURCE)
@@ -1640,7 +1622,7 @@ int cfg_reload_check(const struct cfg *cur, const struct cfg *next, struct buf *
 			const struct cfg_source *o = cfg_source_find(cur, n->name);
 			if (o && !value_equal(k, cfield(o, k), cfield(n, k)))
 				buf_printf(why, "%s[source %s] %s", why->len > before ? "; " : "",
-				           n->name, k->name);
+					   n->name, k->name);
 		}
 	}
 	if (why->len == before)
@@ -1676,7 +1658,7 @@ void cfg_summary(const struct cfg *c, struct buf *out)
 	for (size_t i = 0; i < c->files.n; i++)
 		buf_printf(out, "#   %s\n", c->files.v[i]);
 	buf_printf(out, "# %zu source%s, %zu feed%s (%zu enabled)\n", c->n_sources,
-	           c->n_sources == 1 ? "" : "s", c->n_feeds, c->n_feeds == 1 ? "" : "s", enabled);
+		   c->n_sources == 1 ? "" : "s", c->n_feeds, c->n_feeds == 1 ? "" : "s", enabled);
 
 	buf_puts(out, "\n[feedd]\n");
 	summary_keys(c, SEC_FEEDD, out);
@@ -1690,11 +1672,11 @@ void cfg_summary(const struct cfg *c, struct buf *out)
 	for (size_t i = 0; i < c->n_feeds; i++) {
 		const struct cfg_feed *f = &c->feeds[i];
 		buf_printf(out, "\n# %s:%d; interval from %s\n[feed %s]\n", f->loc.file,
-		           f->loc.line,
-		           f->interval_from == CFG_INTERVAL_FEED             ? "the feed"
-		                   : f->interval_from == CFG_INTERVAL_SOURCE ? "its source"
-		                                                             : "default_interval",
-		           f->name);
+			   f->loc.line,
+			   f->interval_from == CFG_INTERVAL_FEED	     ? "the feed"
+				   : f->interval_from == CFG_INTERVAL_SOURCE ? "its source"
+									     : "default_interval",
+			   f->name);
 		summary_keys(f, SEC_FEED, out);
 	}
 }

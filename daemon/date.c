@@ -52,16 +52,16 @@ struct name_val {
 };
 
 static const struct name_val months[] = {
-        {"jan", 1},   {"january", 1},   {"feb", 2},       {"february", 2},  {"mar", 3},
-        {"march", 3}, {"apr", 4},       {"april", 4},     {"may", 5},       {"jun", 6},
-        {"june", 6},  {"jul", 7},       {"july", 7},      {"aug", 8},       {"august", 8},
-        {"sep", 9},   {"sept", 9},      {"september", 9}, {"oct", 10},      {"october", 10},
-        {"nov", 11},  {"november", 11}, {"dec", 12},      {"december", 12},
+	{"jan", 1},   {"january", 1},	{"feb", 2},	  {"february", 2},  {"mar", 3},
+	{"march", 3}, {"apr", 4},	{"april", 4},	  {"may", 5},	    {"jun", 6},
+	{"june", 6},  {"jul", 7},	{"july", 7},	  {"aug", 8},	    {"august", 8},
+	{"sep", 9},   {"sept", 9},	{"september", 9}, {"oct", 10},	    {"october", 10},
+	{"nov", 11},  {"november", 11}, {"dec", 12},	  {"december", 12},
 };
 
 static const char *const weekdays[] = {
-        "mon",  "monday", "tue",      "tues", "tuesday", "wed", "weds",     "wednesday", "thu",
-        "thur", "thurs",  "thursday", "fri",  "friday",  "sat", "saturday", "sun",       "sunday",
+	"mon",	"monday", "tue",      "tues", "tuesday", "wed", "weds",	    "wednesday", "thu",
+	"thur", "thurs",  "thursday", "fri",  "friday",	 "sat", "saturday", "sun",	 "sunday",
 };
 
 /*
@@ -70,12 +70,12 @@ static const char *const weekdays[] = {
  * +03:00 (it was +04:00 only in 2011-2014).
  */
 static const struct name_val zones[] = {
-        {"gmt", 0},    {"ut", 0},     {"utc", 0},     {"est", -300},  {"edt", -240}, {"cst", -360},
-        {"cdt", -300}, {"mst", -420}, {"mdt", -360},  {"pst", -480},  {"pdt", -420}, {"cet", 60},
-        {"cest", 120}, {"eet", 120},  {"eest", 180},  {"wet", 0},     {"west", 60},  {"msk", 180},
-        {"jst", 540},  {"kst", 540},  {"hkt", 480},   {"sgt", 480},   {"aest", 600}, {"aedt", 660},
-        {"acst", 570}, {"acdt", 630}, {"awst", 480},  {"nzst", 720},  {"nzdt", 780}, {"irst", 210},
-        {"irdt", 270}, {"hst", -600}, {"akst", -540}, {"akdt", -480},
+	{"gmt", 0},    {"ut", 0},     {"utc", 0},     {"est", -300},  {"edt", -240}, {"cst", -360},
+	{"cdt", -300}, {"mst", -420}, {"mdt", -360},  {"pst", -480},  {"pdt", -420}, {"cet", 60},
+	{"cest", 120}, {"eet", 120},  {"eest", 180},  {"wet", 0},     {"west", 60},  {"msk", 180},
+	{"jst", 540},  {"kst", 540},  {"hkt", 480},   {"sgt", 480},   {"aest", 600}, {"aedt", 660},
+	{"acst", 570}, {"acdt", 630}, {"awst", 480},  {"nzst", 720},  {"nzdt", 780}, {"irst", 210},
+	{"irdt", 270}, {"hst", -600}, {"akst", -540}, {"akdt", -480},
 };
 
 /* ASCII only: the C library's ctype follows the locale. */
@@ -423,7 +423,7 @@ static int finish(const struct when *w, bool allow_24, int64_t *out)
 	if (w->hour > 23 && !(allow_24 && w->hour == 24 && w->min == 0 && w->sec == 0))
 		return -1;
 	*out = days_from_civil(w->year, w->mon, w->day) * SECS_PER_DAY + w->hour * 3600 +
-	        w->min * 60 + w->sec - (int64_t)w->off * 60;
+		w->min * 60 + w->sec - (int64_t)w->off * 60;
 	return 0;
 }
 

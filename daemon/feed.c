@@ -47,7 +47,7 @@
 
 enum ns {
 	NS_NONE_OTHER, /* a namespace we do not read */
-	NS_RSS,        /* no namespace in RSS, or an RSS namespace */
+	NS_RSS,	       /* no namespace in RSS, or an RSS namespace */
 	NS_ATOM,
 	NS_RDFNS,
 	NS_CONTENTNS,
@@ -73,10 +73,18 @@ enum field {
 };
 
 static const char *const field_names[] = {
-	[F_NONE] = "?",           [F_TITLE] = "title",     [F_LINK] = "link",
-	[F_GUID] = "guid",        [F_SUMMARY] = "summary", [F_CONTENT] = "content",
-	[F_AUTHOR] = "author",    [F_PUBLISHED] = "date",  [F_UPDATED] = "date",
-	[F_CATEGORY] = "category", [F_SUBTITLE] = "subtitle", [F_LANGUAGE] = "language",
+	[F_NONE] = "?",
+	[F_TITLE] = "title",
+	[F_LINK] = "link",
+	[F_GUID] = "guid",
+	[F_SUMMARY] = "summary",
+	[F_CONTENT] = "content",
+	[F_AUTHOR] = "author",
+	[F_PUBLISHED] = "date",
+	[F_UPDATED] = "date",
+	[F_CATEGORY] = "category",
+	[F_SUBTITLE] = "subtitle",
+	[F_LANGUAGE] = "language",
 };
 
 enum text_mode { MODE_TEXT, MODE_HTML, MODE_XHTML };
@@ -85,16 +93,16 @@ enum fix_state { FIX_TEXT, FIX_CDATA, FIX_COMMENT, FIX_PI, FIX_DOCTYPE };
 
 struct capture {
 	enum field field;
-	bool entry;          /* the field belongs to the entry, not the feed */
-	int depth;           /* the capturing element's depth */
+	bool entry; /* the field belongs to the entry, not the feed */
+	int depth;  /* the capturing element's depth */
 	enum text_mode mode;
-	int skip_div_depth;  /* xhtml: the wrapper div not to serialise */
+	int skip_div_depth; /* xhtml: the wrapper div not to serialise */
 	bool has_markup;
 	bool truncated;
-	int prio;            /* links: which candidate this is */
-	struct buf plain;    /* decoded text only */
-	struct buf markup;   /* text and child elements, serialised */
-	const char *base;    /* xml:base in force at the element */
+	int prio;	   /* links: which candidate this is */
+	struct buf plain;  /* decoded text only */
+	struct buf markup; /* text and child elements, serialised */
+	const char *base;  /* xml:base in force at the element */
 };
 
 struct feed_parser {
@@ -108,25 +116,25 @@ struct feed_parser {
 	enum fix_state fix;
 	int doctype_brackets;
 	char doctype_quote;
-	bool seen_lt;         /* past the text before the first '<' */
-	size_t junk_skipped;  /* non-space bytes before the first '<' */
-	struct buf pending;   /* bytes waiting for lookahead */
-	struct buf utf8;      /* charset output */
-	struct buf fixed;     /* xmlfix output */
+	bool seen_lt;	     /* past the text before the first '<' */
+	size_t junk_skipped; /* non-space bytes before the first '<' */
+	struct buf pending;  /* bytes waiting for lookahead */
+	struct buf utf8;     /* charset output */
+	struct buf fixed;    /* xmlfix output */
 
 	size_t pushed;
 	bool nonspace_input;
-	bool stopped;         /* the parser wants no more input */
-	bool over_document;   /* max_document reached */
-	char *fatal;          /* why the document is not a feed */
-	char *first_error;    /* libxml2's first error, for "not XML" */
+	bool stopped;	    /* the parser wants no more input */
+	bool over_document; /* max_document reached */
+	char *fatal;	    /* why the document is not a feed */
+	char *first_error;  /* libxml2's first error, for "not XML" */
 
 	/* document state */
 	int depth;
 	enum family family;
 	enum feed_format format;
 	bool root_seen;
-	int channel_depth;     /* feed-level fields live at channel_depth + 1 */
+	int channel_depth; /* feed-level fields live at channel_depth + 1 */
 	bool feed_emitted;
 	struct feed_info info;
 	int info_link_prio;
@@ -135,7 +143,7 @@ struct feed_parser {
 	int entry_depth;
 	int entry_link_prio;
 	bool guid_is_permalink;
-	int author_depth;      /* Atom <author> inside the entry or feed */
+	int author_depth; /* Atom <author> inside the entry or feed */
 	int media_group_depth;
 	size_t n_entries;
 
@@ -263,8 +271,7 @@ static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
 	size_t n = text_entity(s, len, &cp);
 	if (n) {
 		if (cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
-		    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF ||
-		    cp > 0x10FFFF)
+		    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF)
 			cp = 0xFFFD;
 		buf_printf(out, "&#%u;", (unsigned)cp);
 		return n;
@@ -272,8 +279,9 @@ static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
 	/* Not a known reference: wait if it might still become one. */
 	if (!final && len < FIX_LOOKAHEAD && !memchr(s + 1, ';', len - 1)) {
 		size_t i = 1;
-		while (i < len && (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') ||
-				   (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+		while (i < len &&
+		       (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') ||
+			(s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
 			i++;
 		if (i == len)
 			return 0;
@@ -286,7 +294,7 @@ static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
 static bool tag_name_start(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-	       c == '/' || c == '!' || c == '?' || (unsigned char)c >= 0x80;
+		c == '/' || c == '!' || c == '?' || (unsigned char)c >= 0x80;
 }
 
 static bool starts(const char *s, size_t len, const char *lit, size_t litlen)
@@ -666,7 +674,7 @@ static void end_capture(struct feed_parser *p)
 	case F_SUMMARY:
 	case F_CONTENT: {
 		char **slot = c->field == F_SUMMARY ? (is_entry ? &e->summary : NULL)
-						     : (is_entry ? &e->content : NULL);
+						    : (is_entry ? &e->content : NULL);
 		/* Trim only: the markup is kept as given. */
 		size_t a = 0, n = strlen(v);
 		while (a < n && strchr(" \t\r\n", v[a]))
@@ -805,7 +813,8 @@ static void on_root(struct feed_parser *p, const char *local, enum ns ns, const 
 		p->channel_depth = 1;
 	} else {
 		char why[160];
-		snprintf(why, sizeof why, "root element <%.60s> is not rss, rdf:RDF or feed", local);
+		snprintf(why, sizeof why, "root element <%.60s> is not rss, rdf:RDF or feed",
+			 local);
 		not_a_feed(p, why);
 	}
 }
@@ -835,9 +844,9 @@ static void atom_link(struct feed_parser *p, const xmlChar **attrs, int nattrs)
 	} else if (alternate && href) {
 		/* The HTML alternate beats others; an RSS <link> (3) beats both. */
 		int prio = !type || strcasecmp(type, "text/html") == 0 ||
-					   strcasecmp(type, "application/xhtml+xml") == 0
-				   ? 2
-				   : 1;
+				strcasecmp(type, "application/xhtml+xml") == 0
+			? 2
+			: 1;
 		int *cur = p->entry ? &p->entry_link_prio : &p->info_link_prio;
 		char **slot = p->entry ? &p->entry->link : &p->info.link;
 		if (prio > *cur) {
@@ -853,8 +862,8 @@ static void atom_link(struct feed_parser *p, const xmlChar **attrs, int nattrs)
 }
 
 /* Decides what a child of an entry or of the channel/feed is. */
-static void field_start(struct feed_parser *p, const char *local, enum ns ns,
-			const xmlChar **attrs, int nattrs)
+static void field_start(struct feed_parser *p, const char *local, enum ns ns, const xmlChar **attrs,
+			int nattrs)
 {
 	bool in_entry = p->entry != NULL;
 	int rel = p->depth - (in_entry ? p->entry_depth : p->channel_depth);
@@ -1029,11 +1038,11 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
 		on_root(p, local, ns, uri, attrs, nb_attributes);
 		return;
 	}
-	if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 &&
-	    uri && strcmp((const char *)uri, NS_RSS10) == 0)
+	if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 && uri &&
+	    strcmp((const char *)uri, NS_RSS10) == 0)
 		p->format = FEED_FORMAT_RSS10;
-	else if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 &&
-		 uri && strcmp((const char *)uri, NS_RSS090) == 0)
+	else if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 && uri &&
+		 strcmp((const char *)uri, NS_RSS090) == 0)
 		p->format = FEED_FORMAT_RSS09X;
 
 	if (p->family == FAM_RSS && ns == NS_RSS && strcmp(local, "channel") == 0 && !p->entry &&
@@ -1042,7 +1051,7 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
 		return;
 	}
 	bool entry_start = (p->family == FAM_RSS && ns == NS_RSS && strcmp(local, "item") == 0) ||
-			   (p->family == FAM_ATOM && ns == NS_ATOM && strcmp(local, "entry") == 0);
+		(p->family == FAM_ATOM && ns == NS_ATOM && strcmp(local, "entry") == 0);
 	if (entry_start) {
 		/* An entry inside an entry means the first was never closed. */
 		if (p->entry)
@@ -1054,8 +1063,7 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
 		field_start(p, local, ns, attrs, nb_attributes);
 }
 
-static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-		    const xmlChar *uri)
+static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
 {
 	struct feed_parser *p = ctx;
 	if (p->depth <= 0)
@@ -1180,9 +1188,10 @@ static void parse_fixed(struct feed_parser *p, bool terminate)
 			not_a_feed(p, "cannot create an XML parser");
 			return;
 		}
-		xmlCtxtUseOptions(p->ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET |
-						   XML_PARSE_IGNORE_ENC | XML_PARSE_NOWARNING |
-						   XML_PARSE_NOERROR | XML_PARSE_NOCDATA);
+		xmlCtxtUseOptions(p->ctxt,
+				  XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_IGNORE_ENC |
+					  XML_PARSE_NOWARNING | XML_PARSE_NOERROR |
+					  XML_PARSE_NOCDATA);
 		xmlSwitchEncoding(p->ctxt, XML_CHAR_ENCODING_UTF8);
 	}
 	if (!p->ctxt || (p->stopped && !terminate))
@@ -1245,14 +1254,12 @@ int feed_parser_finish(struct feed_parser *p, struct buf *err)
 			p->fatal = xstrdup("empty document");
 		else if (!p->seen_lt)
 			p->fatal = xstrdup("no XML markup in the document");
-		else if (p->first_error)
-		{
+		else if (p->first_error) {
 			struct buf b;
 			buf_init(&b);
 			buf_printf(&b, "not well-formed XML, %s", p->first_error);
 			p->fatal = buf_steal(&b);
-		}
-		else
+		} else
 			p->fatal = xstrdup("no XML element found");
 	}
 	if (!p->fatal && p->first_error)

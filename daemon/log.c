@@ -14,8 +14,8 @@ static enum log_style log_style = LOG_STYLE_COMMAND;
 static int log_journal;
 
 static const char *const level_names[] = {
-	[LOG_LVL_ERR] = "error",   [LOG_LVL_WARNING] = "warning", [LOG_LVL_NOTICE] = "notice",
-	[LOG_LVL_INFO] = "info",   [LOG_LVL_DEBUG] = "debug",
+	[LOG_LVL_ERR] = "error", [LOG_LVL_WARNING] = "warning", [LOG_LVL_NOTICE] = "notice",
+	[LOG_LVL_INFO] = "info", [LOG_LVL_DEBUG] = "debug",
 };
 
 void log_init(enum log_style style, enum log_level threshold)

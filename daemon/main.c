@@ -16,7 +16,8 @@ static const char usage_text[] =
 	"  feedd extract  [-c FILE --source NAME | --generic] [--url URL] FILE|-\n"
 	"                                                    article page -> JSON\n"
 	"  feedd migrate  [-c FILE]                          create or upgrade the schema\n"
-	"  feedd check-config [-c FILE]                      validate and summarise the configuration\n"
+	"  feedd check-config [-c FILE]                      validate and summarise the "
+	"configuration\n"
 	"  feedd --version | --help\n";
 
 void cmd_usage(FILE *to)

@@ -132,8 +132,9 @@ static bool tag_start(const char *s, size_t len)
 	if (s[1] == '/')
 		i++;
 	size_t name = i;
-	while (i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-			   (i > name && s[i] >= '0' && s[i] <= '9')))
+	while (i < len &&
+	       ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		(i > name && s[i] >= '0' && s[i] <= '9')))
 		i++;
 	if (i == name || i >= len)
 		return false;

@@ -31,9 +31,9 @@ enum feed_format {
 const char *feed_format_name(enum feed_format f);
 
 struct feed_limits {
-	size_t max_document;  /* bytes pushed beyond this are ignored */
-	size_t max_entries;   /* parsing stops after this many entries */
-	size_t max_field;     /* a text field is cut at this many bytes */
+	size_t max_document; /* bytes pushed beyond this are ignored */
+	size_t max_entries;  /* parsing stops after this many entries */
+	size_t max_field;    /* a text field is cut at this many bytes */
 };
 
 #define FEED_TIME_NONE INT64_MIN
@@ -41,16 +41,16 @@ struct feed_limits {
 struct feed_info {
 	enum feed_format format;
 	char *title, *link, *subtitle, *language;
-	int64_t updated;     /* FEED_TIME_NONE when absent or unreadable */
+	int64_t updated; /* FEED_TIME_NONE when absent or unreadable */
 };
 
 struct feed_enclosure {
 	char *url, *type;
-	int64_t length;      /* -1 when absent */
+	int64_t length; /* -1 when absent */
 };
 
 struct feed_entry {
-	size_t index;        /* 0-based position in the document */
+	size_t index; /* 0-based position in the document */
 	char *guid, *link, *title, *summary, *content, *author;
 	char *published_raw; /* the date text as given, for stable hashing */
 	int64_t published, updated;

@@ -19,8 +19,8 @@ enum log_level {
 };
 
 enum log_style {
-	LOG_STYLE_COMMAND,  /* "feedd: message" */
-	LOG_STYLE_DAEMON,   /* timestamp and level, or "<N>" under systemd */
+	LOG_STYLE_COMMAND, /* "feedd: message" */
+	LOG_STYLE_DAEMON,  /* timestamp and level, or "<N>" under systemd */
 };
 
 extern enum log_level log_threshold;
@@ -30,10 +30,10 @@ void log_init(enum log_style style, enum log_level threshold);
 int log_level_parse(const char *name, enum log_level *out);
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define LOG_AT(lvl, ...)                              \
-	do {                                          \
-		if ((lvl) <= log_threshold)           \
-			log_write((lvl), __VA_ARGS__); \
+#define LOG_AT(lvl, ...)                                                                           \
+	do {                                                                                       \
+		if ((lvl) <= log_threshold)                                                        \
+			log_write((lvl), __VA_ARGS__);                                             \
 	} while (0)
 #define LOG_ERR(...) LOG_AT(LOG_LVL_ERR, __VA_ARGS__)
 #define LOG_WARN(...) LOG_AT(LOG_LVL_WARNING, __VA_ARGS__)

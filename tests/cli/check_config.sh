@@ -96,6 +96,19 @@ if run 0 check-config --help; then
   expect "$work/out" "usage: feedd check-config [-c FILE]"
 fi
 
+# The annotated example is a valid configuration and documents every key
+# (the good fixture sets them all, so its summary lists them all).
+example=$tests/../examples/feedd.conf.example
+if [[ -f $example ]]; then
+  if run 0 check-config -c "$good"; then
+    keys=$(grep -oE '^[a-z_.]+ =' "$work/out" | sort -u | sed 's/ =$//')
+    for key in $keys; do
+      grep -qE "^#?${key//./\\.} = " "$example" || fail "$example does not document '$key'"
+    done
+  fi
+  run 0 check-config -c "$example" || true
+fi
+
 if ((failures)); then
   echo "check_config: $failures failure(s)"
   exit 1

@@ -45,7 +45,8 @@ static const struct ccase cases[] = {
 	{"utf-8 bom stripped", NULL, S("\xef\xbb\xbf<a/>"), "<a/>", "UTF-8"},
 	{"latin1 label read as cp1252", NULL,
 	 S("<?xml version='1.0' encoding='iso-8859-1'?><a>\x93q\x94 \xe9 \x80</a>"),
-	 "<?xml version='1.0' encoding='iso-8859-1'?><a>\xe2\x80\x9cq\xe2\x80\x9d \xc3\xa9 \xe2\x82\xac</a>",
+	 "<?xml version='1.0' encoding='iso-8859-1'?><a>\xe2\x80\x9cq\xe2\x80\x9d \xc3\xa9 "
+	 "\xe2\x82\xac</a>",
 	 "WINDOWS-1252"},
 	{"hint beats declaration", "windows-1252",
 	 S("<?xml version=\"1.0\" encoding=\"utf-8\"?><a>\xe9</a>"),
@@ -79,7 +80,8 @@ static void test_cases(void **state)
 			if (strcmp(got, c->want) != 0)
 				fail_msg("%s (step %zu): got \"%s\"", c->what, step, got);
 			if (strcmp(name, c->want_name) != 0)
-				fail_msg("%s: encoding %s, expected %s", c->what, name, c->want_name);
+				fail_msg("%s: encoding %s, expected %s", c->what, name,
+					 c->want_name);
 			free(got);
 		}
 	}

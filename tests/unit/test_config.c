@@ -92,7 +92,7 @@ static char *load_text_error(const char *text)
 	/* Strip the temporary directory so that callers can compare. */
 	const char *msg = buf_str(&err);
 	char *out = strncmp(msg, t.dir, strlen(t.dir)) == 0 ? xstrdup(msg + strlen(t.dir) + 1)
-	                                                    : xstrdup(msg);
+							    : xstrdup(msg);
 	buf_free(&err);
 	return out;
 }
@@ -166,7 +166,7 @@ static void test_good_everything(void **state)
 	assert_int_equal(irna->interval_ms, 5 * 60000);
 	assert_string_equal(irna->xpath[CFG_XPATH_TITLE], "//h1[@class='title']");
 	assert_string_equal(irna->xpath[CFG_XPATH_BODY],
-	                    "//div[@class='item-text']/p ; //div[@class='body']/p");
+			    "//div[@class='item-text']/p ; //div[@class='body']/p");
 	assert_string_equal(irna->xpath[CFG_XPATH_EXCLUDE], "//div[@class='related']");
 	for (int i = 0; i < CFG_XPATH_COUNT; i++)
 		assert_non_null(irna->xpath[i]);
@@ -250,7 +250,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->log_level, LOG_LVL_INFO);
 	assert_string_equal(c->state_dir, "/var/lib/feedd");
 	assert_string_equal(c->user_agent,
-	                    "feedd/" FEEDD_VERSION " (+https://github.com/feedd/feedd)");
+			    "feedd/" FEEDD_VERSION " (+https://github.com/feedd/feedd)");
 	assert_int_equal(c->max_connections, 64);
 	assert_int_equal(c->per_host_connections, 4);
 	assert_int_equal(c->default_interval_ms, 15 * 60000);
@@ -303,121 +303,123 @@ struct error_case {
 };
 
 static const struct error_case error_cases[] = {
-        /* values that do not parse, one per type */
-        {"[feedd]\ndefault_interval = soon\n",
-         "feedd.conf:2: default_interval: expected a duration like 30s, 5m, 2h, 1d, got \"soon\""},
-        {"[feedd]\n\n# c\nmin_interval = 0s\n",
-         "feedd.conf:4: min_interval: expected a duration from 1s to 30d, got \"0s\""},
-        {"[feedd]\nmax_connections = 0\n",
-         "feedd.conf:2: max_connections: expected an integer from 1 to 10000, got \"0\""},
-        {"[feedd]\nper_host_connections = four\n",
-         "feedd.conf:2: per_host_connections: expected an integer from 1 to 100, got \"four\""},
-        {"[feedd]\nmax_feed_size = 12X\n",
-         "feedd.conf:2: max_feed_size: expected a size like 512k, 64M, 1G, got \"12X\""},
-        {"[feedd]\nmax_feed_size = 2G\n",
-         "feedd.conf:2: max_feed_size: expected a size from 1k to 1G, got \"2G\""},
-        {"[feedd]\nlog_level = loud\n",
-         "feedd.conf:2: log_level: expected one of error, warning, notice, info, debug, got "
-         "\"loud\""},
-        {"[feedd]\nstate_dir = var/lib/feedd\n",
-         "feedd.conf:2: state_dir: expected an absolute path, got \"var/lib/feedd\""},
-        {"[database]\nconninfo =\n", "feedd.conf:2: conninfo: expected a value, got nothing"},
-        {"[database]\nbatch_delay = 50 ms\n",
-         "feedd.conf:2: batch_delay: expected a duration like 30s, 5m, 2h, 1d, got \"50 ms\""},
-        {"[feed f]\nenabled = maybe\n",
-         "feedd.conf:2: enabled: expected true or false, got \"maybe\""},
-        {"[source s]\nhome = ftp://example.org/\n",
-         "feedd.conf:2: home: expected an http:// or https:// URL, got \"ftp://example.org/\""},
-        {"[source s]\nhome = https:///path\n",
-         "feedd.conf:2: home: expected an http:// or https:// URL, got \"https:///path\""},
-        {"[source s]\nhome = https://example.org/\narticles = all\n",
-         "feedd.conf:3: articles: expected one of feed-only, fetch, got \"all\""},
-        {"[source s]\nhome = https://example.org/\nrevisit = 24h, 1h\n",
-         "feedd.conf:3: revisit: expected increasing durations from 1m to 365d, separated by "
-         "commas, like 1h, 24h, got \"24h, 1h\""},
-        {"[source s]\nhome = https://example.org/\nrevisit = 1h,,24h\n",
-         "feedd.conf:3: revisit: expected increasing durations from 1m to 365d, separated by "
-         "commas, like 1h, 24h, got \"1h,,24h\""},
-        {"[source s]\nhosts = a.example, b example\n",
-         "feedd.conf:2: hosts: expected host names separated by commas, like en.irna.ir, irna.ir, "
-         "got \"b example\""},
-        {"[source s]\ntimezone = ../../etc/passwd\n",
-         "feedd.conf:2: timezone: expected a time zone name like UTC or Asia/Tehran, got "
-         "\"../../etc/passwd\""},
-        {"[source s]\nrules = two words\n",
-         "feedd.conf:2: rules: expected a name of at most 128 letters, digits, '.', '_' or '-', "
-         "got \"two words\""},
-        /* regular expressions */
-        {"[source s]\nhome = https://example.org/\nnews_id = /news/([0-9]+/\n",
-         "feedd.conf:3: news_id: bad regular expression at offset 14: missing closing "
-         "parenthesis in \"/news/([0-9]+/\""},
-        {"[source s]\nnews_id = /news/[0-9]+/\n",
-         "feedd.conf:2: news_id: the pattern needs a capture group around the ID, like "
-         "/news/([0-9]+)/, got \"/news/[0-9]+/\""},
-        {"[source s]\nnews_id = /news/(?:[0-9]+)/\n",
-         "feedd.conf:2: news_id: the pattern needs a capture group around the ID, like "
-         "/news/([0-9]+)/, got \"/news/(?:[0-9]+)/\""},
-        /* keys */
-        {"[feedd]\ninterval = 5m\n", "feedd.conf:2: unknown key \"interval\" in [feedd]"},
-        {"[feed f]\nsource = s\nintervall = 5m\n",
-         "feedd.conf:3: unknown key \"intervall\" in [feed f]"},
-        {"[source s]\nxpath.headline = //h1\n",
-         "feedd.conf:2: unknown key \"xpath.headline\" in [source s]; xpath fields are title, "
-         "lead, body, published, updated, author, tags, image, caption, exclude"},
-        {"[source s]\nmax_entries = 10\n",
-         "feedd.conf:2: unknown key \"max_entries\" in [source s]; it belongs in [feedd]"},
-        {"log_level = info\n",
-         "feedd.conf:1: log_level: a key before any section; put it under [feedd], [database], "
-         "[source NAME] or [feed NAME]"},
-        {"[feedd]\nlog_level = info\nmax_entries = 5\n\n[feedd]\nlog_level = debug\n",
-         "feedd.conf:6: log_level: already set at line 2"},
-        {"[source s]\nhome = https://a.example/\nhome = https://b.example/\n",
-         "feedd.conf:3: home: already set at line 2"},
-        /* sections */
-        {"[feedd]\n[fed x]\n",
-         "feedd.conf:2: unknown section [fed]; expected [feedd], [database], [source NAME] or "
-         "[feed NAME]"},
-        {"[Feedd]\n",
-         "feedd.conf:1: unknown section [Feedd]; expected [feedd], [database], [source NAME] or "
-         "[feed NAME]"},
-        {"[source]\nhome = https://example.org/\n",
-         "feedd.conf:1: [source] needs a name, like [source irna-en]"},
-        {"[feedd main]\n", "feedd.conf:1: [feedd] takes no name, got [feedd main]"},
-        {"[feed a/b]\n",
-         "feedd.conf:1: [feed NAME]: expected a name of at most 128 letters, digits, '.', '_' or "
-         "'-', got \"a/b\""},
-        {"[feedd]\n[source s\n", "feedd.conf:2: expected ']' at the end of the section header"},
-        {"[feedd] ; comment\n", "feedd.conf:1: unexpected text after the section header's ']'"},
-        {"[feedd]\njust some words\n",
-         "feedd.conf:2: expected key = value, a [section] header or a comment"},
-        /* required keys, reported at the section header */
-        {"[feedd]\n\n[source s]\narticles = fetch\n\n[feedd]\n",
-         "feedd.conf:3: [source s]: missing home = ..."},
-        {"[source s]\nhome = https://example.org/\n[feed f]\nsource = s\n",
-         "feedd.conf:3: [feed f]: missing url = ..."},
-        {"[feed f]\nurl = https://example.org/rss\n",
-         "feedd.conf:1: [feed f]: missing source = ..."},
-        /* across sections */
-        {"[source s]\nhome = https://example.org/\n\n[feed f]\nurl = https://example.org/rss\n"
-         "source = nope\n",
-         "feedd.conf:6: [feed f]: source \"nope\" is not defined; define it with [source nope] and "
-         "its home = URL"},
-        {"[source s]\nhome = https://example.org/\n[source t]\nhome = https://t.example/\n"
-         "[source s]\nhome = https://example.org/\n",
-         "feedd.conf:5: [source s] is defined twice; first at "},
-        {"[feedd]\nmin_interval = 1h\nmax_interval = 30m\n",
-         "feedd.conf:3: min_interval (1h) is longer than max_interval (30m)"},
-        {"[feedd]\nmax_interval = 10m\n",
-         "feedd.conf:2: default_interval (15m) is outside min_interval (1m) to max_interval (10m)"},
-        {"[source s]\nhome = https://example.org/\ninterval = 10s\n",
-         "feedd.conf:1: [source s]: interval (10s) is outside min_interval (1m) to max_interval "
-         "(6h)"},
-        {"[source s]\nhome = https://example.org/\n[feed f]\nsource = s\n"
-         "url = https://example.org/rss\ninterval = 7h\n",
-         "feedd.conf:3: [feed f]: interval (7h) is outside min_interval (1m) to max_interval (6h)"},
-        /* whole lines */
-        {"\xEF\xBB\xBF[feedd]\r\nlog_level = info\r\nlog_level = info\r\n",
-         "feedd.conf:3: log_level: already set at line 2"},
+	/* values that do not parse, one per type */
+	{"[feedd]\ndefault_interval = soon\n",
+	 "feedd.conf:2: default_interval: expected a duration like 30s, 5m, 2h, 1d, got \"soon\""},
+	{"[feedd]\n\n# c\nmin_interval = 0s\n",
+	 "feedd.conf:4: min_interval: expected a duration from 1s to 30d, got \"0s\""},
+	{"[feedd]\nmax_connections = 0\n",
+	 "feedd.conf:2: max_connections: expected an integer from 1 to 10000, got \"0\""},
+	{"[feedd]\nper_host_connections = four\n",
+	 "feedd.conf:2: per_host_connections: expected an integer from 1 to 100, got \"four\""},
+	{"[feedd]\nmax_feed_size = 12X\n",
+	 "feedd.conf:2: max_feed_size: expected a size like 512k, 64M, 1G, got \"12X\""},
+	{"[feedd]\nmax_feed_size = 2G\n",
+	 "feedd.conf:2: max_feed_size: expected a size from 1k to 1G, got \"2G\""},
+	{"[feedd]\nlog_level = loud\n",
+	 "feedd.conf:2: log_level: expected one of error, warning, notice, info, debug, got "
+	 "\"loud\""},
+	{"[feedd]\nstate_dir = var/lib/feedd\n",
+	 "feedd.conf:2: state_dir: expected an absolute path, got \"var/lib/feedd\""},
+	{"[database]\nconninfo =\n", "feedd.conf:2: conninfo: expected a value, got nothing"},
+	{"[database]\nbatch_delay = 50 ms\n",
+	 "feedd.conf:2: batch_delay: expected a duration like 30s, 5m, 2h, 1d, got \"50 ms\""},
+	{"[feed f]\nenabled = maybe\n",
+	 "feedd.conf:2: enabled: expected true or false, got \"maybe\""},
+	{"[source s]\nhome = ftp://example.org/\n",
+	 "feedd.conf:2: home: expected an http:// or https:// URL, got \"ftp://example.org/\""},
+	{"[source s]\nhome = https:///path\n",
+	 "feedd.conf:2: home: expected an http:// or https:// URL, got \"https:///path\""},
+	{"[source s]\nhome = https://example.org/\narticles = all\n",
+	 "feedd.conf:3: articles: expected one of feed-only, fetch, got \"all\""},
+	{"[source s]\nhome = https://example.org/\nrevisit = 24h, 1h\n",
+	 "feedd.conf:3: revisit: expected increasing durations from 1m to 365d, separated by "
+	 "commas, like 1h, 24h, got \"24h, 1h\""},
+	{"[source s]\nhome = https://example.org/\nrevisit = 1h,,24h\n",
+	 "feedd.conf:3: revisit: expected increasing durations from 1m to 365d, separated by "
+	 "commas, like 1h, 24h, got \"1h,,24h\""},
+	{"[source s]\nhosts = a.example, b example\n",
+	 "feedd.conf:2: hosts: expected host names separated by commas, like en.irna.ir, irna.ir, "
+	 "got \"b example\""},
+	{"[source s]\ntimezone = ../../etc/passwd\n",
+	 "feedd.conf:2: timezone: expected a time zone name like UTC or Asia/Tehran, got "
+	 "\"../../etc/passwd\""},
+	{"[source s]\nrules = two words\n",
+	 "feedd.conf:2: rules: expected a name of at most 128 letters, digits, '.', '_' or '-', "
+	 "got \"two words\""},
+	/* regular expressions: PCRE2's message and offset, or no capture group */
+	{"[source s]\nhome = https://example.org/\nnews_id = /news/([0-9]+/\n",
+	 "feedd.conf:3: news_id: bad regular expression: missing closing parenthesis at offset 14, "
+	 "got \"/news/([0-9]+/\""},
+	{"[source s]\nnews_id = /news/[0-9]+/\n",
+	 "feedd.conf:2: news_id: bad regular expression: the pattern needs a capture group, e.g. "
+	 "/news/([0-9]+)/, got \"/news/[0-9]+/\""},
+	{"[source s]\nnews_id = /news/(?:[0-9]+)/\n",
+	 "feedd.conf:2: news_id: bad regular expression: the pattern needs a capture group"},
+	{"[source s]\nnews_id = \\\n",
+	 "feedd.conf:2: news_id: bad regular expression: \\ at end of "
+	 "pattern at offset 1"},
+	/* keys */
+	{"[feedd]\ninterval = 5m\n", "feedd.conf:2: unknown key \"interval\" in [feedd]"},
+	{"[feed f]\nsource = s\nintervall = 5m\n",
+	 "feedd.conf:3: unknown key \"intervall\" in [feed f]"},
+	{"[source s]\nxpath.headline = //h1\n",
+	 "feedd.conf:2: unknown key \"xpath.headline\" in [source s]; xpath fields are title, "
+	 "lead, body, published, updated, author, tags, image, caption, exclude"},
+	{"[source s]\nmax_entries = 10\n",
+	 "feedd.conf:2: unknown key \"max_entries\" in [source s]; it belongs in [feedd]"},
+	{"log_level = info\n",
+	 "feedd.conf:1: log_level: a key before any section; put it under [feedd], [database], "
+	 "[source NAME] or [feed NAME]"},
+	{"[feedd]\nlog_level = info\nmax_entries = 5\n\n[feedd]\nlog_level = debug\n",
+	 "feedd.conf:6: log_level: already set at line 2"},
+	{"[source s]\nhome = https://a.example/\nhome = https://b.example/\n",
+	 "feedd.conf:3: home: already set at line 2"},
+	/* sections */
+	{"[feedd]\n[fed x]\n",
+	 "feedd.conf:2: unknown section [fed]; expected [feedd], [database], [source NAME] or "
+	 "[feed NAME]"},
+	{"[Feedd]\n",
+	 "feedd.conf:1: unknown section [Feedd]; expected [feedd], [database], [source NAME] or "
+	 "[feed NAME]"},
+	{"[source]\nhome = https://example.org/\n",
+	 "feedd.conf:1: [source] needs a name, like [source irna-en]"},
+	{"[feedd main]\n", "feedd.conf:1: [feedd] takes no name, got [feedd main]"},
+	{"[feed a/b]\n",
+	 "feedd.conf:1: [feed NAME]: expected a name of at most 128 letters, digits, '.', '_' or "
+	 "'-', got \"a/b\""},
+	{"[feedd]\n[source s\n", "feedd.conf:2: expected ']' at the end of the section header"},
+	{"[feedd] ; comment\n", "feedd.conf:1: unexpected text after the section header's ']'"},
+	{"[feedd]\njust some words\n",
+	 "feedd.conf:2: expected key = value, a [section] header or a comment"},
+	/* required keys, reported at the section header */
+	{"[feedd]\n\n[source s]\narticles = fetch\n\n[feedd]\n",
+	 "feedd.conf:3: [source s]: missing home = ..."},
+	{"[source s]\nhome = https://example.org/\n[feed f]\nsource = s\n",
+	 "feedd.conf:3: [feed f]: missing url = ..."},
+	{"[feed f]\nurl = https://example.org/rss\n",
+	 "feedd.conf:1: [feed f]: missing source = ..."},
+	/* across sections */
+	{"[source s]\nhome = https://example.org/\n\n[feed f]\nurl = https://example.org/rss\n"
+	 "source = nope\n",
+	 "feedd.conf:6: [feed f]: source \"nope\" is not defined; define it with [source nope] and "
+	 "its home = URL"},
+	{"[source s]\nhome = https://example.org/\n[source t]\nhome = https://t.example/\n"
+	 "[source s]\nhome = https://example.org/\n",
+	 "feedd.conf:5: [source s] is defined twice; first at "},
+	{"[feedd]\nmin_interval = 1h\nmax_interval = 30m\n",
+	 "feedd.conf:3: min_interval (1h) is longer than max_interval (30m)"},
+	{"[feedd]\nmax_interval = 10m\n",
+	 "feedd.conf:2: default_interval (15m) is outside min_interval (1m) to max_interval (10m)"},
+	{"[source s]\nhome = https://example.org/\ninterval = 10s\n",
+	 "feedd.conf:1: [source s]: interval (10s) is outside min_interval (1m) to max_interval "
+	 "(6h)"},
+	{"[source s]\nhome = https://example.org/\n[feed f]\nsource = s\n"
+	 "url = https://example.org/rss\ninterval = 7h\n",
+	 "feedd.conf:3: [feed f]: interval (7h) is outside min_interval (1m) to max_interval (6h)"},
+	/* whole lines */
+	{"\xEF\xBB\xBF[feedd]\r\nlog_level = info\r\nlog_level = info\r\n",
+	 "feedd.conf:3: log_level: already set at line 2"},
 };
 
 static void test_errors(void **state)
@@ -427,7 +429,7 @@ static void test_errors(void **state)
 		char *err = load_text_error(e->text);
 		if (strncmp(err, e->expect, strlen(e->expect)) != 0)
 			fail_msg("case %zu:\n  text: %s\n  want: %s\n  got:  %s", i, e->text,
-			         e->expect, err);
+				 e->expect, err);
 		free(err);
 	}
 }
@@ -438,10 +440,10 @@ static void test_duplicates(void **state)
 	struct tmp t;
 	tmp_make(&t);
 	tmp_write(&t, "feedd.conf",
-	          "[source s]\nhome = https://example.org/\n\n"
-	          "[feed f]\nsource = s\nurl = https://example.org/rss\n");
+		  "[source s]\nhome = https://example.org/\n\n"
+		  "[feed f]\nsource = s\nurl = https://example.org/rss\n");
 	tmp_write(&t, "conf.d/50-more.conf",
-	          "# again\n[feed f]\nsource = s\nurl = https://example.org/rss2\n");
+		  "# again\n[feed f]\nsource = s\nurl = https://example.org/rss2\n");
 	struct cfg *c = NULL;
 	struct buf err;
 	buf_init(&err);
@@ -450,7 +452,7 @@ static void test_duplicates(void **state)
 	struct buf want;
 	buf_init(&want);
 	buf_printf(&want, "%s/conf.d/50-more.conf:2: [feed f] is defined twice; first at %s:4",
-	           t.dir, t.main);
+		   t.dir, t.main);
 	assert_string_equal(buf_str(&err), buf_str(&want));
 	buf_free(&want);
 	buf_free(&err);
@@ -458,7 +460,7 @@ static void test_duplicates(void **state)
 
 	/* A source and a feed may share a name: they are different things. */
 	char *msg = load_text_error("[source x]\nhome = https://example.org/\n"
-	                            "[feed x]\nsource = x\nurl = https://example.org/rss\n");
+				    "[feed x]\nsource = x\nurl = https://example.org/rss\n");
 	assert_string_equal(msg, "");
 	free(msg);
 }
@@ -471,7 +473,7 @@ static void test_missing_file(void **state)
 	assert_int_equal(cfg_load("/nonexistent/feedd/feedd.conf", &c, &err), -1);
 	assert_null(c);
 	assert_string_equal(buf_str(&err),
-	                    "cannot read /nonexistent/feedd/feedd.conf: No such file or directory");
+			    "cannot read /nonexistent/feedd/feedd.conf: No such file or directory");
 	/* A broken drop-in names itself. */
 	struct tmp t;
 	tmp_make(&t);
@@ -487,7 +489,7 @@ static void test_missing_file(void **state)
 static void test_timezone(void **state)
 {
 	char *err = load_text_error("[source s]\nhome = https://example.org/\n"
-	                            "timezone = America/Argentina/Buenos_Aires\n");
+				    "timezone = America/Argentina/Buenos_Aires\n");
 	struct stat st;
 	bool have_zoneinfo = stat("/usr/share/zoneinfo/UTC", &st) == 0 && !getenv("TZDIR");
 	assert_string_equal(err, have_zoneinfo ? "" : err);
@@ -496,8 +498,8 @@ static void test_timezone(void **state)
 		return;
 	err = load_text_error("[source s]\nhome = https://example.org/\ntimezone = Mars/Olympus\n");
 	assert_string_equal(err,
-	                    "feedd.conf:3: timezone: no time zone \"Mars/Olympus\" in "
-	                    "/usr/share/zoneinfo; expected a name like UTC or Asia/Tehran");
+			    "feedd.conf:3: timezone: no time zone \"Mars/Olympus\" in "
+			    "/usr/share/zoneinfo; expected a name like UTC or Asia/Tehran");
 	free(err);
 	/* a directory of zones is not a zone */
 	err = load_text_error("[source s]\nhome = https://example.org/\ntimezone = Asia\n");
@@ -518,15 +520,15 @@ static void test_lines(void **state)
 	buf_puts(&text, "\n  xpath.lead = //p[1] ; //p[2]\n\trules = r\n");
 	/* a section name longer than inih's 50-byte limit */
 	buf_puts(&text,
-	         "[feed a-feed-with-a-rather-long-name-that-goes-on-and-on-and-on]\n"
-	         "source = s\nurl = https://example.org/rss\n");
+		 "[feed a-feed-with-a-rather-long-name-that-goes-on-and-on-and-on]\n"
+		 "source = s\nurl = https://example.org/rss\n");
 	tmp_write(&t, "feedd.conf", buf_str(&text));
 	struct cfg *c = load_ok(t.main);
 	assert_int_equal(strlen(c->sources[0].xpath[CFG_XPATH_BODY]), 3 + 1000 * 6);
 	assert_string_equal(c->sources[0].xpath[CFG_XPATH_LEAD], "//p[1] ; //p[2]");
 	assert_string_equal(c->sources[0].rules, "r");
 	assert_string_equal(c->feeds[0].name,
-	                    "a-feed-with-a-rather-long-name-that-goes-on-and-on-and-on");
+			    "a-feed-with-a-rather-long-name-that-goes-on-and-on-and-on");
 	assert_int_equal(c->feeds[0].source_loc.line, 7);
 	cfg_free(c);
 	tmp_remove(&t);
@@ -563,42 +565,42 @@ static void test_durations(void **state)
 		const char *text;
 		int64_t ms;
 	} good[] = {
-	        {"0", 0},
-	        {"30", 30000},
-	        {"30s", 30000},
-	        {"5m", 300000},
-	        {"2h", 7200000},
-	        {"1d", 86400000},
-	        {"50ms", 50},
-	        {"0ms", 0},
-	        {"1h30m", 5400000},
-	        {"1d2h3m4s5ms", 93784005},
-	        {"90m", 5400000},
-	        {"0030s", 30000},
-	        {"106751991167d", 106751991167LL * 86400000},
+		{"0", 0},
+		{"30", 30000},
+		{"30s", 30000},
+		{"5m", 300000},
+		{"2h", 7200000},
+		{"1d", 86400000},
+		{"50ms", 50},
+		{"0ms", 0},
+		{"1h30m", 5400000},
+		{"1d2h3m4s5ms", 93784005},
+		{"90m", 5400000},
+		{"0030s", 30000},
+		{"106751991167d", 106751991167LL * 86400000},
 	};
 	static const char *const bad[] = {
-	        "",
-	        "soon",
-	        "s",
-	        "-5s",
-	        "+5s",
-	        "5 s",
-	        " 5s",
-	        "5s ",
-	        "5x",
-	        "5sec",
-	        "5M",
-	        "1.5h",
-	        "5m1h",
-	        "1h1h",
-	        "1h30",
-	        "30ms5s",
-	        "5msm",
-	        "1,5h",
-	        "9223372036854775808",
-	        "106751991168d",
-	        "99999999999999999999s",
+		"",
+		"soon",
+		"s",
+		"-5s",
+		"+5s",
+		"5 s",
+		" 5s",
+		"5s ",
+		"5x",
+		"5sec",
+		"5M",
+		"1.5h",
+		"5m1h",
+		"1h1h",
+		"1h30",
+		"30ms5s",
+		"5msm",
+		"1,5h",
+		"9223372036854775808",
+		"106751991168d",
+		"99999999999999999999s",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(good); i++) {
 		int64_t ms = -1;
@@ -606,7 +608,7 @@ static void test_durations(void **state)
 			fail_msg("\"%s\" should parse", good[i].text);
 		if (ms != good[i].ms)
 			fail_msg("\"%s\": want %lld, got %lld", good[i].text, (long long)good[i].ms,
-			         (long long)ms);
+				 (long long)ms);
 	}
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		int64_t ms = 12345;
@@ -619,13 +621,13 @@ static void test_durations(void **state)
 		int64_t ms;
 		const char *text;
 	} fmt[] = {
-	        {0, "0s"},
-	        {50, "50ms"},
-	        {1000, "1s"},
-	        {90000, "1m30s"},
-	        {3600000, "1h"},
-	        {86400000, "1d"},
-	        {93784005, "1d2h3m4s5ms"},
+		{0, "0s"},
+		{50, "50ms"},
+		{1000, "1s"},
+		{90000, "1m30s"},
+		{3600000, "1h"},
+		{86400000, "1d"},
+		{93784005, "1d2h3m4s5ms"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(fmt); i++) {
 		struct buf b;
@@ -645,20 +647,20 @@ static void test_sizes(void **state)
 		const char *text;
 		uint64_t bytes;
 	} good[] = {
-	        {"0", 0},
-	        {"512", 512},
-	        {"1k", 1024},
-	        {"1K", 1024},
-	        {"64M", 64ULL << 20},
-	        {"1G", 1ULL << 30},
-	        {"3G", 3ULL << 30},
-	        {"17179869183G", 17179869183ULL << 30},
-	        {"18446744073709551615", UINT64_MAX},
+		{"0", 0},
+		{"512", 512},
+		{"1k", 1024},
+		{"1K", 1024},
+		{"64M", 64ULL << 20},
+		{"1G", 1ULL << 30},
+		{"3G", 3ULL << 30},
+		{"17179869183G", 17179869183ULL << 30},
+		{"18446744073709551615", UINT64_MAX},
 	};
 	static const char *const bad[] = {
-	        "",     "k",    "M",   "-1",  "+1k",  "1m",  "1g",           "1T",
-	        "1KB",  "1MiB", "1 M", " 1M", "1.5M", "1kk", "17179869184G", "18446744073709551616",
-	        "lots",
+		"",	"k",	"M",   "-1",  "+1k",  "1m",  "1g",	     "1T",
+		"1KB",	"1MiB", "1 M", " 1M", "1.5M", "1kk", "17179869184G", "18446744073709551616",
+		"lots",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(good); i++) {
 		uint64_t n = 1;
@@ -666,13 +668,13 @@ static void test_sizes(void **state)
 			fail_msg("\"%s\" should parse", good[i].text);
 		if (n != good[i].bytes)
 			fail_msg("\"%s\": want %llu, got %llu", good[i].text,
-			         (unsigned long long)good[i].bytes, (unsigned long long)n);
+				 (unsigned long long)good[i].bytes, (unsigned long long)n);
 	}
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		uint64_t n = 12345;
 		if (cfg_parse_size(bad[i], &n) == 0)
 			fail_msg("\"%s\" should not parse, got %llu", bad[i],
-			         (unsigned long long)n);
+				 (unsigned long long)n);
 		assert_int_equal(n, 12345);
 	}
 }
@@ -688,9 +690,9 @@ static void test_bools_and_lists(void **state)
 			struct buf text;
 			buf_init(&text);
 			buf_printf(&text,
-			           "%s[feed f]\nsource = s\nurl = https://example.org/\n"
-			           "enabled = %s\n",
-			           src_ok, v ? yes[i] : no[i]);
+				   "%s[feed f]\nsource = s\nurl = https://example.org/\n"
+				   "enabled = %s\n",
+				   src_ok, v ? yes[i] : no[i]);
 			tmp_write(&t, "feedd.conf", buf_str(&text));
 			struct cfg *c = load_ok(t.main);
 			assert_int_equal(c->feeds[0].enabled, v);
@@ -727,7 +729,7 @@ static void test_find(void **state)
 static void test_reload_check(void **state)
 {
 	static const char base[] = "[feedd]\nstate_dir = /var/lib/feedd\n"
-	                           "[source s]\nhome = https://example.org/\nnews_id = /n/(\\d+)\n";
+				   "[source s]\nhome = https://example.org/\nnews_id = /n/(\\d+)\n";
 	struct tmp t;
 	tmp_make(&t);
 	tmp_write(&t, "feedd.conf", base);
@@ -743,23 +745,23 @@ static void test_reload_check(void **state)
 
 	/* reloadable keys, added sources and feeds: fine */
 	tmp_write(&t, "feedd.conf",
-	          "[feedd]\nstate_dir = /var/lib/feedd\nlog_level = debug\nmax_connections = 8\n"
-	          "[source s]\nhome = https://example.org/\nnews_id = /n/(\\d+)\ninterval = 5m\n"
-	          "[source u]\nhome = https://u.example/\nnews_id = (\\d+)\n"
-	          "[feed f]\nsource = u\nurl = https://u.example/rss\n");
+		  "[feedd]\nstate_dir = /var/lib/feedd\nlog_level = debug\nmax_connections = 8\n"
+		  "[source s]\nhome = https://example.org/\nnews_id = /n/(\\d+)\ninterval = 5m\n"
+		  "[source u]\nhome = https://u.example/\nnews_id = (\\d+)\n"
+		  "[feed f]\nsource = u\nurl = https://u.example/rss\n");
 	next = load_ok(t.main);
 	assert_int_equal(cfg_reload_check(cur, next, &why), 0);
 	cfg_free(next);
 
 	/* state_dir, conninfo and a kept source's news_id need a restart */
 	tmp_write(&t, "feedd.conf",
-	          "[feedd]\nstate_dir = /srv/feedd\n[database]\nconninfo = dbname=other\n"
-	          "[source s]\nhome = https://example.org/\nnews_id = /news/(\\d+)\n");
+		  "[feedd]\nstate_dir = /srv/feedd\n[database]\nconninfo = dbname=other\n"
+		  "[source s]\nhome = https://example.org/\nnews_id = /news/(\\d+)\n");
 	next = load_ok(t.main);
 	assert_int_equal(cfg_reload_check(cur, next, &why), -1);
 	assert_string_equal(buf_str(&why),
-	                    "[feedd] state_dir; [database] conninfo; [source s] news_id: cannot "
-	                    "change on reload; restart feedd to apply");
+			    "[feedd] state_dir; [database] conninfo; [source s] news_id: cannot "
+			    "change on reload; restart feedd to apply");
 	cfg_free(next);
 	buf_free(&why);
 	cfg_free(cur);
@@ -776,14 +778,14 @@ static void test_summary_round_trip(void **state)
 	assert_non_null(strstr(buf_str(&first), "conf.d/20-logging.conf\n"));
 	assert_non_null(strstr(buf_str(&first), "# 3 sources, 5 feeds (4 enabled)\n"));
 	assert_non_null(strstr(buf_str(&first),
-	                       "\n[source irna-en]\nhome = https://en.irna.ir/\n"
-	                       "hosts = en.irna.ir, www.irna.ir, img.irna.ir\n"
-	                       "news_id = /news/([0-9]+)/\narticles = fetch\n"
-	                       "timezone = Asia/Tehran\nrules = nastooh\n"));
+			       "\n[source irna-en]\nhome = https://en.irna.ir/\n"
+			       "hosts = en.irna.ir, www.irna.ir, img.irna.ir\n"
+			       "news_id = /news/([0-9]+)/\narticles = fetch\n"
+			       "timezone = Asia/Tehran\nrules = nastooh\n"));
 	assert_non_null(strstr(buf_str(&first),
-	                       "[feed mehr-all]\nsource = mehr\n"
-	                       "url = http://www.mehrnews.com/rss\n"
-	                       "interval = 10m\nenabled = true\n"));
+			       "[feed mehr-all]\nsource = mehr\n"
+			       "url = http://www.mehrnews.com/rss\n"
+			       "interval = 10m\nenabled = true\n"));
 	assert_non_null(strstr(buf_str(&first), "shutdown_timeout = 1m30s\n"));
 	assert_non_null(strstr(buf_str(&first), "# rules is not set\n"));
 
@@ -807,7 +809,7 @@ static void test_summary_round_trip(void **state)
 		size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
 		if (la != lb || memcmp(a, b, la) != 0)
 			fail_msg("summary changed on reading it back:\n  %.*s\n  %.*s", (int)la, a,
-			         (int)lb, b);
+				 (int)lb, b);
 		a += la + (a[la] != '\0');
 		b += lb + (b[lb] != '\0');
 	}
@@ -852,14 +854,14 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_good_everything), cmocka_unit_test(test_confd_order),
-	        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_errors),
-	        cmocka_unit_test(test_duplicates),      cmocka_unit_test(test_missing_file),
-	        cmocka_unit_test(test_timezone),        cmocka_unit_test(test_lines),
-	        cmocka_unit_test(test_durations),       cmocka_unit_test(test_sizes),
-	        cmocka_unit_test(test_bools_and_lists), cmocka_unit_test(test_find),
-	        cmocka_unit_test(test_reload_check),    cmocka_unit_test(test_summary_round_trip),
-	        cmocka_unit_test(test_default_path),    cmocka_unit_test(test_names),
+		cmocka_unit_test(test_good_everything), cmocka_unit_test(test_confd_order),
+		cmocka_unit_test(test_defaults),	cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_duplicates),	cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_timezone),	cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_durations),	cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_bools_and_lists), cmocka_unit_test(test_find),
+		cmocka_unit_test(test_reload_check),	cmocka_unit_test(test_summary_round_trip),
+		cmocka_unit_test(test_default_path),	cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,8 +180,7 @@ static void test_max_field_cuts_on_a_character(void **state)
 				   "\xc3\xa9\xc3\xa9\xc3\xa9</title></item></channel></rss>"),
 			       1, &l, NULL, &s, &err),
 			 0);
-	assert_non_null(strstr(buf_str(&s.out),
-			       "title=\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9|"));
+	assert_non_null(strstr(buf_str(&s.out), "title=\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9|"));
 	assert_non_null(strstr(buf_str(&s.warnings), "max_field_size"));
 	seen_free(&s);
 	buf_free(&err);

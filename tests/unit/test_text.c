@@ -18,11 +18,11 @@ static void test_entities(void **state)
 		size_t len;
 		uint32_t cp;
 	} cases[] = {
-		{"&amp;", 5, '&'},        {"&nbsp;x", 6, 0xA0},   {"&eacute;", 8, 0xE9},
-		{"&#8217;", 7, 0x2019},   {"&#x2019;", 8, 0x2019}, {"&#X263a;", 8, 0x263A},
-		{"&apos;", 6, '\''},      {"&hellip;", 8, 0x2026}, {"&amp", 0, 0},
-		{"& amp;", 0, 0},         {"&nosuch;", 0, 0},     {"&#;", 0, 0},
-		{"&#x;", 0, 0},           {"&#12a;", 0, 0},       {"&", 0, 0},
+		{"&amp;", 5, '&'},	{"&nbsp;x", 6, 0xA0},	 {"&eacute;", 8, 0xE9},
+		{"&#8217;", 7, 0x2019}, {"&#x2019;", 8, 0x2019}, {"&#X263a;", 8, 0x263A},
+		{"&apos;", 6, '\''},	{"&hellip;", 8, 0x2026}, {"&amp", 0, 0},
+		{"& amp;", 0, 0},	{"&nosuch;", 0, 0},	 {"&#;", 0, 0},
+		{"&#x;", 0, 0},		{"&#12a;", 0, 0},	 {"&", 0, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint32_t cp = 0;
@@ -79,8 +79,9 @@ static void test_put_utf8(void **state)
 	text_put_utf8(&b, 0xD800);   /* surrogate */
 	text_put_utf8(&b, 0x110000); /* out of range */
 	text_put_utf8(&b, 0);
-	assert_string_equal(b.data, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd"
-				    "\xef\xbf\xbd");
+	assert_string_equal(b.data,
+			    "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd"
+			    "\xef\xbf\xbd");
 	buf_free(&b);
 }
 
