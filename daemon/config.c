@@ -36,7 +36,6 @@
 #define HOURS(n) (MINS(n) * 60)
 #define DAYS(n) (HOURS(n) * 24)
 #define KIB(n) ((int64_t)(n) << 10)
-#define MIB(n) ((int64_t)(n) << 20)
 #define GIB(n) ((int64_t)(n) << 30)
 
 enum sect { SEC_NONE, SEC_FEEDD, SEC_DATABASE, SEC_SOURCE, SEC_FEED };
@@ -507,13 +506,12 @@ static int check_text(const char *s, struct buf *why)
 
 static int check_path(const char *s, struct buf *why)
 {
-	if (s[0] != '/' || check_text(s, why) < 0) {
-		buf_reset(why);
+	if (s[0] != '/') {
 		buf_puts(why, "expected an absolute path");
 		put_got(why, s);
 		return -1;
 	}
-	return 0;
+	return check_text(s, why);
 }
 
 /* The host of an http(s) URL: after "://" and any "user@", before any
@@ -558,10 +556,9 @@ static int check_url(const char *s, struct buf *why)
 	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
 		ok = ok && *c > 0x20 && *c != 0x7f;
 	char *host = ok ? url_host(s) : NULL;
-	if (host && check_host(host, why) < 0)
-		ok = false;
+	ok = host && check_host(host, why) == 0;
 	free(host);
-	if (!ok || !host) {
+	if (!ok) {
 		buf_reset(why);
 		buf_puts(why, "expected an http:// or https:// URL");
 		put_got(why, s);

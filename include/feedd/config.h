@@ -4,8 +4,9 @@
  * The file is INI (see DESIGN.md, "Configuration file"): [feedd],
  * [database], [source NAME] and [feed NAME] sections, whole-line `#` and
  * `;` comments; after it every *.conf file in the conf.d directory beside
- * it, in name order, as if appended.  Every key is a row of one table in config.c giving its
- * section, type, default, limits and whether it may change on reload.
+ * it, in name order, as if appended.  Every key is a row of one table in
+ * config.c giving its section, type, default, limits and whether it may
+ * change on reload.
  *
  * cfg_load builds a new struct cfg or nothing: on any error it returns -1
  * with a message naming file:line and what was expected, so a reload can
@@ -39,7 +40,7 @@ struct cfg_loc {
 
 enum cfg_articles {
 	CFG_ARTICLES_FEED_ONLY, /* store what the feed carries */
-	CFG_ARTICLES_FETCH, /* fetch and extract each new article's page */
+	CFG_ARTICLES_FETCH,	/* fetch and extract each new article's page */
 };
 
 /* The article fields a source may give an XPath rule for (xpath.FIELD). */
@@ -76,17 +77,17 @@ struct cfg_regex {
 struct cfg_source {
 	char *name;
 	struct cfg_loc loc; /* the [source NAME] line */
-	char *home; /* http:// or https:// URL */
+	char *home;	    /* http:// or https:// URL */
 	/* Hosts article pages may come from: the host of home first, then
 	 * those listed in `hosts`, lower-cased, without duplicates. */
 	struct cfg_strlist hosts;
 	struct cfg_regex news_id; /* at least one capture group; group 1 is the ID */
 	enum cfg_articles articles;
-	char *timezone; /* tz database name, "UTC" by default */
-	char *rules; /* NULL: none */
+	char *timezone;	   /* tz database name, "UTC" by default */
+	char *rules;	   /* NULL: none */
 	char *date_format; /* NULL: none */
 	struct cfg_durations revisit;
-	int64_t interval_ms; /* 0: not set, feeds use default_interval */
+	int64_t interval_ms;	      /* 0: not set, feeds use default_interval */
 	char *xpath[CFG_XPATH_COUNT]; /* NULL where not set */
 };
 
@@ -99,9 +100,9 @@ enum cfg_interval_from {
 
 struct cfg_feed {
 	char *name;
-	struct cfg_loc loc; /* the [feed NAME] line */
-	char *source_name; /* as written */
-	struct cfg_loc source_loc; /* the `source =` line */
+	struct cfg_loc loc;		 /* the [feed NAME] line */
+	char *source_name;		 /* as written */
+	struct cfg_loc source_loc;	 /* the `source =` line */
 	const struct cfg_source *source; /* resolved; never NULL after cfg_load */
 	char *url;
 	/* The effective interval: the feed's own, else its source's, else
@@ -119,7 +120,7 @@ struct cfg_database {
 };
 
 struct cfg {
-	char *path; /* the main file, as given */
+	char *path;		  /* the main file, as given */
 	struct cfg_strlist files; /* every file read: the main file, then conf.d */
 
 	/* [feedd] */
