@@ -15,7 +15,7 @@ static const char usage_text[] =
 	"                                                    feed document -> JSON Lines\n"
 	"  feedd extract  [-c FILE --source NAME | --generic] [--url URL] FILE|-\n"
 	"                                                    article page -> JSON\n"
-	"  feedd migrate  [-c FILE]                          create or upgrade the schema\n"
+	"  feedd migrate  [-c FILE] [--dry-run]              create or upgrade the schema\n"
 	"  feedd check-config [-c FILE]                      validate and summarise the "
 	"configuration\n"
 	"  feedd --version | --help\n";
@@ -45,8 +45,9 @@ int main(int argc, char **argv)
 		return cmd_parse(argc - 1, argv + 1);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
-	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "once") == 0 || strcmp(cmd, "extract") == 0 ||
-	    strcmp(cmd, "migrate") == 0) {
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "once") == 0 || strcmp(cmd, "extract") == 0) {
 		LOG_ERR("'%s' is not implemented yet in this version", cmd);
 		return 1;
 	}

@@ -11,5 +11,6 @@
 void cmd_usage(FILE *to);
 int cmd_parse(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 #endif

@@ -1,0 +1,403 @@
+/*
+ * migrate: applies the compiled-in migrations (see migrate.h) to a database
+ * for `feedd migrate`, and the version check the daemon makes before it
+ * writes anything.
+ *
+ * STYLE.md rule 2 keeps libpq inside the store module and names store.c;
+ * this file is the store module's second and the only other one that
+ * includes libpq-fe.h.  Unlike store.c it uses blocking libpq (PQconnectdb,
+ * PQexec): a migration is a one-shot command with nothing else to do while
+ * it waits, and the daemon never calls migrate_run.
+ */
+#include "feedd/migrate.h"
+#include "feedd/log.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The same definitions open sql/001_init.sql.  They are made here first so
+ * that the version of any database can be read the same way, even one that
+ * feedd never touched. */
+static const char *const sql_bootstrap =
+	"CREATE SCHEMA IF NOT EXISTS feedd;\n"
+	"CREATE TABLE IF NOT EXISTS feedd.schema_migrations (\n"
+	"  version int PRIMARY KEY,\n"
+	"  name text NOT NULL,\n"
+	"  applied_at timestamptz NOT NULL DEFAULT now()\n"
+	");";
+/* Schema changes can take long and wait for locks; the role's or database's
+ * timeouts are for the daemon's statements, not for these.  Notices such as
+ * "schema feedd already exists, skipping" are noise here. */
+static const char *const sql_session = "SET client_min_messages = warning; "
+				       "SET statement_timeout = 0; SET lock_timeout = 0; "
+				       "SET idle_in_transaction_session_timeout = 0";
+static const char *const sql_have_table =
+	"SELECT to_regclass('feedd.schema_migrations') IS NOT NULL";
+static const char *const sql_version =
+	"SELECT coalesce(max(version), 0) FROM feedd.schema_migrations";
+static const char *const sql_record =
+	"INSERT INTO feedd.schema_migrations (version, name) VALUES ($1::int, $2)";
+
+int migrate_latest_version(void)
+{
+	return n_migrations ? migrations[n_migrations - 1].version : 0;
+}
+
+int migrate_check_version(int db_version, struct buf *err)
+{
+	int latest = migrate_latest_version();
+	if (db_version == latest)
+		return 0;
+	if (db_version <= 0)
+		buf_printf(err, "the database has no feedd schema; run `feedd migrate`");
+	else if (db_version < latest)
+		buf_printf(err,
+			   "database schema version %d is older than this feedd (%d); "
+			   "run `feedd migrate`",
+			   db_version, latest);
+	else
+		buf_printf(err,
+			   "database schema version %d is newer than this feedd (%d); "
+			   "upgrade feedd",
+			   db_version, latest);
+	return -1;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static bool is_secret(const char *keyword)
+{
+	return strcmp(keyword, "password") == 0 || strcmp(keyword, "sslpassword") == 0;
+}
+
+/* A conninfo value, quoted the way libpq reads it back when it has to be. */
+static void put_conn_value(struct buf *out, const char *v)
+{
+	if (*v && !strpbrk(v, " \t\n\r\f\v'\\")) {
+		buf_puts(out, v);
+		return;
+	}
+	buf_putc(out, '\'');
+	for (; *v; v++) {
+		if (*v == '\'' || *v == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, *v);
+	}
+	buf_putc(out, '\'');
+}
+
+void migrate_conninfo_redacted(const char *conninfo, struct buf *out)
+{
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+	PQfreemem(why);
+	if (!opts) {
+		/* Unparsable text may still hold a password: show none of it. */
+		buf_puts(out, "conninfo");
+		return;
+	}
+	bool secret = false;
+	for (const PQconninfoOption *o = opts; o->keyword; o++)
+		if (o->val && is_secret(o->keyword))
+			secret = true;
+	if (!secret) {
+		buf_puts(out, conninfo);
+	} else {
+		const char *sep = "";
+		for (const PQconninfoOption *o = opts; o->keyword; o++) {
+			if (!o->val || is_secret(o->keyword))
+				continue;
+			buf_printf(out, "%s%s=", sep, o->keyword);
+			put_conn_value(out, o->val);
+			sep = " ";
+		}
+	}
+	PQconninfoFree(opts);
+}
+
+/* Appends s with its line breaks (and the indentation after them) folded
+ * into single spaces and without trailing white space: libpq's messages end
+ * in "\n" and some continue on a tab-indented second line. */
+static void put_folded(struct buf *out, const char *s)
+{
+	size_t start = out->len;
+	while (*s) {
+		if (*s == '\n' || *s == '\r') {
+			while (*s == '\n' || *s == '\r' || *s == '\t' || *s == ' ')
+				s++;
+			if (*s)
+				buf_putc(out, ' ');
+			continue;
+		}
+		buf_putc(out, *s++);
+	}
+	while (out->len > start && (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
+		out->data[--out->len] = '\0';
+}
+
+/* The server's message for a failed result r: the primary message and its
+ * detail and hint, else libpq's own message (a broken connection). */
+static void put_pg_error(struct buf *out, PGconn *conn, const PGresult *r)
+{
+	const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (!primary) {
+		put_folded(out, PQerrorMessage(conn));
+		return;
+	}
+	put_folded(out, primary);
+	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+	if (detail) {
+		buf_puts(out, " (");
+		put_folded(out, detail);
+		buf_putc(out, ')');
+	}
+	if (hint) {
+		buf_puts(out, "; hint: ");
+		put_folded(out, hint);
+	}
+}
+
+/* The line of sql that the 1-based character position pos (as the server
+ * counts, in characters, not bytes) falls on. */
+static int line_of(const char *sql, long pos)
+{
+	int line = 1;
+	long chars = 0;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
+		if ((*p & 0xC0) == 0x80)
+			continue; /* a UTF-8 continuation byte */
+		if (++chars >= pos)
+			break;
+		if (*p == '\n')
+			line++;
+	}
+	return line;
+}
+
+static void notice_to_log(void *arg, const char *message)
+{
+	struct buf b;
+	buf_init(&b);
+	put_folded(&b, message);
+	LOG_WARN("%s", buf_str(&b));
+	buf_free(&b);
+}
+
+/* ---- running SQL -------------------------------------------------------- */
+
+/* Runs sql, expecting status want; the result, or NULL with "what: why" in
+ * err. */
+static PGresult *exec_want(PGconn *conn, const char *sql, ExecStatusType want, const char *what,
+			   struct buf *err)
+{
+	PGresult *r = PQexec(conn, sql);
+	if (PQresultStatus(r) == want)
+		return r;
+	buf_printf(err, "%s: ", what);
+	put_pg_error(err, conn, r);
+	PQclear(r);
+	return NULL;
+}
+
+/* Runs a statement that returns nothing; 0, or -1 with "what: why" in err. */
+static int exec_command(PGconn *conn, const char *sql, const char *what, struct buf *err)
+{
+	PGresult *r = exec_want(conn, sql, PGRES_COMMAND_OK, what, err);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+/* Runs a query of one row and one column; 0 with the value in *out, or -1
+ * with "what: why" in err. */
+static int query_value(PGconn *conn, const char *sql, const char *what, struct buf *err,
+		       char **out)
+{
+	PGresult *r = exec_want(conn, sql, PGRES_TUPLES_OK, what, err);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0)) {
+		buf_printf(err, "%s: unexpected result", what);
+		PQclear(r);
+		return -1;
+	}
+	*out = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+/* Takes the migration lock, waiting (and saying so) while another session
+ * holds it; 0 or -1. */
+static int take_lock(PGconn *conn, struct buf *err)
+{
+	char sql[96];
+	char *got = NULL;
+	snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
+	if (query_value(conn, sql, "taking the migration lock", err, &got) < 0)
+		return -1;
+	bool taken = strcmp(got, "t") == 0;
+	free(got);
+	if (taken)
+		return 0;
+	LOG_NOTICE("another session holds the migration lock (pg_advisory_lock(%lld)); waiting",
+		   MIGRATE_LOCK_KEY);
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
+	PGresult *r = exec_want(conn, sql, PGRES_TUPLES_OK, "taking the migration lock", err);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+/* The database's schema version, 0 when schema_migrations is missing. */
+static int read_version(PGconn *conn, struct buf *err, int *version)
+{
+	char *v = NULL;
+	if (query_value(conn, sql_have_table, "reading the schema version", err, &v) < 0)
+		return -1;
+	bool have = strcmp(v, "t") == 0;
+	free(v);
+	*version = 0;
+	if (!have)
+		return 0;
+	if (query_value(conn, sql_version, "reading the schema version", err, &v) < 0)
+		return -1;
+	*version = atoi(v);
+	free(v);
+	return 0;
+}
+
+/* Applies m and records it, in one transaction; 0, or -1 with the reason
+ * (naming the file and, when the server says where, the line) in err. */
+static int apply(PGconn *conn, const struct migration *m, struct buf *err)
+{
+	char file[96];
+	snprintf(file, sizeof file, "sql/%03d_%s.sql", m->version, m->name);
+	if (exec_command(conn, "BEGIN", file, err) < 0)
+		return -1;
+
+	PGresult *r = PQexec(conn, m->sql);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
+		if (pos)
+			buf_printf(err, "%s:%d: ", file, line_of(m->sql, atol(pos)));
+		else
+			buf_printf(err, "%s: ", file);
+		put_pg_error(err, conn, r);
+		buf_printf(err, " (migration %d not applied)", m->version);
+		PQclear(r);
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return -1;
+	}
+	PQclear(r);
+
+	char version[16];
+	snprintf(version, sizeof version, "%d", m->version);
+	const char *params[2] = {version, m->name};
+	r = PQexecParams(conn, sql_record, 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		buf_printf(err, "%s: recording it in feedd.schema_migrations: ", file);
+		put_pg_error(err, conn, r);
+		PQclear(r);
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return -1;
+	}
+	PQclear(r);
+	/* A failed COMMIT (a deferred constraint, a lost connection) means not
+	 * applied: the server rolled it back. */
+	return exec_command(conn, "COMMIT", file, err);
+}
+
+/* Connects to conninfo; the connection, or NULL with "conninfo: why" in
+ * err (the conninfo without its password). */
+static PGconn *connect_db(const char *conninfo, struct buf *err)
+{
+	const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *const values[] = {conninfo, "feedd migrate", NULL};
+	PGconn *conn = PQconnectdbParams(keys, values, 1);
+	if (!conn) {
+		migrate_conninfo_redacted(conninfo, err);
+		buf_puts(err, ": cannot allocate a connection");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		migrate_conninfo_redacted(conninfo, err);
+		buf_puts(err, ": ");
+		put_folded(err, PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	int server = PQserverVersion(conn);
+	if (server < 140000) {
+		migrate_conninfo_redacted(conninfo, err);
+		buf_printf(err, ": the server is PostgreSQL %d.%d; feedd needs 14 or later",
+			   server / 10000, server % 10000);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQsetNoticeProcessor(conn, notice_to_log, NULL);
+	return conn;
+}
+
+/* migrate_run's work on an open connection. */
+static int migrate_conn(PGconn *conn, bool dry_run, struct buf *out, struct buf *err)
+{
+	if (exec_command(conn, sql_session, "setting up the session", err) < 0 ||
+	    take_lock(conn, err) < 0)
+		return -1;
+	int have;
+	if (read_version(conn, err, &have) < 0)
+		return -1;
+	int latest = migrate_latest_version();
+	if (have > latest) {
+		migrate_check_version(have, err);
+		return -1;
+	}
+	if (have == latest) {
+		buf_printf(out, "schema already at version %d, nothing to do\n", have);
+		return 0;
+	}
+	if (dry_run) {
+		for (size_t i = 0; i < n_migrations; i++)
+			if (migrations[i].version > have)
+				buf_printf(out, "would apply migration %d (%s)\n",
+					   migrations[i].version, migrations[i].name);
+		buf_printf(out, "schema at version %d; dry run, nothing applied\n", have);
+		return 0;
+	}
+	if (exec_command(conn, sql_bootstrap, "creating schema feedd", err) < 0)
+		return -1;
+	for (size_t i = 0; i < n_migrations; i++) {
+		const struct migration *m = &migrations[i];
+		if (m->version <= have)
+			continue;
+		if (apply(conn, m, err) < 0)
+			return -1;
+		buf_printf(out, "applied migration %d (%s)\n", m->version, m->name);
+		have = m->version;
+	}
+	buf_printf(out, "schema at version %d\n", have);
+	return 0;
+}
+
+static int run(const char *conninfo, bool dry_run, struct buf *out, struct buf *err)
+{
+	PGconn *conn = connect_db(conninfo, err);
+	if (!conn)
+		return -1;
+	int rc = migrate_conn(conn, dry_run, out, err);
+	/* Closing the session releases the advisory lock. */
+	PQfinish(conn);
+	return rc;
+}
+
+int migrate_run(const char *conninfo, struct buf *out, struct buf *err)
+{
+	return run(conninfo, false, out, err);
+}
+
+int migrate_dry_run(const char *conninfo, struct buf *out, struct buf *err)
+{
+	return run(conninfo, true, out, err);
+}

@@ -1,0 +1,1042 @@
+/*
+ * store: asynchronous, pipelined writes to PostgreSQL (see store.h).
+ *
+ * The connection is a small state machine (backoff -> connecting -> setup ->
+ * ready).  Every command sent is recorded in the `sent` queue in the order
+ * libpq will return its results, so each result finds what it belongs to:
+ * the schema check, a PREPARE, the dedup warm-up, one item of a batch, or
+ * the sync that ends a batch.  Commit is learnt from the sync: only then
+ * are items final, remembered in the dedup set and reported.
+ */
+#include "feedd/store.h"
+
+#include "feedd/date.h"
+#include "feedd/dedup.h"
+#include "feedd/log.h"
+#include "feedd/migrate.h"
+#include "feedd/util.h"
+
+#include <ev.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+static const char *const sql_version =
+	"SELECT coalesce(max(version), 0) FROM feedd.schema_migrations";
+static const char *const sql_article =
+	"SELECT article_id, outcome, revision FROM feedd.store_article($1, $2, $3, $4, $5, $6, "
+	"$7, $8, $9::text[], $10::timestamptz, $11, $12, $13, $14::timestamptz)";
+static const char *const sql_poll =
+	"SELECT feedd.record_poll($1, $2::timestamptz, $3::int, $4::int, $5::bigint, $6::int, "
+	"$7::int, $8)";
+static const char *const sql_source = "SELECT feedd.sync_source($1, $2)";
+static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool)";
+/* Newest last, so that the dedup set's eviction keeps the newest. */
+static const char *const sql_warm =
+	"SELECT s.name, a.news_id, a.content_hash, f.name FROM feedd.articles a "
+	"JOIN feedd.sources s ON s.id = a.source_id "
+	"LEFT JOIN feedd.article_feeds af ON af.source_id = a.source_id AND af.article_id = a.id "
+	"LEFT JOIN feedd.feeds f ON f.id = af.feed_id "
+	"WHERE a.first_seen_at >= now() - make_interval(secs => $1::double precision) "
+	"ORDER BY a.first_seen_at, a.id";
+
+static const struct {
+	const char *name;
+	const char *const *sql;
+} statements[] = {
+	{"feedd_article", &sql_article},
+	{"feedd_poll", &sql_poll},
+	{"feedd_source", &sql_source},
+	{"feedd_feed", &sql_feed},
+};
+
+enum item_kind { ITEM_ARTICLE, ITEM_POLL, ITEM_SOURCE, ITEM_FEED };
+
+struct item {
+	enum item_kind kind;
+	bool solo;         /* send alone: its batch failed for its data */
+	double queued_at;  /* ev_now */
+	union {
+		struct store_article *article;
+		struct store_poll *poll;
+		struct {
+			char *name, *home;
+		} source;
+		struct {
+			char *name, *source, *url;
+			int interval_s;
+			bool enabled;
+		} feed;
+	} u;
+	/* the result of the current attempt */
+	enum store_outcome outcome;
+	bool failed;
+	struct item *next;
+};
+
+struct batch {
+	bool setup;
+	struct item **items;
+	size_t n;
+	/* the first failure in the batch, if any */
+	char *error;
+	char sqlstate[6];
+	struct item *failed_item;
+	bool schema_ok;
+};
+
+enum cmd_kind { CMD_VERSION, CMD_PREPARE, CMD_WARM, CMD_ITEM, CMD_SYNC };
+
+struct cmd {
+	enum cmd_kind kind;
+	bool got_result;
+	struct batch *batch;
+	struct item *item;
+};
+
+enum conn_state { ST_BACKOFF, ST_CONNECTING, ST_SETUP, ST_READY };
+
+struct store {
+	struct ev_loop *loop;
+	struct store_config cfg;
+	char *conninfo;
+	struct store_handler h;
+
+	PGconn *conn;
+	enum conn_state state;
+	ev_io io;
+	ev_timer retry; /* reconnect after backoff */
+	ev_timer kick;  /* dispatch after batch_delay */
+	int64_t backoff_ms;
+
+	struct item *head, *tail; /* queued, not sent */
+	size_t n_queued;
+	struct cmd *sent; /* ring of commands awaiting results */
+	size_t sent_head, sent_count, sent_cap;
+	int batches_in_flight;
+	size_t n_in_flight;
+
+	struct dedup *dedup;
+	bool warmed;
+	struct store_stats stats;
+};
+
+const char *store_outcome_name(enum store_outcome o)
+{
+	static const char *const names[] = {"inserted", "linked",    "unchanged",
+					    "revised",  "duplicate", "rejected"};
+	return (size_t)o < ARRAY_LEN(names) ? names[o] : "?";
+}
+
+void store_config_default(struct store_config *c)
+{
+	c->conninfo = "postgresql:///feedd";
+	c->batch_size = 200;
+	c->batch_delay_ms = 50;
+	c->max_batches_in_flight = 4;
+	c->dedup_window_ms = 30LL * 24 * 3600 * 1000;
+	c->dedup_max_entries = 1000000;
+	c->reconnect_min_ms = 250;
+	c->reconnect_max_ms = 30000;
+}
+
+/* ---- articles and polls ------------------------------------------------ */
+
+void store_article_free(struct store_article *a)
+{
+	if (!a)
+		return;
+	free(a->source);
+	free(a->feed);
+	free(a->news_id);
+	free(a->url);
+	free(a->title);
+	free(a->lead);
+	free(a->body);
+	free(a->author);
+	free(a->image);
+	free(a->language);
+	for (size_t i = 0; i < a->n_tags; i++)
+		free(a->tags[i]);
+	free(a->tags);
+	free(a);
+}
+
+void store_poll_free(struct store_poll *p)
+{
+	if (!p)
+		return;
+	free(p->feed);
+	free(p->error);
+	free(p);
+}
+
+/* Each field is hashed with a presence byte and its length, so that moving
+ * text from one field to the next changes the hash. */
+static void hash_field(XXH3_state_t *st, const char *s)
+{
+	uint64_t len = s ? strlen(s) : 0;
+	unsigned char present = s != NULL;
+	XXH3_128bits_update(st, &present, 1);
+	XXH3_128bits_update(st, &len, sizeof len);
+	if (s)
+		XXH3_128bits_update(st, s, len);
+}
+
+void store_article_hash(struct store_article *a)
+{
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		xmalloc(SIZE_MAX); /* out of memory: let the allocator say so */
+	XXH3_128bits_reset(st);
+	hash_field(st, a->url);
+	hash_field(st, a->title);
+	hash_field(st, a->lead);
+	hash_field(st, a->body);
+	hash_field(st, a->author);
+	hash_field(st, a->image);
+	uint64_t n = a->n_tags;
+	XXH3_128bits_update(st, &n, sizeof n);
+	for (size_t i = 0; i < a->n_tags; i++)
+		hash_field(st, a->tags[i]);
+	XXH3_128bits_update(st, &a->published_at, sizeof a->published_at);
+	XXH128_hash_t h = XXH3_128bits_digest(st);
+	XXH3_freeState(st);
+	snprintf(a->content_hash, sizeof a->content_hash, "%016llx%016llx",
+		 (unsigned long long)h.high64, (unsigned long long)h.low64);
+}
+
+/* The dedup set keeps the first 64 bits of the content hash. */
+static uint64_t hash64(const char *hex)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 16 && hex[i]; i++) {
+		char c = hex[i];
+		v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* ---- the FIFO of items ------------------------------------------------- */
+
+static struct item *item_new(struct store *s, enum item_kind kind)
+{
+	struct item *it = xcalloc(1, sizeof *it);
+	it->kind = kind;
+	it->queued_at = ev_now(s->loop);
+	return it;
+}
+
+static void item_free(struct item *it)
+{
+	switch (it->kind) {
+	case ITEM_ARTICLE:
+		store_article_free(it->u.article);
+		break;
+	case ITEM_POLL:
+		store_poll_free(it->u.poll);
+		break;
+	case ITEM_SOURCE:
+		free(it->u.source.name);
+		free(it->u.source.home);
+		break;
+	case ITEM_FEED:
+		free(it->u.feed.name);
+		free(it->u.feed.source);
+		free(it->u.feed.url);
+		break;
+	}
+	free(it);
+}
+
+/* What an item is, for log lines. */
+static void item_describe(const struct item *it, char *out, size_t n)
+{
+	switch (it->kind) {
+	case ITEM_ARTICLE:
+		snprintf(out, n, "article %s/%s (feed %s)", it->u.article->source,
+			 it->u.article->news_id, it->u.article->feed);
+		break;
+	case ITEM_POLL:
+		snprintf(out, n, "poll record of feed %s", it->u.poll->feed);
+		break;
+	case ITEM_SOURCE:
+		snprintf(out, n, "source %s", it->u.source.name);
+		break;
+	case ITEM_FEED:
+		snprintf(out, n, "feed %s", it->u.feed.name);
+		break;
+	}
+}
+
+static void push_back(struct store *s, struct item *it)
+{
+	it->next = NULL;
+	if (s->tail)
+		s->tail->next = it;
+	else
+		s->head = it;
+	s->tail = it;
+	s->n_queued++;
+}
+
+/* Puts items[0..n) back at the front, in that order. */
+static void push_front(struct store *s, struct item **items, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		items[i]->next = s->head;
+		s->head = items[i];
+		if (!s->tail)
+			s->tail = items[i];
+		s->n_queued++;
+	}
+}
+
+static struct item *pop_front(struct store *s)
+{
+	struct item *it = s->head;
+	if (!it)
+		return NULL;
+	s->head = it->next;
+	if (!s->head)
+		s->tail = NULL;
+	it->next = NULL;
+	s->n_queued--;
+	return it;
+}
+
+/* ---- the queue of commands sent ----------------------------------------- */
+
+static void sent_push(struct store *s, enum cmd_kind kind, struct batch *b, struct item *it)
+{
+	if (s->sent_count == s->sent_cap) {
+		size_t cap = s->sent_cap ? s->sent_cap * 2 : 64;
+		struct cmd *ring = xcalloc(cap, sizeof *ring);
+		for (size_t i = 0; i < s->sent_count; i++)
+			ring[i] = s->sent[(s->sent_head + i) % s->sent_cap];
+		free(s->sent);
+		s->sent = ring;
+		s->sent_cap = cap;
+		s->sent_head = 0;
+	}
+	s->sent[(s->sent_head + s->sent_count) % s->sent_cap] =
+		(struct cmd){.kind = kind, .batch = b, .item = it};
+	s->sent_count++;
+}
+
+static struct cmd *sent_peek(struct store *s)
+{
+	return s->sent_count ? &s->sent[s->sent_head] : NULL;
+}
+
+static void sent_pop(struct store *s)
+{
+	s->sent_head = (s->sent_head + 1) % s->sent_cap;
+	s->sent_count--;
+}
+
+static struct batch *batch_new(bool setup)
+{
+	struct batch *b = xcalloc(1, sizeof *b);
+	b->setup = setup;
+	return b;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->items);
+	free(b->error);
+	free(b);
+}
+
+static void batch_fail(struct batch *b, struct item *it, const PGresult *r, const char *fallback)
+{
+	if (b->error)
+		return;
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	b->error = xstrdup(msg ? msg : fallback);
+	snprintf(b->sqlstate, sizeof b->sqlstate, "%s", state ? state : "");
+	b->failed_item = it;
+}
+
+/* ---- the connection ---------------------------------------------------- */
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents);
+static void dispatch(struct store *s);
+static void flush(struct store *s);
+
+static void watch(struct store *s, int fd, int events)
+{
+	if (ev_is_active(&s->io) && s->io.fd == fd && s->io.events == events)
+		return;
+	ev_io_stop(s->loop, &s->io);
+	if (fd < 0)
+		return;
+	ev_io_set(&s->io, fd, events);
+	ev_io_start(s->loop, &s->io);
+}
+
+static void schedule_reconnect(struct store *s)
+{
+	int64_t ms = s->backoff_ms;
+	/* +-20% so that many instances do not reconnect in step. */
+	ms += (int64_t)((double)ms * 0.4 * ((double)rand() / RAND_MAX - 0.5));
+	s->backoff_ms = s->backoff_ms * 2 > s->cfg.reconnect_max_ms ? s->cfg.reconnect_max_ms
+								     : s->backoff_ms * 2;
+	ev_timer_stop(s->loop, &s->retry);
+	ev_timer_set(&s->retry, (double)ms / 1000.0, 0.);
+	ev_timer_start(s->loop, &s->retry);
+	LOG_INFO("database: reconnecting in %.1f s", (double)ms / 1000.0);
+}
+
+/* Drops the connection; everything sent and not committed is queued again,
+ * in its original order, in front of what was never sent. */
+static void disconnect(struct store *s, const char *why)
+{
+	bool was_ready = s->state == ST_READY;
+	size_t n = 0, cap = 0;
+	struct item **items = NULL;
+	while (s->sent_count) {
+		struct cmd *c = sent_peek(s);
+		if (c->kind == CMD_ITEM) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				items = xrealloc(items, cap * sizeof *items);
+			}
+			c->item->failed = false;
+			items[n++] = c->item;
+		}
+		if (c->kind == CMD_SYNC)
+			batch_free(c->batch);
+		sent_pop(s);
+	}
+	push_front(s, items, n);
+	free(items);
+	s->stats.resent += n;
+	s->batches_in_flight = 0;
+	s->n_in_flight = 0;
+
+	ev_io_stop(s->loop, &s->io);
+	ev_timer_stop(s->loop, &s->kick);
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+	s->state = ST_BACKOFF;
+	if (was_ready || n)
+		LOG_WARN("database: %s; %zu items will be sent again, %zu queued", why, n,
+			    s->n_queued);
+	else
+		LOG_WARN("database: %s", why);
+	if (was_ready && s->h.on_state)
+		s->h.on_state(s->h.ctx, false);
+	schedule_reconnect(s);
+}
+
+/* libpq's messages end in newlines and may span lines; keep the first. */
+static const char *first_line(PGconn *conn, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+static void lost(struct store *s, const char *what)
+{
+	char msg[512], line[400];
+	snprintf(msg, sizeof msg, "%s: %s", what, first_line(s->conn, line, sizeof line));
+	disconnect(s, msg);
+}
+
+static void connect_start(struct store *s)
+{
+	s->conn = PQconnectStart(s->conninfo);
+	if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
+		lost(s, "cannot connect");
+		return;
+	}
+	s->state = ST_CONNECTING;
+	/* libpq: poll as if PQconnectPoll had answered PGRES_POLLING_WRITING. */
+	watch(s, PQsocket(s->conn), EV_WRITE);
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	connect_start(w->data);
+}
+
+static void send_setup(struct store *s)
+{
+	struct batch *b = batch_new(true);
+	PGconn *c = s->conn;
+	if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1) {
+		batch_free(b);
+		lost(s, "cannot enter pipeline mode");
+		return;
+	}
+	s->state = ST_SETUP;
+	bool ok = PQsendQueryParams(c, sql_version, 0, NULL, NULL, NULL, NULL, 0) == 1;
+	if (ok)
+		sent_push(s, CMD_VERSION, b, NULL);
+	for (size_t i = 0; ok && i < ARRAY_LEN(statements); i++) {
+		ok = PQsendPrepare(c, statements[i].name, *statements[i].sql, 0, NULL) == 1;
+		if (ok)
+			sent_push(s, CMD_PREPARE, b, NULL);
+	}
+	if (ok && !s->warmed && s->cfg.dedup_window_ms > 0) {
+		char secs[32];
+		snprintf(secs, sizeof secs, "%.3f", (double)s->cfg.dedup_window_ms / 1000.0);
+		const char *params[] = {secs};
+		ok = PQsendQueryParams(c, sql_warm, 1, NULL, params, NULL, NULL, 0) == 1;
+		if (ok)
+			sent_push(s, CMD_WARM, b, NULL);
+	}
+	if (ok)
+		ok = PQpipelineSync(c) == 1;
+	if (!ok) {
+		/* The commands pushed so far point at b; disconnect frees it
+		 * through a sync entry, so add one. */
+		sent_push(s, CMD_SYNC, b, NULL);
+		lost(s, "cannot send the setup commands");
+		return;
+	}
+	sent_push(s, CMD_SYNC, b, NULL);
+	s->stats.round_trips++;
+	watch(s, PQsocket(c), EV_READ);
+	flush(s);
+}
+
+static void connect_step(struct store *s)
+{
+	switch (PQconnectPoll(s->conn)) {
+	case PGRES_POLLING_READING:
+		watch(s, PQsocket(s->conn), EV_READ);
+		break;
+	case PGRES_POLLING_WRITING:
+		watch(s, PQsocket(s->conn), EV_WRITE);
+		break;
+	case PGRES_POLLING_OK:
+		send_setup(s);
+		break;
+	case PGRES_POLLING_FAILED:
+	default:
+		lost(s, "cannot connect");
+		break;
+	}
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static void handle_result(struct store *s, struct cmd *c, PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+	struct batch *b = c->batch;
+	c->got_result = true;
+	switch (c->kind) {
+	case CMD_VERSION:
+		if (ok && PQntuples(r) == 1) {
+			struct buf err;
+			buf_init(&err);
+			if (migrate_check_version(atoi(PQgetvalue(r, 0, 0)), &err) == 0)
+				b->schema_ok = true;
+			else
+				batch_fail(b, NULL, NULL, buf_str(&err));
+			buf_free(&err);
+		} else {
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			if (state && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+				batch_fail(b, NULL, NULL,
+					   "the database has no feedd schema: run `feedd migrate`");
+			else
+				batch_fail(b, NULL, r, "schema check failed");
+		}
+		break;
+	case CMD_PREPARE:
+		if (!ok)
+			batch_fail(b, NULL, r, "PREPARE failed");
+		break;
+	case CMD_WARM:
+		if (!ok) {
+			batch_fail(b, NULL, r, "reading recent articles failed");
+			break;
+		}
+		for (int i = 0; i < PQntuples(r); i++)
+			dedup_remember(s->dedup, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+				       hash64(PQgetvalue(r, i, 2)),
+				       PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3));
+		s->warmed = true;
+		LOG_INFO("database: dedup set warmed with %zu recent articles",
+			 dedup_size(s->dedup));
+		break;
+	case CMD_ITEM:
+		c->item->failed = !ok;
+		if (!ok) {
+			if (st != PGRES_PIPELINE_ABORTED)
+				batch_fail(b, c->item, r, "statement failed");
+			break;
+		}
+		if (c->item->kind == ITEM_ARTICLE && PQntuples(r) == 1) {
+			const char *o = PQgetvalue(r, 0, 1);
+			c->item->outcome = strcmp(o, "inserted") == 0	? STORE_INSERTED
+					   : strcmp(o, "linked") == 0	? STORE_LINKED
+					   : strcmp(o, "revised") == 0	? STORE_REVISED
+									: STORE_UNCHANGED;
+		}
+		break;
+	case CMD_SYNC:
+		break;
+	}
+}
+
+static void item_done(struct store *s, struct item *it, bool ok)
+{
+	switch (it->kind) {
+	case ITEM_ARTICLE: {
+		struct store_article *a = it->u.article;
+		if (ok)
+			dedup_remember(s->dedup, a->source, a->news_id, hash64(a->content_hash),
+				       a->feed);
+		if (s->h.on_article)
+			s->h.on_article(s->h.ctx, a, ok ? it->outcome : STORE_REJECTED);
+		break;
+	}
+	case ITEM_POLL:
+		if (s->h.on_poll)
+			s->h.on_poll(s->h.ctx, it->u.poll, ok);
+		break;
+	case ITEM_SOURCE:
+	case ITEM_FEED:
+		break;
+	}
+	item_free(it);
+}
+
+/* SQLSTATE classes that say "try again later", not "this data is bad". */
+static bool transient(const char *state)
+{
+	static const char *const classes[] = {"08", "40", "53", "54", "55", "57", "58", "XX"};
+	for (size_t i = 0; i < ARRAY_LEN(classes); i++)
+		if (strncmp(state, classes[i], 2) == 0)
+			return true;
+	return state[0] == '\0';
+}
+
+static void setup_done(struct store *s, struct batch *b)
+{
+	if (b->error || !b->schema_ok) {
+		char msg[600];
+		snprintf(msg, sizeof msg, "%s", b->error ? b->error : "schema check gave no answer");
+		batch_free(b);
+		LOG_ERR("database: %s", msg);
+		disconnect(s, "setup failed");
+		return;
+	}
+	batch_free(b);
+	s->state = ST_READY;
+	s->backoff_ms = s->cfg.reconnect_min_ms;
+	s->stats.connects++;
+	LOG_INFO("database: connected, %zu items queued", s->n_queued);
+	if (s->h.on_state)
+		s->h.on_state(s->h.ctx, true);
+	dispatch(s);
+}
+
+static void batch_done(struct store *s, struct batch *b)
+{
+	if (b->setup) {
+		setup_done(s, b);
+		return;
+	}
+	s->batches_in_flight--;
+	s->n_in_flight -= b->n;
+	if (!b->error) {
+		s->stats.batches++;
+		s->stats.committed += b->n;
+		for (size_t i = 0; i < b->n; i++)
+			item_done(s, b->items[i], true);
+		batch_free(b);
+		return;
+	}
+	char what[300];
+	if (b->failed_item)
+		item_describe(b->failed_item, what, sizeof what);
+	else
+		snprintf(what, sizeof what, "a batch of %zu items", b->n);
+	if (transient(b->sqlstate)) {
+		LOG_WARN("database: %s failed (%s, SQLSTATE %s); the batch will be sent again",
+			    what, b->error, b->sqlstate);
+		for (size_t i = 0; i < b->n; i++)
+			b->items[i]->failed = false;
+		push_front(s, b->items, b->n);
+		s->stats.resent += b->n;
+	} else if (b->n > 1) {
+		/* The whole transaction was rolled back; find the culprit by
+		 * sending each item alone. */
+		LOG_WARN("database: %s refused (%s); retrying its batch item by item", what,
+			    b->error);
+		for (size_t i = 0; i < b->n; i++) {
+			b->items[i]->solo = true;
+			b->items[i]->failed = false;
+		}
+		push_front(s, b->items, b->n);
+	} else {
+		LOG_ERR("database: %s rejected: %s (SQLSTATE %s)", what, b->error, b->sqlstate);
+		s->stats.rejected++;
+		item_done(s, b->items[0], false);
+	}
+	batch_free(b);
+}
+
+/* Reads every result that has arrived. Returns -1 if the connection was
+ * dropped meanwhile. */
+static int read_results(struct store *s)
+{
+	while (s->conn && !PQisBusy(s->conn)) {
+		PGresult *r = PQgetResult(s->conn);
+		struct cmd *c = sent_peek(s);
+		if (!r) {
+			/* NULL ends one command's results. */
+			if (c && c->kind != CMD_SYNC && c->got_result) {
+				sent_pop(s);
+				continue;
+			}
+			break;
+		}
+		if (!c) {
+			LOG_WARN("database: unexpected result (%s) ignored",
+				    PQresStatus(PQresultStatus(r)));
+			PQclear(r);
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			if (c->kind != CMD_SYNC) {
+				disconnect(s, "pipeline out of step (a result is missing)");
+				return -1;
+			}
+			struct batch *b = c->batch;
+			sent_pop(s);
+			batch_done(s, b);
+			continue;
+		}
+		if (c->kind == CMD_SYNC) {
+			PQclear(r);
+			disconnect(s, "pipeline out of step (an extra result)");
+			return -1;
+		}
+		handle_result(s, c, r);
+		PQclear(r);
+	}
+	if (s->conn && PQstatus(s->conn) == CONNECTION_BAD) {
+		lost(s, "connection lost");
+		return -1;
+	}
+	return s->conn ? 0 : -1;
+}
+
+static void flush(struct store *s)
+{
+	if (!s->conn || s->state == ST_CONNECTING)
+		return;
+	int r = PQflush(s->conn);
+	if (r < 0) {
+		lost(s, "cannot send");
+		return;
+	}
+	watch(s, PQsocket(s->conn), r == 1 ? EV_READ | EV_WRITE : EV_READ);
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct store *s = w->data;
+	if (s->state == ST_CONNECTING) {
+		connect_step(s);
+		return;
+	}
+	if (revents & EV_READ) {
+		if (PQconsumeInput(s->conn) == 0) {
+			lost(s, "connection lost");
+			return;
+		}
+		if (read_results(s) != 0)
+			return;
+	}
+	if (s->state == ST_READY)
+		dispatch(s);
+	flush(s);
+}
+
+/* ---- sending batches ----------------------------------------------------- */
+
+static void format_time_us(int64_t us, char *out, size_t n)
+{
+	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+	char iso[DATE_ISO_LEN];
+	if (date_format_utc(secs, iso) != 0)
+		snprintf(iso, sizeof iso, "1970-01-01T00:00:00Z");
+	iso[19] = '\0'; /* drop the Z */
+	snprintf(out, n, "%s.%06lldZ", iso, (long long)(us - secs * 1000000));
+}
+
+/* A PostgreSQL text[] literal: {"a","b \" c"}. */
+static void tags_literal(const struct store_article *a, struct buf *out)
+{
+	buf_putc(out, '{');
+	for (size_t i = 0; i < a->n_tags; i++) {
+		if (i)
+			buf_putc(out, ',');
+		buf_putc(out, '"');
+		for (const char *p = a->tags[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_putc(out, '\\');
+			buf_putc(out, *p);
+		}
+		buf_putc(out, '"');
+	}
+	buf_putc(out, '}');
+}
+
+static bool send_item(struct store *s, struct item *it)
+{
+	PGconn *c = s->conn;
+	char t1[40], t2[40], n1[24], n2[24], n3[24], n4[24], n5[24];
+	switch (it->kind) {
+	case ITEM_ARTICLE: {
+		struct store_article *a = it->u.article;
+		struct buf tags;
+		buf_init(&tags);
+		tags_literal(a, &tags);
+		char iso[DATE_ISO_LEN];
+		bool has_pub = a->published_at != STORE_TIME_NONE &&
+			       date_format_utc(a->published_at, iso) == 0;
+		format_time_us(a->seen_at_us, t2, sizeof t2);
+		const char *p[14] = {a->source, a->feed,   a->news_id,  a->url,
+				     a->title,  a->lead,   a->body,     a->author,
+				     tags.data, has_pub ? iso : NULL, a->image, a->language,
+				     a->content_hash, t2};
+		bool ok = PQsendQueryPrepared(c, "feedd_article", 14, p, NULL, NULL, 0) == 1;
+		buf_free(&tags);
+		return ok;
+	}
+	case ITEM_POLL: {
+		struct store_poll *pl = it->u.poll;
+		format_time_us(pl->started_us, t1, sizeof t1);
+		snprintf(n1, sizeof n1, "%d", pl->duration_ms);
+		snprintf(n2, sizeof n2, "%d", pl->http_status);
+		snprintf(n3, sizeof n3, "%lld", (long long)pl->bytes);
+		snprintf(n4, sizeof n4, "%d", pl->items_seen);
+		snprintf(n5, sizeof n5, "%d", pl->new_items);
+		const char *p[8] = {pl->feed, t1, n1, pl->http_status ? n2 : NULL, n3, n4, n5,
+				    pl->error};
+		return PQsendQueryPrepared(c, "feedd_poll", 8, p, NULL, NULL, 0) == 1;
+	}
+	case ITEM_SOURCE: {
+		const char *p[2] = {it->u.source.name, it->u.source.home};
+		return PQsendQueryPrepared(c, "feedd_source", 2, p, NULL, NULL, 0) == 1;
+	}
+	case ITEM_FEED: {
+		snprintf(n1, sizeof n1, "%d", it->u.feed.interval_s);
+		const char *p[5] = {it->u.feed.name, it->u.feed.source, it->u.feed.url,
+				    it->u.feed.interval_s > 0 ? n1 : NULL,
+				    it->u.feed.enabled ? "true" : "false"};
+		return PQsendQueryPrepared(c, "feedd_feed", 5, p, NULL, NULL, 0) == 1;
+	}
+	}
+	return false;
+}
+
+static void send_batch(struct store *s)
+{
+	struct batch *b = batch_new(false);
+	size_t max = s->head->solo ? 1 : (size_t)s->cfg.batch_size;
+	b->items = xmalloc(max * sizeof *b->items);
+	while (b->n < max && s->head && (b->n == 0 || !s->head->solo)) {
+		struct item *it = pop_front(s);
+		if (!send_item(s, it)) {
+			push_front(s, &it, 1);
+			break;
+		}
+		it->solo = false;
+		b->items[b->n++] = it;
+		sent_push(s, CMD_ITEM, b, it);
+	}
+	if (b->n == 0 || PQpipelineSync(s->conn) != 1) {
+		/* Whatever was sent goes back through the sent queue. */
+		sent_push(s, CMD_SYNC, b, NULL);
+		s->batches_in_flight++;
+		s->n_in_flight += b->n;
+		lost(s, "cannot send a batch");
+		return;
+	}
+	sent_push(s, CMD_SYNC, b, NULL);
+	s->batches_in_flight++;
+	s->n_in_flight += b->n;
+	s->stats.round_trips++;
+}
+
+static void dispatch(struct store *s)
+{
+	while (s->state == ST_READY && s->head &&
+	       s->batches_in_flight < s->cfg.max_batches_in_flight) {
+		bool full = s->n_queued >= (size_t)s->cfg.batch_size || s->head->solo;
+		if (!full && s->batches_in_flight > 0) {
+			/* A partial batch waits for company while others are
+			 * in flight, but never longer than batch_delay. */
+			double wait = s->head->queued_at + (double)s->cfg.batch_delay_ms / 1000.0 -
+				      ev_now(s->loop);
+			if (wait > 0) {
+				if (!ev_is_active(&s->kick)) {
+					ev_timer_set(&s->kick, wait, 0.);
+					ev_timer_start(s->loop, &s->kick);
+				}
+				return;
+			}
+		}
+		send_batch(s);
+	}
+}
+
+static void on_kick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct store *s = w->data;
+	if (s->state != ST_READY)
+		return;
+	dispatch(s);
+	flush(s);
+}
+
+/* Arms an immediate dispatch; submit never sends from the caller's stack. */
+static void poke(struct store *s)
+{
+	if (s->state == ST_READY && !ev_is_active(&s->kick)) {
+		ev_timer_set(&s->kick, 0., 0.);
+		ev_timer_start(s->loop, &s->kick);
+	}
+}
+
+/* ---- the public interface ------------------------------------------------ */
+
+struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
+			const struct store_handler *h)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	s->loop = loop;
+	s->cfg = *cfg;
+	s->conninfo = xstrdup(cfg->conninfo);
+	s->cfg.conninfo = s->conninfo;
+	if (s->cfg.batch_size < 1)
+		s->cfg.batch_size = 1;
+	if (s->cfg.max_batches_in_flight < 1)
+		s->cfg.max_batches_in_flight = 1;
+	if (h)
+		s->h = *h;
+	s->backoff_ms = s->cfg.reconnect_min_ms > 0 ? s->cfg.reconnect_min_ms : 250;
+	s->dedup = dedup_new(s->cfg.dedup_max_entries);
+	ev_init(&s->io, on_io);
+	s->io.data = s;
+	ev_init(&s->retry, on_retry);
+	s->retry.data = s;
+	ev_init(&s->kick, on_kick);
+	s->kick.data = s;
+	s->state = ST_BACKOFF;
+	connect_start(s);
+	return s;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	ev_io_stop(s->loop, &s->io);
+	ev_timer_stop(s->loop, &s->retry);
+	ev_timer_stop(s->loop, &s->kick);
+	while (s->sent_count) {
+		struct cmd *c = sent_peek(s);
+		if (c->kind == CMD_ITEM)
+			item_free(c->item);
+		if (c->kind == CMD_SYNC)
+			batch_free(c->batch);
+		sent_pop(s);
+	}
+	free(s->sent);
+	struct item *it;
+	while ((it = pop_front(s)))
+		item_free(it);
+	if (s->conn)
+		PQfinish(s->conn);
+	dedup_free(s->dedup);
+	free(s->conninfo);
+	free(s);
+}
+
+int store_submit_article(struct store *s, struct store_article *a)
+{
+	if (!a->content_hash[0])
+		store_article_hash(a);
+	if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash), a->feed) ==
+	    DEDUP_SAME) {
+		s->stats.duplicates++;
+		if (s->h.on_article)
+			s->h.on_article(s->h.ctx, a, STORE_DUPLICATE);
+		store_article_free(a);
+		return STORE_DUPLICATE;
+	}
+	struct item *it = item_new(s, ITEM_ARTICLE);
+	it->u.article = a;
+	push_back(s, it);
+	poke(s);
+	return 0;
+}
+
+void store_submit_poll(struct store *s, struct store_poll *p)
+{
+	struct item *it = item_new(s, ITEM_POLL);
+	it->u.poll = p;
+	push_back(s, it);
+	poke(s);
+}
+
+void store_sync_source(struct store *s, const char *name, const char *home)
+{
+	struct item *it = item_new(s, ITEM_SOURCE);
+	it->u.source.name = xstrdup(name);
+	it->u.source.home = home ? xstrdup(home) : NULL;
+	push_back(s, it);
+	poke(s);
+}
+
+void store_sync_feed(struct store *s, const char *name, const char *source, const char *url,
+		     int interval_s, bool enabled)
+{
+	struct item *it = item_new(s, ITEM_FEED);
+	it->u.feed.name = xstrdup(name);
+	it->u.feed.source = xstrdup(source);
+	it->u.feed.url = xstrdup(url);
+	it->u.feed.interval_s = interval_s;
+	it->u.feed.enabled = enabled;
+	push_back(s, it);
+	poke(s);
+}
+
+size_t store_backlog(const struct store *s)
+{
+	return s->n_queued + s->n_in_flight;
+}
+
+bool store_ready(const struct store *s)
+{
+	return s->state == ST_READY;
+}
+
+void store_get_stats(const struct store *s, struct store_stats *out)
+{
+	*out = s->stats;
+}
+
+const struct dedup *store_dedup(const struct store *s)
+{
+	return s->dedup;
+}

@@ -1,0 +1,597 @@
+#!/usr/bin/env bash
+# integration/test_migrate: `feedd migrate` and the schema it creates,
+# against the private server of tests/integration/with-pg.sh.
+#
+# The command: a dry run changes nothing, a migration from empty creates
+# every table, view and function, a second run has nothing to do, two runs
+# at once (and a run waiting for the lock) apply it once, a database newer
+# than the binary and bad connections fail with exit 1 and a clear message
+# that never shows a password.  Then sql/roles.sql, twice, and what its two
+# roles may and may not do.  Then the SQL functions the store calls, through
+# psql: store_article's outcomes (inserted, unchanged without writing
+# anything, linked, revised), its errors and its behaviour with two sessions
+# storing the same article at once; sync_source, sync_feed, record_poll;
+# the views; and the README's cookbook queries.
+#
+# usage: with-pg.sh bash test_migrate.sh FEEDD TESTS_DIR
+set -uo pipefail
+
+feedd=${1:?usage: test_migrate.sh FEEDD TESTS_DIR}
+tests=${2:?usage: test_migrate.sh FEEDD TESTS_DIR}
+: "${FEEDD_TEST_CONNINFO:?run this through tests/integration/with-pg.sh}"
+sql_dir=$(cd "$tests/../sql" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+ok() {
+  echo "ok - $*"
+  passed=$((passed + 1))
+}
+not_ok() {
+  echo "not ok - $*"
+  failed=$((failed + 1))
+}
+# is NAME EXPECTED GOT
+is() {
+  if [[ $3 == "$2" ]]; then
+    ok "$1"
+  else
+    not_ok "$1"
+    printf '#   expected: %s\n#   got:      %s\n' "${2//$'\n'/$'\n#             '}" \
+      "${3//$'\n'/$'\n#             '}"
+  fi
+}
+# has NAME TEXT GOT: GOT contains TEXT.
+has() {
+  if [[ $3 == *"$2"* ]]; then
+    ok "$1"
+  else
+    not_ok "$1"
+    printf '#   expected to contain: %s\n#   got: %s\n' "$2" "$3"
+  fi
+}
+
+# q ARGS...: psql on the test database, unaligned, without headers; times
+# in UTC.
+db=$FEEDD_TEST_CONNINFO
+export PGTZ=UTC
+q() {
+  psql -X -v ON_ERROR_STOP=1 -qAt -d "$db" "$@"
+}
+# qc SQL...: each SQL as its own -c, in one session, every result printed
+# (one string with several statements prints only the last before psql 15).
+qc() {
+  local args=() c
+  for c in "$@"; do
+    args+=(-c "$c")
+  done
+  q "${args[@]}"
+}
+# sql_is NAME EXPECTED SQL...
+sql_is() {
+  local name=$1 want=$2 got
+  shift 2
+  got=$(qc "$@" 2>&1)
+  is "$name" "$want" "$got"
+}
+# sql_fails NAME TEXT SQL...: the SQL fails with an error containing TEXT.
+sql_fails() {
+  local name=$1 want=$2 got
+  shift 2
+  if got=$(qc "$@" 2>&1); then
+    not_ok "$name (it succeeded: $got)"
+  else
+    has "$name" "$want" "$got"
+  fi
+}
+
+# config FILE CONNINFO: a configuration using that database.
+config() {
+  cat >"$1" <<CONF
+[database]
+conninfo = $2
+
+[source irna-en]
+home = https://en.irna.ir/
+
+[feed irna-en-all]
+source = irna-en
+url = https://en.irna.ir/rss
+CONF
+}
+# run_feedd NAME STATUS ARGS...: runs feedd into $work/out and $work/err and
+# checks its exit status.
+run_feedd() {
+  local name=$1 want=$2 got=0
+  shift 2
+  "$feedd" "$@" >"$work/out" 2>"$work/err" || got=$?
+  if [[ $got == "$want" ]]; then
+    ok "$name (exit $want)"
+  else
+    not_ok "$name: exit $got, expected $want"
+    sed 's/^/#   stdout: /' "$work/out"
+    sed 's/^/#   stderr: /' "$work/err"
+  fi
+}
+
+conf=$work/feedd.conf
+config "$conf" "$FEEDD_TEST_CONNINFO"
+
+# What this binary should carry: sql/NNN_name.sql.
+latest=0
+applied_lines=
+for f in "$sql_dir"/[0-9][0-9][0-9]_*.sql; do
+  b=$(basename "$f" .sql)
+  v=$((10#${b%%_*}))
+  applied_lines+="applied migration $v (${b#*_})"$'\n'
+  latest=$v
+done
+
+echo "# feedd migrate"
+
+run_feedd "dry run on an empty database" 0 migrate -c "$conf" --dry-run
+is "dry run lists what it would apply" \
+  "${applied_lines//applied/would apply}schema at version 0; dry run, nothing applied" \
+  "$(cat "$work/out")"
+sql_is "dry run created nothing" "" "SELECT nspname FROM pg_namespace WHERE nspname = 'feedd'"
+
+run_feedd "migrate an empty database" 0 migrate -c "$conf"
+is "migrate prints each migration and the version" \
+  "${applied_lines}schema at version $latest" "$(cat "$work/out")"
+is "migrate writes nothing to stderr" "" "$(cat "$work/err")"
+
+sql_is "tables exist" \
+  "article_feeds article_revisions articles feeds polls schema_migrations sources" \
+  "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
+   WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'r'"
+sql_is "views exist" "feed_health latest_articles" \
+  "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
+   WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'v'"
+sql_is "functions exist with the store's signatures" \
+  "feedd.record_poll(text,timestamp with time zone,integer,integer,bigint,integer,integer,text) -> void
+feedd.store_article(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
+feedd.sync_feed(text,text,text,integer,boolean) -> bigint
+feedd.sync_source(text,text) -> bigint" \
+  "SELECT string_agg(oid::regprocedure::text || ' -> ' || pg_get_function_result(oid), E'\n'
+                     ORDER BY proname)
+   FROM pg_proc WHERE pronamespace = 'feedd'::regnamespace"
+sql_is "the GIN indexes exist" "articles_search_idx articles_tags_idx" \
+  "SELECT string_agg(i.relname, ' ' ORDER BY i.relname) FROM pg_index x
+   JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam
+   WHERE i.relnamespace = 'feedd'::regnamespace AND am.amname = 'gin'"
+sql_is "article-side unique keys all start with source_id" "" \
+  "SELECT string_agg(conname, ' ') FROM pg_constraint
+   WHERE connamespace = 'feedd'::regnamespace AND contype IN ('p', 'u')
+     AND conrelid::regclass::text IN
+       ('feedd.articles', 'feedd.article_feeds', 'feedd.article_revisions')
+     AND (SELECT attname FROM pg_attribute
+          WHERE attrelid = conrelid AND attnum = conkey[1]) <> 'source_id'"
+sql_is "schema_migrations has the migration" "1|init|t" \
+  "SELECT version, name, applied_at <= now() FROM feedd.schema_migrations ORDER BY version
+   LIMIT 1"
+
+run_feedd "migrate again" 0 migrate -c "$conf"
+is "migrate again has nothing to do" "schema already at version $latest, nothing to do" \
+  "$(cat "$work/out")"
+sql_is "migrate again recorded nothing" "$latest" "SELECT count(*) FROM feedd.schema_migrations"
+FEEDD_CONFIG=$conf run_feedd "migrate with FEEDD_CONFIG and no -c" 0 migrate
+is "FEEDD_CONFIG names the configuration" "schema already at version $latest, nothing to do" \
+  "$(cat "$work/out")"
+run_feedd "dry run on a current database" 0 migrate -c "$conf" -n
+is "dry run on a current database has nothing to do" \
+  "schema already at version $latest, nothing to do" "$(cat "$work/out")"
+
+# The migration lock: a session holding it makes migrate wait, and two
+# migrations at once apply everything exactly once.  Advisory locks are per
+# database, so this uses a database of its own.
+q -c "CREATE DATABASE feedd_race"
+race=${FEEDD_TEST_CONNINFO/dbname=feedd_test/dbname=feedd_race}
+config "$work/race.conf" "$race"
+psql -X -qAt -d "$race" -c "SELECT pg_advisory_lock(439804732516)" -c "SELECT pg_sleep(2)" \
+  >/dev/null 2>&1 &
+holder=$!
+sleep 0.5
+t0=$(date +%s%N)
+run_feedd "migrate while another session holds the lock" 0 migrate -c "$work/race.conf"
+waited=$((($(date +%s%N) - t0) / 1000000))
+wait "$holder"
+has "migrate says it waits for the lock" "another session holds the migration lock" \
+  "$(cat "$work/err")"
+if ((waited >= 1000)); then
+  ok "migrate waited for the lock (${waited} ms)"
+else
+  not_ok "migrate did not wait for the lock (${waited} ms)"
+fi
+q -d "$race" -c "SET client_min_messages = warning" -c "DROP SCHEMA feedd CASCADE"
+"$feedd" migrate -c "$work/race.conf" >"$work/race1" 2>"$work/race1.err" &
+p1=$!
+"$feedd" migrate -c "$work/race.conf" >"$work/race2" 2>"$work/race2.err" &
+p2=$!
+s1=0 s2=0
+wait "$p1" || s1=$?
+wait "$p2" || s2=$?
+is "two migrations at once both succeed" "0 0" "$s1 $s2"
+is "two migrations at once apply it once" \
+  "${applied_lines}schema already at version $latest, nothing to do
+schema at version $latest" "$(sort "$work/race1" "$work/race2")"
+is "two migrations at once record it once" "$latest" \
+  "$(q -d "$race" -c "SELECT count(*) FROM feedd.schema_migrations")"
+
+# A database newer than this binary is refused, untouched.
+q -c "INSERT INTO feedd.schema_migrations (version, name) VALUES (999, 'from the future')"
+run_feedd "migrate refuses a newer database" 1 migrate -c "$conf"
+is "the refusal says why and what to do" \
+  "feedd: database schema version 999 is newer than this feedd ($latest); upgrade feedd" \
+  "$(cat "$work/err")"
+is "the refusal prints nothing on stdout" "" "$(cat "$work/out")"
+q -c "DELETE FROM feedd.schema_migrations WHERE version = 999"
+
+# Connections that fail: exit 1, "feedd: <conninfo without password>: why".
+config "$work/bad.conf" "host=$work/nowhere port=5 user=feedd password=hunter2 dbname=feedd"
+run_feedd "migrate with no server there" 1 migrate -c "$work/bad.conf"
+err=$(cat "$work/err")
+has "the message names the conninfo without the password" \
+  "feedd: user=feedd dbname=feedd host=$work/nowhere port=5: connection to server on socket" \
+  "$err"
+has "the message gives libpq's reason" "No such file or directory" "$err"
+if [[ $err == *hunter2* ]]; then
+  not_ok "the message shows the password: $err"
+else
+  ok "the message does not show the password"
+fi
+is "the message is one line" 1 "$(wc -l <"$work/err")"
+
+config "$work/nodb.conf" "${FEEDD_TEST_CONNINFO/dbname=feedd_test/dbname=nosuchdb}"
+run_feedd "migrate to a database that does not exist" 1 migrate -c "$work/nodb.conf"
+has "the message shows the conninfo as written" \
+  "feedd: ${FEEDD_TEST_CONNINFO/dbname=feedd_test/dbname=nosuchdb}: connection to server" \
+  "$(cat "$work/err")"
+has "the message says the database does not exist" 'database "nosuchdb" does not exist' \
+  "$(cat "$work/err")"
+
+config "$work/garbled.conf" "host=db password='hunter2"
+run_feedd "migrate with a garbled conninfo" 1 migrate -c "$work/garbled.conf"
+is "a garbled conninfo is not shown" \
+  "feedd: conninfo: unterminated quoted string in connection info string" "$(cat "$work/err")"
+
+run_feedd "migrate with a missing configuration" 2 migrate -c "$work/missing.conf"
+run_feedd "migrate with an unknown option" 2 migrate --frobnicate
+
+echo "# sql/roles.sql"
+
+for i in 1 2; do
+  if out=$(q -f "$sql_dir/roles.sql" 2>&1); then
+    ok "roles.sql applies (run $i)"
+  else
+    not_ok "roles.sql fails (run $i): $out"
+  fi
+done
+sql_is "roles.sql made two NOLOGIN roles" "feedd_reader|f
+feedd_writer|f" "SELECT rolname, rolcanlogin FROM pg_roles
+   WHERE rolname IN ('feedd_reader', 'feedd_writer') ORDER BY 1"
+
+echo "# sync_source, sync_feed"
+
+sql_is "sync_source creates a source" "1" "SELECT feedd.sync_source('irna-en', 'https://en.irna.ir/')"
+sql_is "sync_source again returns the same id" "1" \
+  "SELECT feedd.sync_source('irna-en', 'https://en.irna.ir/')"
+# (An upsert that finds its row still uses up an identity value: ids have
+# gaps, hence no literal ids from here on.)
+fa=$(q -c "SELECT feedd.sync_source('irna-fa', 'https://irna.ir/')")
+sql_is "sync_source updates home, same id" "$fa
+https://www.irna.ir/" \
+  "SELECT feedd.sync_source('irna-fa', 'https://www.irna.ir/')" \
+  "SELECT home FROM feedd.sources WHERE name = 'irna-fa'"
+sql_fails "sync_source refuses an empty name" "sources_name_check" \
+  "SELECT feedd.sync_source('', 'https://example.org/')"
+
+sql_is "sync_feed creates feeds" "1
+2
+3" \
+  "SELECT feedd.sync_feed('irna-en-all', 'irna-en', 'https://en.irna.ir/rss', 120, true)" \
+  "SELECT feedd.sync_feed('irna-en-politics', 'irna-en', 'https://en.irna.ir/rss/pol', 300, true)" \
+  "SELECT feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss', 120, true)"
+sql_fails "sync_feed names an unknown source" 'feed "x": unknown source "nope"' \
+  "SELECT feedd.sync_feed('x', 'nope', 'https://example.org/', 60, true)"
+q -c "UPDATE feedd.feeds SET etag = '\"e1\"', last_modified = 'Mon, 01 Jan 2024 00:00:00 GMT',
+        next_poll_at = '2030-01-01 00:00+00', error_count = 2 WHERE name = 'irna-en-all'"
+sql_is "sync_feed keeps the fetch state" '1
+600|"e1"|Mon, 01 Jan 2024 00:00:00 GMT|2030-01-01 00:00:00+00|2' \
+  "SELECT feedd.sync_feed('irna-en-all', 'irna-en', 'https://en.irna.ir/rss', 600, true)" \
+  "SELECT concat_ws('|', interval_s, etag, last_modified, next_poll_at, error_count)
+   FROM feedd.feeds WHERE name = 'irna-en-all'"
+sql_is "sync_feed with a new URL forgets its validators, keeps the rest" '1
+https://en.irna.ir/rss.xml|||2030-01-01 00:00:00+00|2' \
+  "SELECT feedd.sync_feed('irna-en-all', 'irna-en', 'https://en.irna.ir/rss.xml', 120, true)" \
+  "SELECT url || '|' || concat_ws('|', etag, last_modified) || '||' ||
+          concat_ws('|', next_poll_at, error_count)
+   FROM feedd.feeds WHERE name = 'irna-en-all'"
+sql_is "sync_feed disables and enables" "3
+false|disabled in the configuration
+3
+true|" \
+  "SELECT feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss', 120, false)" \
+  "SELECT enabled || '|' || coalesce(disabled_reason, '') FROM feedd.feeds
+   WHERE name = 'irna-fa-all'" \
+  "SELECT feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss', 120, true)" \
+  "SELECT enabled || '|' || coalesce(disabled_reason, '') FROM feedd.feeds
+   WHERE name = 'irna-fa-all'"
+
+echo "# store_article"
+
+# store FEED NEWS_ID TITLE HASH [SOURCE] [EXTRA_SELECT]: one store_article
+# call; prints outcome|revision (and EXTRA_SELECT's columns).
+store() {
+  q -c "SELECT concat_ws('|', outcome, revision ${6:+, $6})
+        FROM feedd.store_article('${5:-irna-en}', '$1', '$2', 'https://en.irna.ir/news/$2/',
+          '$3', 'The lead.', 'The body, in two\nparagraphs.', 'IRNA', ARRAY['Iran', 'Oil'],
+          now() - interval '1 hour', 'https://en.irna.ir/img/$2.jpg', 'en', '$4',
+          '2024-05-01 12:00+00')" 2>&1
+}
+# count TABLE WHERE
+count() {
+  q -c "SELECT count(*) FROM feedd.$1 WHERE $2"
+}
+is "a new article is inserted" "inserted|1" "$(store irna-en-all 85859288 'Oil exports rise' h1)"
+sql_is "it has revision 1, first seen at p_seen_at, linked to its feed" \
+  "1|2024-05-01 12:00:00+00|2024-05-01 12:00:00+00|{Iran,Oil}|irna-en-all|2024-05-01 12:00:00+00" \
+  "SELECT concat_ws('|', a.revision, a.first_seen_at, a.updated_at, a.tags, f.name, af.first_seen_at)
+   FROM feedd.articles a JOIN feedd.article_feeds af USING (source_id)
+   JOIN feedd.feeds f ON f.id = af.feed_id WHERE a.news_id = '85859288' AND af.article_id = a.id"
+before=$(q -c "SELECT xmin || ',' || xmax FROM feedd.articles WHERE news_id = '85859288'")
+is "the same article again is unchanged and writes nothing (no transaction id taken)" \
+  "unchanged|1|t" \
+  "$(store irna-en-all 85859288 'Oil exports rise' h1 '' 'pg_current_xact_id_if_assigned() IS NULL')"
+is "the unchanged article row was neither updated nor locked" "$before" \
+  "$(q -c "SELECT xmin || ',' || xmax FROM feedd.articles WHERE news_id = '85859288'")"
+is "the same article from a second feed of the source is linked" "linked|1" \
+  "$(store irna-en-politics 85859288 'Oil exports rise' h1)"
+is "it is one article" "1" "$(count articles "news_id = '85859288'")"
+is "with two article_feeds rows" "2" "$(count article_feeds "article_id = (SELECT id FROM feedd.articles WHERE news_id = '85859288')")"
+is "the second feed again is unchanged" "unchanged|1" \
+  "$(store irna-en-politics 85859288 'Oil exports rise' h1)"
+is "a changed content hash revises the article" "revised|2" \
+  "$(store irna-en-all 85859288 'Oil exports rise sharply' h2)"
+sql_is "the article holds the new version, revision 2, updated at p_seen_at" \
+  "Oil exports rise sharply|h2|2|2024-05-01 12:00:00+00" \
+  "SELECT concat_ws('|', title, content_hash, revision, updated_at) FROM feedd.articles
+   WHERE news_id = '85859288'"
+sql_is "one article_revisions row holds the old version" \
+  "1|Oil exports rise|h1|2024-05-01 12:00:00+00|2024-05-01 12:00:00+00" \
+  "SELECT concat_ws('|', revision, title, content_hash, valid_from, replaced_at)
+   FROM feedd.article_revisions"
+is "the new version again is unchanged" "unchanged|2" \
+  "$(store irna-en-politics 85859288 'Oil exports rise sharply' h2)"
+is "another article of the other source is inserted" "inserted|1" \
+  "$(store irna-fa-all 85859288 'Same number, other source' h9 irna-fa)"
+is "news IDs are per source" "2" "$(count articles "news_id = '85859288'")"
+
+store_err() {
+  store "$@" | head -n 1
+}
+has "an unknown feed is an error naming it" 'unknown feed "nope"' \
+  "$(store_err nope 1 t h)"
+has "an unknown source is an error naming it" 'unknown source "nope"' \
+  "$(store_err irna-en-all 1 t h nope)"
+has "a feed of another source is an error naming both" \
+  'feed "irna-fa-all" is not a feed of source "irna-en"' "$(store_err irna-fa-all 1 t h)"
+# A statement does not see what a function it calls wrote, hence BEGIN and
+# two statements where now() is the same.
+sql_is "null tags become {} and a null seen_at is now" "inserted
+{}|true" \
+  "BEGIN" \
+  "SELECT outcome FROM feedd.store_article('irna-en', 'irna-en-all', 'notags', NULL, 'No tags',
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'h', NULL)" \
+  "SELECT tags::text || '|' || (first_seen_at = now()) FROM feedd.articles WHERE news_id = 'notags'" \
+  "COMMIT"
+sql_fails "a null content hash is refused" 'null value in column "content_hash"' \
+  "SELECT * FROM feedd.store_article('irna-en', 'irna-en-all', 'nohash', NULL, NULL, NULL,
+                                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+# 60000 distinct words, 2 MB: more lexemes than a tsvector holds whole.
+sql_is "a huge body is stored, and searchable in its beginning" "inserted
+1979999|t|f" \
+  "SELECT outcome FROM feedd.store_article('irna-en', 'irna-en-all', 'huge', NULL, 'Huge', NULL,
+     (SELECT string_agg(md5(i::text), ' ') FROM generate_series(1, 60000) i),
+     NULL, NULL, NULL, NULL, NULL, 'h', NULL)" \
+  "SELECT concat_ws('|', length(body),
+     search @@ to_tsquery('simple', md5('1')), search @@ to_tsquery('simple', md5('60000')))
+   FROM feedd.articles WHERE news_id = 'huge'"
+
+# Two sessions store the same new article at once: the second waits for the
+# first's insert, then links (first commits) or inserts (first rolls back).
+concurrent() { # END FEED_B NEWS_ID: prints session B's outcome and wait in ms
+  psql -X -qAt -d "$db" -c "BEGIN" \
+    -c "SELECT * FROM feedd.store_article('irna-en', 'irna-en-all', '$3', NULL, 'Race', NULL,
+          NULL, NULL, NULL, NULL, NULL, NULL, 'hr', NULL)" \
+    -c "SELECT pg_sleep(1.5)" -c "$1" >/dev/null 2>&1 &
+  local a=$! t0 b
+  sleep 0.4
+  t0=$(date +%s%N)
+  b=$(store "$2" "$3" Race hr)
+  echo "$b $((($(date +%s%N) - t0) / 1000000))"
+  wait "$a"
+}
+read -r outcome ms < <(concurrent COMMIT irna-en-politics race1)
+is "a concurrent store of an article being inserted links it" "linked|1" "$outcome"
+((ms >= 700)) && ok "it waited for the other session (${ms} ms)" ||
+  not_ok "it did not wait for the other session (${ms} ms)"
+is "the concurrent stores made one article" "1" "$(count articles "news_id = 'race1'")"
+is "linked to both feeds" "2" \
+  "$(count article_feeds "article_id = (SELECT id FROM feedd.articles WHERE news_id = 'race1')")"
+read -r outcome ms < <(concurrent ROLLBACK irna-en-politics race2)
+is "a concurrent store of an insert that rolls back inserts it" "inserted|1" "$outcome"
+is "that article is linked to the second feed only" "irna-en-politics" \
+  "$(q -c "SELECT f.name FROM feedd.article_feeds af JOIN feedd.feeds f ON f.id = af.feed_id
+           WHERE af.article_id = (SELECT id FROM feedd.articles WHERE news_id = 'race2')")"
+
+echo "# record_poll"
+
+poll() { # FEED STARTED STATUS ERROR NEW: prints only an error
+  q -o /dev/null -c "SELECT feedd.record_poll('$1', '$2', 250, $3, 12345, 20, $5, $4)" 2>&1
+}
+poll irna-en-politics '2024-05-01 10:00+00' 200 NULL 3
+poll irna-en-politics '2024-05-01 10:00+00' 200 NULL 3
+is "record_poll twice with the same key records one poll" "1" \
+  "$(count polls "feed_id = (SELECT id FROM feedd.feeds WHERE name = 'irna-en-politics')")"
+poll irna-en-politics '2024-05-01 10:05+00' 503 NULL 0
+poll irna-en-politics '2024-05-01 10:10+00' NULL "'timeout after 60 s'" 0
+poll irna-en-politics '2024-05-01 10:10+00' NULL "'timeout after 60 s'" 0
+sql_is "failures count up once each, and keep the last success" \
+  "2||2024-05-01 10:00:00+00" \
+  "SELECT concat_ws('|', error_count, coalesce(last_status::text, ''), last_success_at)
+   FROM feedd.feeds WHERE name = 'irna-en-politics'"
+poll irna-en-politics '2024-05-01 10:15+00' 304 NULL 0
+sql_is "a success (304) resets the count" "0|304|2024-05-01 10:15:00+00" \
+  "SELECT concat_ws('|', error_count, last_status, last_success_at)
+   FROM feedd.feeds WHERE name = 'irna-en-politics'"
+poll irna-en-politics '2024-05-01 09:00+00' 500 "'late'" 0
+sql_is "a late-arriving older poll is recorded but does not change the feed" "5|0|304" \
+  "SELECT concat_ws('|', (SELECT count(*) FROM feedd.polls p WHERE p.feed_id = f.id),
+                    error_count, last_status)
+   FROM feedd.feeds f WHERE name = 'irna-en-politics'"
+has "record_poll names an unknown feed" 'unknown feed "nope"' \
+  "$(poll nope '2024-05-01 09:00+00' 200 NULL 0)"
+
+echo "# views"
+
+poll irna-en-all "$(date -u -d '-2 hours' '+%F %T+00')" 200 NULL 4
+poll irna-en-all "$(date -u -d '-1 hour' '+%F %T+00')" 200 NULL 2
+poll irna-en-all "$(date -u -d '-30 minutes' '+%F %T+00')" 500 "'HTTP 500'" 0
+sql_is "feed_health sums the last 24 hours and shows the last poll" \
+  "irna-en-all|irna-en|1|500|HTTP 500|3|6" \
+  "SELECT concat_ws('|', feed, source, consecutive_errors, last_http_status, last_error,
+                    polls_24h, new_articles_24h)
+   FROM feedd.feed_health WHERE feed = 'irna-en-all'"
+sql_is "feed_health has a row for a feed never polled" "irna-fa-all|0|0|" \
+  "SELECT concat_ws('|', feed, polls_24h, new_articles_24h, last_poll_at) || '|'
+   FROM feedd.feed_health WHERE feed = 'irna-fa-all'"
+sql_is "latest_articles names the source and the feeds, first carrier first" \
+  "irna-en|Oil exports rise sharply|{irna-en-all,irna-en-politics}|2" \
+  "SELECT concat_ws('|', source, title, feeds, revision) FROM feedd.latest_articles
+   WHERE news_id = '85859288' AND source = 'irna-en'"
+sql_is "latest_articles is newest first" "t" \
+  "SELECT bool_and(d <= lag) FROM (
+     SELECT coalesce(published_at, first_seen_at) AS d,
+            lag(coalesce(published_at, first_seen_at)) OVER () AS lag
+     FROM feedd.latest_articles) x WHERE lag IS NOT NULL"
+sql_is "latest_articles has no tsvector" "0" \
+  "SELECT count(*) FROM information_schema.columns
+   WHERE table_schema = 'feedd' AND table_name = 'latest_articles' AND column_name = 'search'"
+
+echo "# roles"
+
+sql_is "feedd_writer can store" "unchanged|2" \
+  "SET ROLE feedd_writer" \
+  "SELECT concat_ws('|', outcome, revision) FROM feedd.store_article('irna-en', 'irna-en-all',
+     '85859288', 'https://en.irna.ir/news/85859288/', 'Oil exports rise sharply', 'The lead.',
+     'The body, in two\nparagraphs.', 'IRNA', ARRAY['Iran', 'Oil'], now() - interval '1 hour',
+     'https://en.irna.ir/img/85859288.jpg', 'en', 'h2', now())"
+sql_is "feedd_writer can sync and record polls" "$fa|3|" \
+  "SET ROLE feedd_writer" \
+  "SELECT feedd.sync_source('irna-fa', 'https://www.irna.ir/') || '|' ||
+          feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss', 120, true) || '|' ||
+          feedd.record_poll('irna-fa-all', now(), 1, 200, 1, 1, 1, NULL)"
+sql_is "feedd_writer can read the version" "$latest" \
+  "SET ROLE feedd_writer" "SELECT max(version) FROM feedd.schema_migrations"
+sql_fails "feedd_writer cannot delete" "permission denied for table polls" \
+  "SET ROLE feedd_writer" "DELETE FROM feedd.polls"
+sql_fails "feedd_writer cannot change schema_migrations" \
+  "permission denied for table schema_migrations" \
+  "SET ROLE feedd_writer" "INSERT INTO feedd.schema_migrations VALUES (1000, 'x')"
+sql_fails "feedd_writer cannot change the schema" "permission denied for schema feedd" \
+  "SET ROLE feedd_writer" "CREATE TABLE feedd.x (i int)"
+sql_is "feedd_reader can read tables and views" "t" \
+  "SET ROLE feedd_reader" \
+  "SELECT (SELECT count(*) FROM feedd.latest_articles) > 0
+      AND (SELECT count(*) FROM feedd.feed_health) > 0
+      AND (SELECT count(*) FROM feedd.article_revisions) > 0"
+sql_fails "feedd_reader cannot write" "permission denied for table articles" \
+  "SET ROLE feedd_reader" "UPDATE feedd.articles SET title = 'x'"
+sql_fails "feedd_reader cannot call the functions" "permission denied for function sync_source" \
+  "SET ROLE feedd_reader" "SELECT feedd.sync_source('x', NULL)"
+
+echo "# the README's cookbook"
+
+# Data the queries can find: articles published over the last days.
+for i in 1 2 3 4 5; do
+  q -c "SELECT * FROM feedd.store_article('irna-en', 'irna-en-all', 'cb$i',
+          'https://en.irna.ir/news/cb$i/', 'Tehran talks day $i',
+          'Negotiators met in Tehran on oil and sanctions.', 'Body $i.', 'IRNA',
+          ARRAY['Diplomacy', 'Oil'], now() - interval '$i days', NULL, 'en', 'c$i', now())" \
+    >/dev/null
+done
+q -c "SELECT * FROM feedd.store_article('irna-en', 'irna-en-all', 'cb1', NULL,
+        'Tehran talks day 1 (updated)', 'Negotiators met in Tehran on oil and sanctions.',
+        NULL, NULL, ARRAY['Diplomacy'],
+        now() - interval '1 day', NULL, 'en', 'c1b', now())" >/dev/null
+
+sql_is "cookbook: what did a source publish about a subject this week" \
+  "Tehran talks day 1 (updated)
+Tehran talks day 2
+Tehran talks day 3
+Tehran talks day 4
+Tehran talks day 5" \
+  "SELECT a.title
+   FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id
+   WHERE s.name = 'irna-en'
+     AND a.search @@ websearch_to_tsquery('simple', 'tehran sanctions')
+     AND a.published_at > now() - interval '7 days'
+   ORDER BY a.published_at DESC"
+sql_is "cookbook: full-text search, best matches first" \
+  "Oil exports rise sharply
+Tehran talks day 1 (updated)" \
+  "SELECT a.title
+   FROM feedd.articles a, websearch_to_tsquery('simple', '\"oil exports\" or sanctions') q
+   WHERE a.search @@ q
+   ORDER BY ts_rank(a.search, q) DESC, a.published_at DESC
+   LIMIT 2"
+sql_is "cookbook: articles edited in the last week" \
+  "irna-en|cb1|Tehran talks day 1|Tehran talks day 1 (updated)" \
+  "SELECT concat_ws('|', source, news_id, old_title, new_title) FROM (
+   SELECT s.name AS source, a.news_id, r.title AS old_title, a.title AS new_title,
+          r.replaced_at AS edited_at
+   FROM feedd.article_revisions r
+   JOIN feedd.articles a ON a.source_id = r.source_id AND a.id = r.article_id
+   JOIN feedd.sources s ON s.id = a.source_id
+   WHERE r.replaced_at > now() - interval '7 days'
+   ORDER BY r.replaced_at DESC) x"
+sql_is "cookbook: failing feeds" "irna-en-all|1|500|HTTP 500" \
+  "SELECT concat_ws('|', feed, consecutive_errors, last_http_status, last_error) FROM (
+   SELECT feed, source, consecutive_errors, last_http_status, last_error, last_success_at
+   FROM feedd.feed_health
+   WHERE enabled AND (consecutive_errors > 0 OR last_success_at < now() - interval '1 day')
+   ORDER BY consecutive_errors DESC, feed) x
+   WHERE feed = 'irna-en-all'"
+sql_is "cookbook: top tags this week" "Oil|7
+Diplomacy|5
+Iran|3" \
+  "SELECT tag || '|' || n FROM (
+   SELECT tag, count(*) AS n
+   FROM feedd.articles a, unnest(a.tags) AS tag
+   WHERE a.published_at > now() - interval '7 days'
+   GROUP BY tag
+   ORDER BY count(*) DESC, tag
+   LIMIT 20) x"
+sql_is "cookbook: articles per source and day" "irna-en|7
+irna-fa|1" \
+  "SELECT source || '|' || sum(articles) FROM (
+   SELECT s.name AS source, date_trunc('day', a.published_at) AS day, count(*) AS articles
+   FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id
+   WHERE a.published_at > now() - interval '7 days'
+   GROUP BY 1, 2
+   ORDER BY 2 DESC, 1) x GROUP BY source ORDER BY source"
+sql_is "cookbook: articles with a tag" "5" \
+  "SELECT count(*) FROM feedd.articles WHERE tags @> ARRAY['Diplomacy']"
+# The tables are too small for the planner to want an index; forbid the
+# alternatives to see that the index fits the query.
+got=$(qc "SET enable_seqscan = off" \
+  "EXPLAIN SELECT title FROM feedd.articles WHERE tags @> ARRAY['Diplomacy']")
+has "the tag query can use the GIN index" "articles_tags_idx" "$got"
+got=$(qc "SET enable_seqscan = off" "SET enable_sort = off" \
+  "EXPLAIN SELECT title FROM feedd.latest_articles LIMIT 20")
+has "the newest 20 of latest_articles can come from an index" "articles_newest_idx" "$got"
+
+echo "$passed passed, $failed failed"
+((failed == 0))

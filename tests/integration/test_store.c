@@ -1,0 +1,333 @@
+/*
+ * test_store: the store module against a real PostgreSQL (started by
+ * with-pg.sh, which exports FEEDD_TEST_CONNINFO): insert, duplicate from the
+ * same and from a second feed, revision on changed content, a bad article
+ * rejected alone, poll records, a refused unmigrated database, and a server
+ * restarted with `pg_ctl restart -m immediate` in the middle of pipelined
+ * batches, after which every article is present exactly once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ev.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feedd/log.h"
+#include "feedd/migrate.h"
+#include "feedd/store.h"
+#include "feedd/util.h"
+
+static const char *conninfo(void)
+{
+	const char *c = getenv("FEEDD_TEST_CONNINFO");
+	if (!c)
+		fail_msg("FEEDD_TEST_CONNINFO is not set: run through tests/integration/with-pg.sh");
+	return c;
+}
+
+/* A blocking connection for checking what the store wrote. */
+static PGconn *db(void)
+{
+	PGconn *c = PQconnectdb(conninfo());
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect: %s", PQerrorMessage(c));
+	return c;
+}
+
+static long long scalar(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	long long v = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+static void exec_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+struct run {
+	struct ev_loop *loop;
+	struct store *store;
+	size_t counts[STORE_REJECTED + 1];
+	size_t reported, polls_ok, polls_failed;
+	size_t stop_at;   /* break the loop when this many articles are reported */
+	size_t restart_at; /* restart PostgreSQL once this many are reported */
+	bool restarted;
+	int ready_events;
+	ev_timer deadline;
+	bool timed_out;
+};
+
+static void on_article(void *ctx, const struct store_article *a, enum store_outcome o)
+{
+	struct run *r = ctx;
+	r->counts[o]++;
+	r->reported++;
+	if (r->restart_at && !r->restarted && r->reported >= r->restart_at) {
+		r->restarted = true;
+		/* Blocks the loop on purpose: the batches in flight are lost
+		 * with the server. */
+		if (system("bash -c 'source " FEEDD_FIXTURES "/../lib/pg.sh && "
+			   "pg_restart_immediate' >/dev/null") != 0)
+			fail_msg("pg restart failed");
+	}
+	if (r->reported >= r->stop_at)
+		ev_break(r->loop, EVBREAK_ALL);
+}
+
+static void on_poll(void *ctx, const struct store_poll *p, bool ok)
+{
+	struct run *r = ctx;
+	if (ok)
+		r->polls_ok++;
+	else
+		r->polls_failed++;
+}
+
+static void on_state(void *ctx, bool ready)
+{
+	struct run *r = ctx;
+	r->ready_events++;
+}
+
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run *r = w->data;
+	r->timed_out = true;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void run_init(struct run *r, const char *conn)
+{
+	memset(r, 0, sizeof *r);
+	r->loop = ev_loop_new(EVFLAG_AUTO);
+	struct store_config cfg;
+	store_config_default(&cfg);
+	cfg.conninfo = conn;
+	cfg.batch_size = 100;
+	cfg.reconnect_min_ms = 100;
+	cfg.reconnect_max_ms = 1000;
+	struct store_handler h = {on_article, on_poll, on_state, r};
+	r->store = store_new(r->loop, &cfg, &h);
+	ev_timer_init(&r->deadline, on_deadline, 120., 0.);
+	r->deadline.data = r;
+	ev_timer_start(r->loop, &r->deadline);
+}
+
+/* Runs the loop until stop_at articles were reported (or 120 s passed). */
+static void run_until(struct run *r, size_t stop_at)
+{
+	r->stop_at = stop_at;
+	if (r->reported < stop_at)
+		ev_run(r->loop, 0);
+	if (r->timed_out)
+		fail_msg("timed out with %zu of %zu articles reported, backlog %zu", r->reported,
+			 stop_at, store_backlog(r->store));
+}
+
+static void run_free(struct run *r)
+{
+	store_free(r->store);
+	ev_timer_stop(r->loop, &r->deadline);
+	ev_loop_destroy(r->loop);
+}
+
+static struct store_article *article(const char *source, const char *feed, int n,
+				     const char *title)
+{
+	struct store_article *a = xcalloc(1, sizeof *a);
+	char buf[128];
+	a->source = xstrdup(source);
+	a->feed = xstrdup(feed);
+	snprintf(buf, sizeof buf, "%d", n);
+	a->news_id = xstrdup(buf);
+	snprintf(buf, sizeof buf, "https://en.irna.ir/news/%d/slug", n);
+	a->url = xstrdup(buf);
+	a->title = xstrdup(title);
+	a->lead = xstrdup("A lead with \"quotes\", commas, and {braces}.");
+	a->body = xstrdup("First paragraph.\nSecond paragraph with ünïcode and فارسی.");
+	a->tags = xcalloc(2, sizeof *a->tags);
+	a->tags[0] = xstrdup("Rail \"freight\"");
+	a->tags[1] = xstrdup("Trade, {economy}");
+	a->n_tags = 2;
+	a->published_at = 1749656760; /* 2025-06-11T15:46:00Z */
+	a->seen_at_us = 1749657000123456LL;
+	return a;
+}
+
+static int setup_db(void **state)
+{
+	struct buf log, err;
+	buf_init(&log);
+	buf_init(&err);
+	if (migrate_run(conninfo(), &log, &err) != 0)
+		fail_msg("migrate: %s", buf_str(&err));
+	buf_free(&log);
+	buf_free(&err);
+	return 0;
+}
+
+static void test_semantics(void **state)
+{
+	struct run r;
+	run_init(&r, conninfo());
+	store_sync_source(r.store, "irna", "https://en.irna.ir/");
+	store_sync_feed(r.store, "irna-all", "irna", "https://en.irna.ir/rss", 120, true);
+	store_sync_feed(r.store, "irna-politics", "irna", "https://en.irna.ir/rss/politics", 0,
+			true);
+	for (int i = 0; i < 500; i++)
+		store_submit_article(r.store, article("irna", "irna-all", i, "Title"));
+	run_until(&r, 500);
+	assert_int_equal(r.counts[STORE_INSERTED], 500);
+	assert_int_equal(r.ready_events, 1);
+
+	/* The same articles again: answered without a single round trip. */
+	struct store_stats before, after;
+	store_get_stats(r.store, &before);
+	for (int i = 0; i < 500; i++)
+		assert_int_equal(store_submit_article(r.store, article("irna", "irna-all", i, "Title")),
+				 STORE_DUPLICATE);
+	store_get_stats(r.store, &after);
+	assert_int_equal(after.round_trips, before.round_trips);
+	assert_int_equal(r.counts[STORE_DUPLICATE], 500);
+
+	/* From a second feed: linked; with a new title: revised. */
+	for (int i = 0; i < 10; i++)
+		store_submit_article(r.store, article("irna", "irna-politics", i, "Title"));
+	for (int i = 100; i < 105; i++)
+		store_submit_article(r.store, article("irna", "irna-all", i, "Title, edited"));
+	run_until(&r, 1015);
+	assert_int_equal(r.counts[STORE_LINKED], 10);
+	assert_int_equal(r.counts[STORE_REVISED], 5);
+
+	/* A poll record, and the same one again (a re-send): one row. */
+	for (int k = 0; k < 2; k++) {
+		struct store_poll *p = xcalloc(1, sizeof *p);
+		p->feed = xstrdup("irna-all");
+		p->started_us = 1749657000000000LL;
+		p->duration_ms = 42;
+		p->http_status = 200;
+		p->bytes = 1234;
+		p->items_seen = 500;
+		p->new_items = 500;
+		store_submit_poll(r.store, p);
+	}
+	/* One more article to run the loop until the polls are through. */
+	store_submit_article(r.store, article("irna", "irna-all", 9999, "Last"));
+	run_until(&r, 1016);
+	assert_int_equal(r.polls_ok, 2);
+	run_free(&r);
+
+	PGconn *c = db();
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles"), 501);
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.article_feeds"), 511);
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.article_revisions"), 5);
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles WHERE revision = 2 AND "
+				   "title = 'Title, edited'"),
+			 5);
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.polls"), 1);
+	/* Text survives the trip intact: quotes, commas and braces in tags. */
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles WHERE tags = "
+				   "ARRAY['Rail \"freight\"', 'Trade, {economy}'] AND body LIKE "
+				   "'%فارسی.' AND published_at = '2025-06-11T15:46:00Z'"),
+			 501);
+	PQfinish(c);
+}
+
+static void test_bad_article_rejected_alone(void **state)
+{
+	struct run r;
+	run_init(&r, conninfo());
+	store_sync_source(r.store, "mehr", "https://en.mehrnews.com/");
+	store_sync_feed(r.store, "mehr-all", "mehr", "https://en.mehrnews.com/rss", 0, true);
+	for (int i = 0; i < 30; i++)
+		store_submit_article(r.store,
+				     article("mehr", i == 17 ? "no-such-feed" : "mehr-all", i, "T"));
+	run_until(&r, 30);
+	assert_int_equal(r.counts[STORE_INSERTED], 29);
+	assert_int_equal(r.counts[STORE_REJECTED], 1);
+	run_free(&r);
+	PGconn *c = db();
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
+				   "s.id = a.source_id WHERE s.name = 'mehr'"),
+			 29);
+	PQfinish(c);
+}
+
+static void test_restart_mid_batch(void **state)
+{
+	const int n = 20000;
+	struct run r;
+	run_init(&r, conninfo());
+	r.restart_at = 1000;
+	store_sync_source(r.store, "wire", "https://wire.example/");
+	store_sync_feed(r.store, "wire-all", "wire", "https://wire.example/rss", 0, true);
+	for (int i = 0; i < n; i++)
+		store_submit_article(r.store, article("wire", "wire-all", i, "Wire story"));
+	run_until(&r, (size_t)n);
+	assert_true(r.restarted);
+	struct store_stats st;
+	store_get_stats(r.store, &st);
+	assert_true(st.connects >= 2);
+	assert_int_equal(r.counts[STORE_REJECTED], 0);
+	/* Re-sent batches that had committed come back as "unchanged". */
+	assert_int_equal(r.counts[STORE_INSERTED] + r.counts[STORE_UNCHANGED], (size_t)n);
+	run_free(&r);
+
+	PGconn *c = db();
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
+				   "s.id = a.source_id WHERE s.name = 'wire'"),
+			 n);
+	assert_int_equal(scalar(c, "SELECT count(DISTINCT news_id) FROM feedd.articles a JOIN "
+				   "feedd.sources s ON s.id = a.source_id WHERE s.name = 'wire'"),
+			 n);
+	PQfinish(c);
+}
+
+static void test_unmigrated_database_refused(void **state)
+{
+	PGconn *c = db();
+	exec_ok(c, "DROP DATABASE IF EXISTS feedd_empty");
+	exec_ok(c, "CREATE DATABASE feedd_empty");
+	PQfinish(c);
+	struct buf conn;
+	buf_init(&conn);
+	buf_printf(&conn, "%s dbname=feedd_empty", conninfo());
+	struct run r;
+	run_init(&r, conn.data);
+	ev_timer_stop(r.loop, &r.deadline);
+	ev_timer_set(&r.deadline, 1.5, 0.);
+	ev_timer_start(r.loop, &r.deadline);
+	store_submit_article(r.store, article("irna", "irna-all", 1, "T"));
+	ev_run(r.loop, 0);
+	assert_true(r.timed_out);
+	assert_int_equal(r.ready_events, 0);
+	/* Not lost: still waiting for a migrated database. */
+	assert_int_equal(store_backlog(r.store), 1);
+	run_free(&r);
+	buf_free(&conn);
+}
+
+int main(void)
+{
+	log_init(LOG_STYLE_DAEMON, LOG_LVL_WARNING);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_semantics),
+		cmocka_unit_test(test_bad_article_rejected_alone),
+		cmocka_unit_test(test_restart_mid_batch),
+		cmocka_unit_test(test_unmigrated_database_refused),
+	};
+	return cmocka_run_group_tests(tests, setup_db, NULL);
+}
