@@ -62,7 +62,8 @@ int cmd_migrate(int argc, char **argv)
 		return 2;
 	}
 	const char *conninfo = cfg->db.conninfo;
-	int failed = dry_run ? migrate_dry_run(conninfo, &out, &err) : migrate_run(conninfo, &out, &err);
+	int failed =
+		dry_run ? migrate_dry_run(conninfo, &out, &err) : migrate_run(conninfo, &out, &err);
 	int rc = failed ? 1 : 0;
 	/* What was applied before a failure was applied: say so first. */
 	fwrite(out.data ? out.data : "", 1, out.len, stdout);

@@ -20,13 +20,12 @@
 /* The same definitions open sql/001_init.sql.  They are made here first so
  * that the version of any database can be read the same way, even one that
  * feedd never touched. */
-static const char *const sql_bootstrap =
-	"CREATE SCHEMA IF NOT EXISTS feedd;\n"
-	"CREATE TABLE IF NOT EXISTS feedd.schema_migrations (\n"
-	"  version int PRIMARY KEY,\n"
-	"  name text NOT NULL,\n"
-	"  applied_at timestamptz NOT NULL DEFAULT now()\n"
-	");";
+static const char *const sql_bootstrap = "CREATE SCHEMA IF NOT EXISTS feedd;\n"
+					 "CREATE TABLE IF NOT EXISTS feedd.schema_migrations (\n"
+					 "  version int PRIMARY KEY,\n"
+					 "  name text NOT NULL,\n"
+					 "  applied_at timestamptz NOT NULL DEFAULT now()\n"
+					 ");";
 /* Schema changes can take long and wait for locks; the role's or database's
  * timeouts are for the daemon's statements, not for these.  Notices such as
  * "schema feedd already exists, skipping" are noise here. */
@@ -133,7 +132,8 @@ static void put_folded(struct buf *out, const char *s)
 		}
 		buf_putc(out, *s++);
 	}
-	while (out->len > start && (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
+	while (out->len > start &&
+	       (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
 		out->data[--out->len] = '\0';
 }
 
@@ -212,8 +212,7 @@ static int exec_command(PGconn *conn, const char *sql, const char *what, struct 
 
 /* Runs a query of one row and one column; 0 with the value in *out, or -1
  * with "what: why" in err. */
-static int query_value(PGconn *conn, const char *sql, const char *what, struct buf *err,
-		       char **out)
+static int query_value(PGconn *conn, const char *sql, const char *what, struct buf *err, char **out)
 {
 	PGresult *r = exec_want(conn, sql, PGRES_TUPLES_OK, what, err);
 	if (!r)

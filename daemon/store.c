@@ -85,6 +85,7 @@ struct batch {
 	char sqlstate[6];
 	struct item *failed_item;
 	bool schema_ok;
+	double sent_at; /* ev_now when sent, for the debug log */
 };
 
 enum cmd_kind { CMD_VERSION, CMD_PREPARE, CMD_WARM, CMD_ITEM, CMD_SYNC };
@@ -652,6 +653,8 @@ static void batch_done(struct store *s, struct batch *b)
 	}
 	s->batches_in_flight--;
 	s->n_in_flight -= b->n;
+	LOG_DEBUG("database: batch of %zu items %s after %.3f s", b->n,
+		  b->error ? "failed" : "committed", ev_now(s->loop) - b->sent_at);
 	if (!b->error) {
 		s->stats.batches++;
 		s->stats.committed += b->n;
@@ -851,6 +854,7 @@ static bool send_item(struct store *s, struct item *it)
 static void send_batch(struct store *s)
 {
 	struct batch *b = batch_new(false);
+	b->sent_at = ev_now(s->loop);
 	size_t max = s->head->solo ? 1 : (size_t)s->cfg.batch_size;
 	b->items = xmalloc(max * sizeof *b->items);
 	while (b->n < max && s->head && (b->n == 0 || !s->head->solo)) {

@@ -12,12 +12,13 @@
  * daemon), holds the session advisory lock MIGRATE_LOCK_KEY so that two
  * migrations never interleave, and applies each pending migration in its own
  * transaction together with its schema_migrations row: a migration is
- * applied whole or not at all.
+ * applied whole or not at all.  So a migration file holds no BEGIN or
+ * COMMIT and nothing that cannot run inside a transaction (CREATE INDEX
+ * CONCURRENTLY, ALTER SYSTEM).
  */
 #ifndef FEEDD_MIGRATE_H
 #define FEEDD_MIGRATE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "feedd/util.h"

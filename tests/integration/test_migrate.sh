@@ -87,6 +87,19 @@ sql_fails() {
   fi
 }
 
+# wait_until SQL: polls (up to 30 s) until SQL, run on the test server,
+# returns true: lets a concurrency test start its second session only once
+# the first is where it should be, however loaded the machine.
+wait_until() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ $(q -c "$1" 2>/dev/null) == t ]] && return 0
+    sleep 0.1
+  done
+  not_ok "timed out waiting until: $1"
+  return 1
+}
+
 # config FILE CONNINFO: a configuration using that database.
 config() {
   cat >"$1" <<CONF
@@ -192,7 +205,7 @@ config "$work/race.conf" "$race"
 psql -X -qAt -d "$race" -c "SELECT pg_advisory_lock(439804732516)" -c "SELECT pg_sleep(2)" \
   >/dev/null 2>&1 &
 holder=$!
-sleep 0.5
+wait_until "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
 t0=$(date +%s%N)
 run_feedd "migrate while another session holds the lock" 0 migrate -c "$work/race.conf"
 waited=$((($(date +%s%N) - t0) / 1000000))
@@ -407,7 +420,7 @@ concurrent() { # END FEED_B NEWS_ID: prints session B's outcome and wait in ms
           NULL, NULL, NULL, NULL, NULL, NULL, 'hr', NULL)" \
     -c "SELECT pg_sleep(1.5)" -c "$1" >/dev/null 2>&1 &
   local a=$! t0 b
-  sleep 0.4
+  wait_until "SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(1.5)'"
   t0=$(date +%s%N)
   b=$(store "$2" "$3" Race hr)
   echo "$b $((($(date +%s%N) - t0) / 1000000))"
@@ -415,8 +428,11 @@ concurrent() { # END FEED_B NEWS_ID: prints session B's outcome and wait in ms
 }
 read -r outcome ms < <(concurrent COMMIT irna-en-politics race1)
 is "a concurrent store of an article being inserted links it" "linked|1" "$outcome"
-((ms >= 700)) && ok "it waited for the other session (${ms} ms)" ||
+if ((ms >= 700)); then
+  ok "it waited for the other session (${ms} ms)"
+else
   not_ok "it did not wait for the other session (${ms} ms)"
+fi
 is "the concurrent stores made one article" "1" "$(count articles "news_id = 'race1'")"
 is "linked to both feeds" "2" \
   "$(count article_feeds "article_id = (SELECT id FROM feedd.articles WHERE news_id = 'race1')")"

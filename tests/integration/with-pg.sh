@@ -11,7 +11,7 @@ if [[ $# -eq 0 ]]; then
   echo "usage: with-pg.sh CMD [ARGS...]" >&2
   exit 2
 fi
-# shellcheck source=../lib/pg.sh
+# shellcheck source=tests/lib/pg.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/pg.sh"
 
 rc=0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/pg.sh: a private PostgreSQL server for one test, sourced by bash.
 #
 # pg_start initdb's a cluster into a new temporary directory and starts it
@@ -66,17 +67,17 @@ _pg_find_bin() {
 }
 
 # _pg_as USER CMD...: runs CMD as USER when we are root, else as ourselves;
-# always from the server's directory, which USER can enter.
+# from /, since USER may not be allowed into the current directory (initdb
+# and pg_ctl complain when they cannot return to it).
 _pg_as() {
   local user=$1
   shift
   if [[ $(id -u) != 0 || $user == root ]]; then
-    (cd "${FEEDD_TEST_PGHOST:-/}" && "$@")
+    (cd / && "$@")
   elif command -v setpriv >/dev/null; then
-    (cd "${FEEDD_TEST_PGHOST:-/}" &&
-      setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --clear-groups -- "$@")
+    (cd / && setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --clear-groups -- "$@")
   else
-    (cd "${FEEDD_TEST_PGHOST:-/}" && runuser -u "$user" -- "$@")
+    (cd / && runuser -u "$user" -- "$@")
   fi
 }
 
@@ -100,8 +101,7 @@ _pg_watchdog() {
     sleep 1
   done
   [[ -d $dir ]] || return 0
-  FEEDD_TEST_PGHOST=$dir FEEDD_TEST_PGDATA=$3 \
-    _pg_owner "$4/pg_ctl" -D "$3" -m immediate -w -t 30 stop >/dev/null 2>&1
+  FEEDD_TEST_PGDATA=$3 _pg_owner "$4/pg_ctl" -D "$3" -m immediate -w -t 30 stop >/dev/null 2>&1
   rm -rf "$dir"
 }
 
@@ -118,8 +118,10 @@ pg_start() {
       "install the Debian package 'postgresql' (or run scripts/install-deps)" >&2
     return 77
   fi
+  # "postgres (PostgreSQL) 15.18 (Debian ...)", "... 17devel"
   local major
-  major=$("$bin/postgres" --version | sed -n 's/.* \([0-9][0-9]*\)[.0-9]*.*/\1/p')
+  major=$("$bin/postgres" --version | awk '{print $3}')
+  major=${major%%[!0-9]*}
   if [[ -z $major || $major -lt 14 ]]; then
     echo "pg.sh: $bin/postgres is version '${major:-?}'; feedd needs PostgreSQL 14 or later" >&2
     return 77
@@ -176,9 +178,11 @@ fsync = off
 log_line_prefix = '%m [%p] %q%u@%d '
 CONF
 
-  # From here on, whatever happens, the server goes when this shell does.
+  # From here on, whatever happens, the server goes when this shell does
+  # ($BASHPID rather than $$: this shell may be a subshell).
   pg_trap
-  _pg_watchdog_pid=$( (_pg_watchdog "$$" "$dir" "$FEEDD_TEST_PGDATA" "$bin" \
+  local me=$BASHPID
+  _pg_watchdog_pid=$( (_pg_watchdog "$me" "$dir" "$FEEDD_TEST_PGDATA" "$bin" \
     </dev/null >/dev/null 2>&1 & echo $!) )
 
   if ! _pg_owner "$bin/pg_ctl" -D "$FEEDD_TEST_PGDATA" -l "$FEEDD_TEST_PGLOG" -w -t 60 -s \
@@ -234,6 +238,7 @@ pg_stop() {
       stop >/dev/null 2>&1 || true
   fi
   rm -rf "$dir" || true
+  unset FEEDD_TEST_CONNINFO FEEDD_TEST_PGDATA FEEDD_TEST_PGHOST FEEDD_TEST_PGPORT FEEDD_TEST_PGLOG
 }
 
 pg_psql() {
