@@ -337,42 +337,46 @@ BEGIN
       RAISE EXCEPTION 'feedd.store_article: source "%" news ID "%" keeps changing under us',
         p_source, p_news_id USING ERRCODE = 'serialization_failure';
     END IF;
-    -- A plain read first: the common case, an article seen again unchanged,
-    -- then takes no lock and writes nothing.
-    SELECT a.id, a.content_hash, a.revision INTO v_id, v_hash, v_rev
-    FROM feedd.articles a
-    WHERE a.source_id = v_source AND a.news_id = p_news_id;
+    -- The insert first: the daemon's dedup set already filters the articles
+    -- it knows, so what reaches the database is mostly new.  ON CONFLICT DO
+    -- NOTHING waits for a concurrent insert of the same news ID to commit
+    -- (then inserts nothing) or to roll back (then inserts), so it never
+    -- fails on the unique key, and it assigns no transaction ID when the
+    -- article exists.
+    INSERT INTO feedd.articles AS a (source_id, news_id, url, title, lead, body, author, tags,
+                                     image, language, published_at, first_seen_at,
+                                     updated_at, content_hash)
+    VALUES (v_source, p_news_id, p_url, p_title, p_lead, p_body, p_author, v_tags, p_image,
+            p_language, p_published_at, v_seen, v_seen, p_content_hash)
+    ON CONFLICT (source_id, news_id) DO NOTHING
+    RETURNING a.id INTO v_id;
+    IF v_id IS NOT NULL THEN
+      INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
+      VALUES (v_source, v_id, v_feed, v_seen);
+      article_id := v_id;
+      outcome := 'inserted';
+      revision := 1;
+      RETURN NEXT;
+      RETURN;
+    END IF;
 
+    -- Known: read it.  The lookups on this path are EXECUTEd so that each
+    -- is planned for its values: a generic plan cached while the table was
+    -- small may pick the (source_id, published_at) index and filter the
+    -- whole source, which turned inserts quadratic in a benchmark.
+    EXECUTE 'SELECT a.id, a.content_hash, a.revision FROM feedd.articles a '
+            'WHERE a.source_id = $1 AND a.news_id = $2'
+      INTO v_id, v_hash, v_rev USING v_source, p_news_id;
     IF v_id IS NULL THEN
-      -- ON CONFLICT DO NOTHING waits for a concurrent insert of the same
-      -- news ID to commit (then inserts nothing) or to roll back (then
-      -- inserts), so it never fails on the unique key.
-      INSERT INTO feedd.articles AS a (source_id, news_id, url, title, lead, body, author, tags,
-                                       image, language, published_at, first_seen_at,
-                                       updated_at, content_hash)
-      VALUES (v_source, p_news_id, p_url, p_title, p_lead, p_body, p_author, v_tags, p_image,
-              p_language, p_published_at, v_seen, v_seen, p_content_hash)
-      ON CONFLICT (source_id, news_id) DO NOTHING
-      RETURNING a.id INTO v_id;
-      IF v_id IS NOT NULL THEN
-        INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
-        VALUES (v_source, v_id, v_feed, v_seen);
-        article_id := v_id;
-        outcome := 'inserted';
-        revision := 1;
-        RETURN NEXT;
-        RETURN;
-      END IF;
-      CONTINUE; -- someone else inserted it: read theirs
+      CONTINUE; -- deleted since our insert found it: try again
     END IF;
 
     IF v_hash IS DISTINCT FROM p_content_hash THEN
       -- Lock, then look again: a concurrent session may have revised it.
-      SELECT a.* INTO cur
-      FROM feedd.articles a
-      WHERE a.source_id = v_source AND a.id = v_id
-      FOR UPDATE;
-      IF NOT FOUND THEN
+      EXECUTE 'SELECT a.* FROM feedd.articles a WHERE a.source_id = $1 AND a.id = $2 '
+              'FOR UPDATE'
+        INTO cur USING v_source, v_id;
+      IF cur.id IS NULL THEN -- (EXECUTE does not set FOUND)
         CONTINUE;
       END IF;
       IF cur.content_hash IS DISTINCT FROM p_content_hash THEN
@@ -382,13 +386,13 @@ BEGIN
         VALUES (cur.source_id, cur.id, cur.revision, cur.url, cur.title, cur.lead, cur.body,
                 cur.author, cur.tags, cur.image, cur.published_at, cur.content_hash,
                 cur.updated_at, v_seen);
-        UPDATE feedd.articles AS a
-        SET url = p_url, title = p_title, lead = p_lead, body = p_body, author = p_author,
-            tags = v_tags, image = p_image, language = p_language,
-            published_at = p_published_at, content_hash = p_content_hash,
-            revision = a.revision + 1, updated_at = v_seen
-        WHERE a.source_id = v_source AND a.id = v_id
-        RETURNING a.revision INTO v_rev;
+        EXECUTE 'UPDATE feedd.articles AS a SET url = $3, title = $4, lead = $5, body = $6, '
+                'author = $7, tags = $8, image = $9, language = $10, published_at = $11, '
+                'content_hash = $12, revision = a.revision + 1, updated_at = $13 '
+                'WHERE a.source_id = $1 AND a.id = $2 RETURNING a.revision'
+          INTO v_rev
+          USING v_source, v_id, p_url, p_title, p_lead, p_body, p_author, v_tags, p_image,
+                p_language, p_published_at, p_content_hash, v_seen;
         INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
         VALUES (v_source, v_id, v_feed, v_seen)
         ON CONFLICT DO NOTHING;
@@ -402,9 +406,10 @@ BEGIN
     END IF;
 
     -- Same content: at most a new link.
-    IF EXISTS (SELECT 1 FROM feedd.article_feeds af
-               WHERE af.source_id = v_source AND af.article_id = v_id
-                 AND af.feed_id = v_feed) THEN
+    EXECUTE 'SELECT count(*) FROM feedd.article_feeds af WHERE af.source_id = $1 '
+            'AND af.article_id = $2 AND af.feed_id = $3'
+      INTO v_linked USING v_source, v_id, v_feed;
+    IF v_linked > 0 THEN
       v_linked := 0;
     ELSE
       INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
