@@ -42,6 +42,12 @@
 
 /* How far ahead xmlfix may need to look: "<![CDATA[" or an entity name. */
 #define FIX_LOOKAHEAD 40
+/* Attributes kept per tag, and the size at which CDATA is split. */
+#define FIX_MAX_ATTRS 256
+#define FIX_CDATA_SPLIT ((size_t)4 << 20)
+/* Categories and enclosures kept per entry. */
+#define MAX_CATEGORIES 1000
+#define MAX_ENCLOSURES 200
 /* Elements nested deeper than this are not tracked (libxml2 stops at 256). */
 #define MAX_DEPTH 512
 
@@ -89,7 +95,7 @@ static const char *const field_names[] = {
 
 enum text_mode { MODE_TEXT, MODE_HTML, MODE_XHTML };
 
-enum fix_state { FIX_TEXT, FIX_CDATA, FIX_COMMENT, FIX_PI, FIX_DOCTYPE };
+enum fix_state { FIX_TEXT, FIX_TAG, FIX_CDATA, FIX_COMMENT, FIX_PI, FIX_DOCTYPE };
 
 struct capture {
 	enum field field;
@@ -116,6 +122,13 @@ struct feed_parser {
 	enum fix_state fix;
 	int doctype_brackets;
 	char doctype_quote;
+	bool dt_comment, dt_pi; /* inside a comment or PI of the DOCTYPE */
+	char tag_quote;         /* inside a quoted attribute value */
+	char tag_last;          /* the last byte of the tag so far */
+	int tag_attrs;
+	bool tag_skip;          /* the rest of this tag is dropped */
+	bool attrs_dropped;
+	size_t cdata_len;       /* bytes since the CDATA section (re)opened */
 	bool seen_lt;	     /* past the text before the first '<' */
 	size_t junk_skipped; /* non-space bytes before the first '<' */
 	struct buf pending;  /* bytes waiting for lookahead */
@@ -143,6 +156,7 @@ struct feed_parser {
 	int entry_depth;
 	int entry_link_prio;
 	bool guid_is_permalink;
+	bool cats_capped, encs_capped; /* warned once per entry */
 	int author_depth; /* Atom <author> inside the entry or feed */
 	int media_group_depth;
 	size_t n_entries;
@@ -302,6 +316,104 @@ static bool starts(const char *s, size_t len, const char *lit, size_t litlen)
 	return len >= litlen && memcmp(s, lit, litlen) == 0;
 }
 
+/* Is c special in state st, i.e. must xmlfix look at it on its own? Every
+ * other byte is copied as part of a run. */
+static inline bool fix_special(enum fix_state st, unsigned char c, char quote)
+{
+	if (c < 0x20 || c == 0xEF)
+		return c != '\t' && c != '\n' && c != '\r';
+	switch (st) {
+	case FIX_TEXT:
+		return c == '&' || c == '<';
+	case FIX_TAG:
+		return quote ? c == (unsigned char)quote || c == '&'
+			     : c == '"' || c == '\'' || c == '=' || c == '>' || c == '<' || c == '&';
+	case FIX_CDATA:
+		return c == ']';
+	case FIX_COMMENT:
+		return c == '-';
+	case FIX_PI:
+		return c == '?';
+	case FIX_DOCTYPE:
+		return true;
+	}
+	return true;
+}
+
+/* Appends a run of CDATA text, ending the section and opening a new one
+ * every FIX_CDATA_SPLIT bytes: libxml2 (without XML_PARSE_HUGE, which we
+ * never set) refuses a CDATA section over 10 MB, and the capture joins the
+ * pieces again. */
+static void cdata_run(struct feed_parser *p, const char *s, size_t n)
+{
+	while (p->cdata_len + n > FIX_CDATA_SPLIT) {
+		size_t room = charset_utf8_boundary(s, FIX_CDATA_SPLIT - p->cdata_len);
+		if (room == 0 && p->cdata_len == 0)
+			room = n; /* cannot happen with valid UTF-8; never loop */
+		buf_append(&p->fixed, s, room);
+		buf_puts(&p->fixed, "]]><![CDATA[");
+		s += room;
+		n -= room;
+		p->cdata_len = 0;
+	}
+	buf_append(&p->fixed, s, n);
+	p->cdata_len += n;
+}
+
+/* One byte of the DOCTYPE, which is dropped whole: a feed needs no DTD, and
+ * an internal subset is where entity bombs and XXE live.  Comments, PIs and
+ * quoted strings inside it may hold any of "[]<>'\"". Returns the bytes
+ * consumed. */
+static size_t fix_doctype(struct feed_parser *p, const char *c, size_t left)
+{
+	if (p->dt_comment) {
+		if (starts(c, left, "-->", 3)) {
+			p->dt_comment = false;
+			return 3;
+		}
+		return 1;
+	}
+	if (p->dt_pi) {
+		if (starts(c, left, "?>", 2)) {
+			p->dt_pi = false;
+			return 2;
+		}
+		return 1;
+	}
+	if (p->doctype_quote) {
+		if (*c == p->doctype_quote)
+			p->doctype_quote = 0;
+		return 1;
+	}
+	if (starts(c, left, "<!--", 4)) {
+		p->dt_comment = true;
+		return 4;
+	}
+	if (starts(c, left, "<?", 2)) {
+		p->dt_pi = true;
+		return 2;
+	}
+	if (*c == '"' || *c == '\'')
+		p->doctype_quote = *c;
+	else if (*c == '[')
+		p->doctype_brackets++;
+	else if (*c == ']')
+		p->doctype_brackets--;
+	else if (*c == '>' && p->doctype_brackets <= 0)
+		p->fix = FIX_TEXT;
+	return 1;
+}
+
+/* Ends a tag at '>', or at a stray '<' (left for libxml2 to report). */
+static void end_tag(struct feed_parser *p, char c)
+{
+	if (p->tag_skip)
+		buf_puts(&p->fixed, c == '>' && p->tag_last == '/' ? "/>" : ">");
+	else if (c == '>')
+		buf_putc(&p->fixed, '>');
+	p->fix = FIX_TEXT;
+}
+
 /* Runs xmlfix over p->pending; with final, nothing is held back. */
 static void xmlfix(struct feed_parser *p, bool final)
 {
@@ -309,53 +421,119 @@ static void xmlfix(struct feed_parser *p, bool final)
 	size_t len = p->pending.len, i = 0;
 	struct buf *out = &p->fixed;
 
+	if (!p->seen_lt) {
+		/* Text before the first tag ("\n<?xml", a PHP warning) would
+		 * make libxml2 reject the whole document. */
+		while (i < len && s[i] != '<') {
+			if (!strchr(" \t\r\n", s[i]))
+				p->junk_skipped++;
+			i++;
+		}
+		if (i < len)
+			p->seen_lt = true;
+	}
 	while (i < len) {
+		/* A run of ordinary bytes needs no lookahead. */
+		size_t run = i;
+		char q = p->fix == FIX_TAG ? p->tag_quote : 0;
+		while (i < len && !fix_special(p->fix, (unsigned char)s[i], q))
+			i++;
+		if (i > run) {
+			if (p->fix == FIX_CDATA)
+				cdata_run(p, s + run, i - run);
+			else if (!(p->fix == FIX_TAG && p->tag_skip))
+				buf_append(out, s + run, i - run);
+			if (p->fix == FIX_TAG)
+				p->tag_last = s[i - 1];
+			continue;
+		}
 		size_t left = len - i;
 		if (!final && left < FIX_LOOKAHEAD)
 			break;
 		const char *c = s + i;
+		unsigned char u = (unsigned char)*c;
+		if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0xEF) {
+			if (p->fix == FIX_DOCTYPE || (p->fix == FIX_TAG && p->tag_skip))
+				i++;
+			else
+				i += fix_char(c, out);
+			continue;
+		}
 		switch (p->fix) {
 		case FIX_TEXT:
-			if (!p->seen_lt) {
-				/* Text before the first tag ("\n<?xml", a PHP warning)
-				 * would make libxml2 reject the whole document. */
-				if (*c != '<') {
-					if (!strchr(" \t\r\n", *c))
-						p->junk_skipped++;
-					i++;
-					continue;
-				}
-				p->seen_lt = true;
-			}
 			if (*c == '&') {
 				size_t n = fix_amp(c, left, final, out);
 				if (n == 0)
 					goto hold;
 				i += n;
-			} else if (*c == '<' && starts(c, left, "<![CDATA[", 9)) {
+			} else if (starts(c, left, "<![CDATA[", 9)) {
 				buf_append(out, c, 9);
 				i += 9;
 				p->fix = FIX_CDATA;
-			} else if (*c == '<' && starts(c, left, "<!--", 4)) {
+				p->cdata_len = 0;
+			} else if (starts(c, left, "<!--", 4)) {
 				buf_append(out, c, 4);
 				i += 4;
 				p->fix = FIX_COMMENT;
-			} else if (*c == '<' && starts(c, left, "<?", 2)) {
+			} else if (starts(c, left, "<?", 2)) {
 				buf_append(out, c, 2);
 				i += 2;
 				p->fix = FIX_PI;
-			} else if (*c == '<' && left >= 9 && strncasecmp(c, "<!DOCTYPE", 9) == 0) {
+			} else if (left >= 9 && strncasecmp(c, "<!DOCTYPE", 9) == 0) {
 				i += 9;
 				p->fix = FIX_DOCTYPE;
 				p->doctype_brackets = 0;
 				p->doctype_quote = 0;
-			} else if (*c == '<' && !tag_name_start(c[1])) {
+				p->dt_comment = p->dt_pi = false;
+			} else if (!tag_name_start(c[1])) {
 				/* "1 < 2" in text: libxml2 would drop the rest. */
 				buf_puts(out, "&#60;");
 				i++;
 			} else {
-				i += fix_char(c, out);
+				buf_putc(out, '<');
+				i++;
+				p->fix = FIX_TAG;
+				p->tag_quote = 0;
+				p->tag_attrs = 0;
+				p->tag_skip = false;
+				p->tag_last = '<';
 			}
+			break;
+		case FIX_TAG:
+			if (*c == '&' && !p->tag_skip) {
+				size_t n = fix_amp(c, left, final, out);
+				if (n == 0)
+					goto hold;
+				i += n;
+				p->tag_last = ';';
+				break;
+			}
+			if (p->tag_quote) {
+				if (*c == p->tag_quote)
+					p->tag_quote = 0;
+			} else if (*c == '"' || *c == '\'') {
+				p->tag_quote = *c;
+			} else if (*c == '=' && ++p->tag_attrs > FIX_MAX_ATTRS && !p->tag_skip) {
+				/* libxml2 2.9 checks attributes pairwise: a tag
+				 * with 200,000 of them takes it minutes. Drop the
+				 * last name written and everything after it. */
+				p->tag_skip = true;
+				p->attrs_dropped = true;
+				while (out->len && out->data[out->len - 1] != ' ' &&
+				       out->data[out->len - 1] != '"' && out->data[out->len - 1] != '\'')
+					out->len--;
+				out->data[out->len] = '\0';
+			} else if (*c == '>' || *c == '<') {
+				end_tag(p, *c);
+				if (*c == '<')
+					continue; /* seen again in FIX_TEXT */
+				i++;
+				break;
+			}
+			if (!p->tag_skip)
+				buf_putc(out, *c);
+			p->tag_last = *c;
+			i++;
 			break;
 		case FIX_CDATA:
 			if (starts(c, left, "]]>", 3)) {
@@ -363,7 +541,8 @@ static void xmlfix(struct feed_parser *p, bool final)
 				i += 3;
 				p->fix = FIX_TEXT;
 			} else {
-				i += fix_char(c, out);
+				cdata_run(p, c, 1);
+				i++;
 			}
 			break;
 		case FIX_COMMENT:
@@ -372,7 +551,8 @@ static void xmlfix(struct feed_parser *p, bool final)
 				i += 3;
 				p->fix = FIX_TEXT;
 			} else {
-				i += fix_char(c, out);
+				buf_putc(out, *c);
+				i++;
 			}
 			break;
 		case FIX_PI:
@@ -381,25 +561,12 @@ static void xmlfix(struct feed_parser *p, bool final)
 				i += 2;
 				p->fix = FIX_TEXT;
 			} else {
-				i += fix_char(c, out);
+				buf_putc(out, *c);
+				i++;
 			}
 			break;
 		case FIX_DOCTYPE:
-			/* Dropped whole: a feed needs no DTD, and an internal
-			 * subset is where entity bombs and XXE live. */
-			if (p->doctype_quote) {
-				if (*c == p->doctype_quote)
-					p->doctype_quote = 0;
-			} else if (*c == '"' || *c == '\'') {
-				p->doctype_quote = *c;
-			} else if (*c == '[') {
-				p->doctype_brackets++;
-			} else if (*c == ']') {
-				p->doctype_brackets--;
-			} else if (*c == '>' && p->doctype_brackets <= 0) {
-				p->fix = FIX_TEXT;
-			}
-			i++;
+			i += fix_doctype(p, c, left);
 			break;
 		}
 	}
@@ -433,6 +600,28 @@ static enum ns classify(struct feed_parser *p, const xmlChar *uri)
 	return NS_NONE_OTHER;
 }
 
+/* An attribute value as libxml2 hands it over: with entity substitution
+ * off, it keeps a '&' that came from a character reference as the text
+ * "&#38;" (and xmlfix makes every '&' such a reference), so turn those back.
+ * libxml2 writes "&#38;" for nothing else, so one pass left to right is
+ * exact. */
+static char *attr_value(const xmlChar **a)
+{
+	const char *v = (const char *)a[3];
+	size_t n = (size_t)(a[4] - a[3]);
+	char *out = xmalloc(n + 1), *o = out;
+	for (size_t i = 0; i < n;) {
+		if (v[i] == '&' && n - i >= 5 && memcmp(v + i, "&#38;", 5) == 0) {
+			*o++ = '&';
+			i += 5;
+		} else {
+			*o++ = v[i++];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* An attribute's value from SAX2's 5-tuples, as a new string or NULL. */
 static char *attr(const xmlChar **attrs, int n, const char *name, const char *uri)
 {
@@ -442,7 +631,7 @@ static char *attr(const xmlChar **attrs, int n, const char *name, const char *ur
 			continue;
 		if (uri ? (!a[2] || strcmp((const char *)a[2], uri) != 0) : a[2] != NULL)
 			continue;
-		return xstrndup((const char *)a[3], (size_t)(a[4] - a[3]));
+		return attr_value(a);
 	}
 	return NULL;
 }
@@ -476,11 +665,20 @@ static char *resolve(char *u, const char *base)
 	return s;
 }
 
-static void add_category(struct feed_entry *e, char *c)
+static void add_category(struct feed_parser *p, struct feed_entry *e, char *c)
 {
 	c = text_clean_field(c);
 	if (!c)
 		return;
+	/* The duplicate check is linear: bound the list instead of hashing. */
+	if (e->n_categories >= MAX_CATEGORIES) {
+		if (!p->cats_capped)
+			warn(p, "entry %zu: more than %d categories; the rest are ignored",
+			     p->n_entries + 1, MAX_CATEGORIES);
+		p->cats_capped = true;
+		free(c);
+		return;
+	}
 	for (size_t i = 0; i < e->n_categories; i++) {
 		if (strcmp(e->categories[i], c) == 0) {
 			free(c);
@@ -505,6 +703,14 @@ static void add_enclosure(struct feed_parser *p, char *url, char *type, char *le
 		if (end != length && *end == '\0' && v >= 0)
 			len = v;
 		free(length);
+	}
+	if (url && e->n_enclosures >= MAX_ENCLOSURES) {
+		if (!p->encs_capped)
+			warn(p, "entry %zu: more than %d enclosures; the rest are ignored",
+			     p->n_entries + 1, MAX_ENCLOSURES);
+		p->encs_capped = true;
+		free(url);
+		url = NULL;
 	}
 	if (!url) {
 		free(type);
@@ -706,7 +912,7 @@ static void end_capture(struct feed_parser *p)
 		break;
 	case F_CATEGORY:
 		if (is_entry)
-			add_category(e, v);
+			add_category(p, e, v);
 		else
 			free(v);
 		break;
@@ -743,6 +949,7 @@ static void begin_entry(struct feed_parser *p, const xmlChar **attrs, int nattrs
 	p->entry_depth = p->depth;
 	p->entry_link_prio = 0;
 	p->guid_is_permalink = true;
+	p->cats_capped = p->encs_capped = false;
 	p->author_depth = -1;
 	p->media_group_depth = -1;
 	/* RSS 1.0 names each item by rdf:about. */
@@ -937,7 +1144,7 @@ static void field_start(struct feed_parser *p, const char *local, enum ns ns, co
 			p->author_depth = p->depth;
 		} else if (in_entry && strcmp(local, "category") == 0) {
 			char *term = attr(attrs, nattrs, "term", NULL);
-			add_category(p->entry, term ? term : attr(attrs, nattrs, "label", NULL));
+			add_category(p, p->entry, term ? term : attr(attrs, nattrs, "label", NULL));
 		} else if (!in_entry &&
 			   (strcmp(local, "subtitle") == 0 || strcmp(local, "tagline") == 0)) {
 			begin_capture(p, F_SUBTITLE, atom_mode(attrs, nattrs), 0);
@@ -1000,7 +1207,9 @@ static void cap_start_tag(struct feed_parser *p, const xmlChar *local, const xml
 		}
 		cap_append(p, &c->markup, (const char *)a[0], strlen((const char *)a[0]));
 		cap_append(p, &c->markup, "=\"", 2);
-		cap_escaped(p, (const char *)a[3], (size_t)(a[4] - a[3]), true);
+		char *v = attr_value(a);
+		cap_escaped(p, v, strlen(v), true);
+		free(v);
 		cap_append(p, &c->markup, "\"", 1);
 	}
 	cap_append(p, &c->markup, ">", 1);
@@ -1247,6 +1456,9 @@ int feed_parser_finish(struct feed_parser *p, struct buf *err)
 		warn(p, "the document ends inside entry %zu", p->n_entries + 1);
 		end_entry(p, true);
 	}
+	if (p->attrs_dropped)
+		warn(p, "an element had more than %d attributes; the rest were dropped",
+		     FIX_MAX_ATTRS);
 	if (p->junk_skipped && p->seen_lt)
 		warn(p, "skipped %zu bytes of text before the first tag", p->junk_skipped);
 	if (!p->fatal && !p->root_seen) {

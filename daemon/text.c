@@ -150,15 +150,22 @@ static bool strip_once(const char *s, size_t len, struct buf *out)
 	size_t i = 0;
 	while (i < len) {
 		if (s[i] == '<' && tag_start(s + i, len - i)) {
-			const char *gt = memchr(s + i, '>', len - i);
-			const char *lt = memchr(s + i + 1, '<', len - i - 1);
-			if (gt && (!lt || gt < lt)) {
+			/* The tag ends at the first '>' unless a '<' comes first;
+			 * looking no further than either keeps this linear. */
+			size_t j = i + 1;
+			while (j < len && s[j] != '>' && s[j] != '<')
+				j++;
+			if (j < len && s[j] == '>') {
 				/* A tag separates words: "a<br>b" reads "a b". */
 				buf_putc(out, ' ');
-				i = (size_t)(gt - s) + 1;
+				i = j + 1;
 				changed = true;
 				continue;
 			}
+			/* Not a tag: copy up to the next '<' at once. */
+			buf_append(out, s + i, j - i);
+			i = j;
+			continue;
 		}
 		if (s[i] == '&') {
 			uint32_t cp;
