@@ -199,9 +199,10 @@ static double copy_rows(PGconn *c, struct store_article **v, int n, long long so
 	must(c, "CREATE TABLE feedd.articles_copy_bench (LIKE feedd.articles INCLUDING ALL)");
 	must(c, "CHECKPOINT");
 	double t0 = now();
-	PGresult *r = PQexec(c, "COPY feedd.articles_copy_bench (source_id, news_id, url, title, "
-				"lead, body, author, tags, published_at, first_seen_at, "
-				"content_hash) FROM STDIN");
+	PGresult *r = PQexec(c,
+			     "COPY feedd.articles_copy_bench (source_id, news_id, url, title, "
+			     "lead, body, author, tags, published_at, first_seen_at, "
+			     "content_hash) FROM STDIN");
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		fprintf(stderr, "store_bench: COPY: %s", PQerrorMessage(c));
 		exit(1);
@@ -313,8 +314,8 @@ int main(int argc, char **argv)
 	double t_copy = copy_rows(c, v, n, source_id);
 
 	printf("\n%-34s %10s %10s %10s\n", "method", "seconds", "rows/s", "MB/s");
-	printf("%-34s %10.2f %10.0f %10.1f\n", "store (pipelined, prepared)", t_store,
-	       n / t_store, mb / t_store);
+	printf("%-34s %10.2f %10.0f %10.1f\n", "store (pipelined, prepared)", t_store, n / t_store,
+	       mb / t_store);
 	printf("%-34s %10.2f %10.0f %10.1f\n", "COPY into an empty copy (baseline)", t_copy,
 	       n / t_copy, mb / t_copy);
 	double ratio = (n / t_store) / (n / t_copy);

@@ -40,8 +40,8 @@ struct dedup {
 	size_t n;
 	size_t max;
 	struct ring_entry *ring; /* max entries */
-	size_t ring_head;        /* oldest */
-	char **names;            /* interned source and feed names */
+	size_t ring_head;	 /* oldest */
+	char **names;		 /* interned source and feed names */
 	size_t n_names;
 	size_t names_bytes;
 };
@@ -83,8 +83,8 @@ size_t dedup_size(const struct dedup *d)
 
 size_t dedup_memory(const struct dedup *d)
 {
-	size_t bytes = sizeof *d + d->cap * sizeof(struct slot) + d->max * sizeof(struct ring_entry) +
-		       d->names_bytes;
+	size_t bytes = sizeof *d + d->cap * sizeof(struct slot) +
+		d->max * sizeof(struct ring_entry) + d->names_bytes;
 	for (size_t i = 0; i < d->cap; i++)
 		if (d->slots[i].news_id)
 			bytes += strlen(d->slots[i].news_id) + 1 + d->slots[i].n_more * 4;

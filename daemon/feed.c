@@ -123,16 +123,15 @@ struct feed_parser {
 	int doctype_brackets;
 	char doctype_quote;
 	bool dt_comment, dt_pi; /* inside a comment or PI of the DOCTYPE */
-	char tag_quote;         /* inside a quoted attribute value */
-	char tag_last;          /* the last byte of the tag so far */
+	char tag_quote;		/* inside a quoted attribute value */
+	char tag_last;		/* the last byte of the tag so far */
 	int tag_attrs;
-	bool tag_skip;          /* the rest of this tag is dropped */
+	bool tag_skip; /* the rest of this tag is dropped */
 	bool attrs_dropped;
-	size_t cdata_len;       /* bytes since the CDATA section (re)opened */
+	size_t cdata_len;    /* bytes since the CDATA section (re)opened */
 	bool seen_lt;	     /* past the text before the first '<' */
 	size_t junk_skipped; /* non-space bytes before the first '<' */
 	struct buf pending;  /* bytes waiting for lookahead */
-	struct buf utf8;     /* charset output */
 	struct buf fixed;    /* xmlfix output */
 
 	size_t pushed;
@@ -157,7 +156,7 @@ struct feed_parser {
 	int entry_link_prio;
 	bool guid_is_permalink;
 	bool cats_capped, encs_capped; /* warned once per entry */
-	int author_depth; /* Atom <author> inside the entry or feed */
+	int author_depth;	       /* Atom <author> inside the entry or feed */
 	int media_group_depth;
 	size_t n_entries;
 
@@ -287,7 +286,16 @@ static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
 		if (cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
 		    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF)
 			cp = 0xFFFD;
-		buf_printf(out, "&#%u;", (unsigned)cp);
+		/* "&#N;" without printf: this runs for every entity. */
+		char num[16], *e = num + sizeof num;
+		*--e = ';';
+		do {
+			*--e = (char)('0' + cp % 10);
+			cp /= 10;
+		} while (cp);
+		*--e = '#';
+		*--e = '&';
+		buf_append(out, e, (size_t)(num + sizeof num - e));
 		return n;
 	}
 	/* Not a known reference: wait if it might still become one. */
@@ -316,28 +324,45 @@ static bool starts(const char *s, size_t len, const char *lit, size_t litlen)
 	return len >= litlen && memcmp(s, lit, litlen) == 0;
 }
 
-/* Is c special in state st, i.e. must xmlfix look at it on its own? Every
- * other byte is copied as part of a run. */
-static inline bool fix_special(enum fix_state st, unsigned char c, char quote)
+/* Which bytes xmlfix must look at on their own, per state (and for tags,
+ * per quote); every other byte is copied as part of a run.  Built once. */
+enum { FT_TEXT, FT_TAG, FT_TAG_DQ, FT_TAG_SQ, FT_CDATA, FT_COMMENT, FT_PI, FT_DOCTYPE, FT_N };
+static bool fix_table[FT_N][256];
+
+static void fix_tables_init(void)
 {
-	if (c < 0x20 || c == 0xEF)
-		return c != '\t' && c != '\n' && c != '\r';
-	switch (st) {
-	case FIX_TEXT:
-		return c == '&' || c == '<';
-	case FIX_TAG:
-		return quote ? c == (unsigned char)quote || c == '&'
-			     : c == '"' || c == '\'' || c == '=' || c == '>' || c == '<' || c == '&';
-	case FIX_CDATA:
-		return c == ']';
-	case FIX_COMMENT:
-		return c == '-';
-	case FIX_PI:
-		return c == '?';
-	case FIX_DOCTYPE:
-		return true;
+	static const char *const specials[FT_N] = {
+		[FT_TEXT] = "&<", [FT_TAG] = "\"'=><&", [FT_TAG_DQ] = "\"&", [FT_TAG_SQ] = "'&",
+		[FT_CDATA] = "]", [FT_COMMENT] = "-",	[FT_PI] = "?",
+	};
+	for (int t = 0; t < FT_N; t++) {
+		for (int c = 0; c < 256; c++)
+			fix_table[t][c] = t == FT_DOCTYPE ||
+				(c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0xEF;
+		for (const char *q = specials[t]; q && *q; q++)
+			fix_table[t][(unsigned char)*q] = true;
 	}
-	return true;
+}
+
+static const bool *fix_specials(const struct feed_parser *p)
+{
+	switch (p->fix) {
+	case FIX_TEXT:
+		return fix_table[FT_TEXT];
+	case FIX_TAG:
+		return fix_table[p->tag_quote == '"'		? FT_TAG_DQ
+					 : p->tag_quote == '\'' ? FT_TAG_SQ
+								: FT_TAG];
+	case FIX_CDATA:
+		return fix_table[FT_CDATA];
+	case FIX_COMMENT:
+		return fix_table[FT_COMMENT];
+	case FIX_PI:
+		return fix_table[FT_PI];
+	case FIX_DOCTYPE:
+		break;
+	}
+	return fix_table[FT_DOCTYPE];
 }
 
 /* Appends a run of CDATA text, ending the section and opening a new one
@@ -435,8 +460,8 @@ static void xmlfix(struct feed_parser *p, bool final)
 	while (i < len) {
 		/* A run of ordinary bytes needs no lookahead. */
 		size_t run = i;
-		char q = p->fix == FIX_TAG ? p->tag_quote : 0;
-		while (i < len && !fix_special(p->fix, (unsigned char)s[i], q))
+		const bool *special = fix_specials(p);
+		while (i < len && !special[(unsigned char)s[i]])
 			i++;
 		if (i > run) {
 			if (p->fix == FIX_CDATA)
@@ -520,7 +545,8 @@ static void xmlfix(struct feed_parser *p, bool final)
 				p->tag_skip = true;
 				p->attrs_dropped = true;
 				while (out->len && out->data[out->len - 1] != ' ' &&
-				       out->data[out->len - 1] != '"' && out->data[out->len - 1] != '\'')
+				       out->data[out->len - 1] != '"' &&
+				       out->data[out->len - 1] != '\'')
 					out->len--;
 				out->data[out->len] = '\0';
 			} else if (*c == '>' || *c == '<') {
@@ -1191,7 +1217,12 @@ static void cap_start_tag(struct feed_parser *p, const xmlChar *local, const xml
 		c->skip_div_depth = p->depth;
 		return;
 	}
-	c->has_markup = true;
+	if (!c->has_markup) {
+		/* The markup copy is built only once a child element shows
+		 * that the plain text will not do. */
+		c->has_markup = true;
+		cap_escaped(p, c->plain.data ? c->plain.data : "", c->plain.len, false);
+	}
 	cap_append(p, &c->markup, "<", 1);
 	if (prefix) {
 		cap_append(p, &c->markup, (const char *)prefix, strlen((const char *)prefix));
@@ -1320,7 +1351,8 @@ static void sax_text(void *ctx, const xmlChar *ch, int len)
 		return;
 	struct capture *c = &p->cap;
 	cap_append(p, &c->plain, (const char *)ch, (size_t)len);
-	cap_escaped(p, (const char *)ch, (size_t)len, false);
+	if (c->has_markup)
+		cap_escaped(p, (const char *)ch, (size_t)len, false);
 }
 
 static xmlEntityPtr sax_get_entity(void *ctx, const xmlChar *name)
@@ -1364,10 +1396,14 @@ struct feed_parser *feed_parser_new(const struct feed_limits *limits, const char
 	p->info.updated = FEED_TIME_NONE;
 	p->bases[0] = NULL;
 	buf_init(&p->pending);
-	buf_init(&p->utf8);
 	buf_init(&p->fixed);
 	buf_init(&p->cap.plain);
 	buf_init(&p->cap.markup);
+	static bool tables;
+	if (!tables) {
+		fix_tables_init();
+		tables = true;
+	}
 	/* Belt and braces: even if something asked, nothing is loaded. */
 	xmlSetExternalEntityLoader(no_external_entities);
 	return p;
@@ -1419,12 +1455,11 @@ static void parse_fixed(struct feed_parser *p, bool terminate)
 
 static void run_stages(struct feed_parser *p, const char *data, size_t len, bool final)
 {
-	buf_reset(&p->utf8);
+	/* The converter appends straight behind what xmlfix held back. */
 	if (final)
-		charset_conv_finish(p->cv, &p->utf8);
+		charset_conv_finish(p->cv, &p->pending);
 	else
-		charset_conv_push(p->cv, data, len, &p->utf8);
-	buf_append(&p->pending, p->utf8.data ? p->utf8.data : "", p->utf8.len);
+		charset_conv_push(p->cv, data, len, &p->pending);
 	xmlfix(p, final);
 	parse_fixed(p, final);
 }
@@ -1500,7 +1535,6 @@ void feed_parser_free(struct feed_parser *p)
 	free(p->info.language);
 	charset_conv_free(p->cv);
 	buf_free(&p->pending);
-	buf_free(&p->utf8);
 	buf_free(&p->fixed);
 	buf_free(&p->cap.plain);
 	buf_free(&p->cap.markup);

@@ -56,8 +56,8 @@ enum item_kind { ITEM_ARTICLE, ITEM_POLL, ITEM_SOURCE, ITEM_FEED };
 
 struct item {
 	enum item_kind kind;
-	bool solo;         /* send alone: its batch failed for its data */
-	double queued_at;  /* ev_now */
+	bool solo;	  /* send alone: its batch failed for its data */
+	double queued_at; /* ev_now */
 	union {
 		struct store_article *article;
 		struct store_poll *poll;
@@ -109,7 +109,7 @@ struct store {
 	enum conn_state state;
 	ev_io io;
 	ev_timer retry; /* reconnect after backoff */
-	ev_timer kick;  /* dispatch after batch_delay */
+	ev_timer kick;	/* dispatch after batch_delay */
 	int64_t backoff_ms;
 
 	struct item *head, *tail; /* queued, not sent */
@@ -127,7 +127,7 @@ struct store {
 const char *store_outcome_name(enum store_outcome o)
 {
 	static const char *const names[] = {"inserted", "linked",    "unchanged",
-					    "revised",  "duplicate", "rejected"};
+					    "revised",	"duplicate", "rejected"};
 	return (size_t)o < ARRAY_LEN(names) ? names[o] : "?";
 }
 
@@ -386,7 +386,7 @@ static void schedule_reconnect(struct store *s)
 	/* +-20% so that many instances do not reconnect in step. */
 	ms += (int64_t)((double)ms * 0.4 * ((double)rand() / RAND_MAX - 0.5));
 	s->backoff_ms = s->backoff_ms * 2 > s->cfg.reconnect_max_ms ? s->cfg.reconnect_max_ms
-								     : s->backoff_ms * 2;
+								    : s->backoff_ms * 2;
 	ev_timer_stop(s->loop, &s->retry);
 	ev_timer_set(&s->retry, (double)ms / 1000.0, 0.);
 	ev_timer_start(s->loop, &s->retry);
@@ -428,7 +428,7 @@ static void disconnect(struct store *s, const char *why)
 	s->state = ST_BACKOFF;
 	if (was_ready || n)
 		LOG_WARN("database: %s; %zu items will be sent again, %zu queued", why, n,
-			    s->n_queued);
+			 s->n_queued);
 	else
 		LOG_WARN("database: %s", why);
 	if (was_ready && s->h.on_state)
@@ -581,10 +581,10 @@ static void handle_result(struct store *s, struct cmd *c, PGresult *r)
 		}
 		if (c->item->kind == ITEM_ARTICLE && PQntuples(r) == 1) {
 			const char *o = PQgetvalue(r, 0, 1);
-			c->item->outcome = strcmp(o, "inserted") == 0	? STORE_INSERTED
-					   : strcmp(o, "linked") == 0	? STORE_LINKED
-					   : strcmp(o, "revised") == 0	? STORE_REVISED
-									: STORE_UNCHANGED;
+			c->item->outcome = strcmp(o, "inserted") == 0 ? STORE_INSERTED
+				: strcmp(o, "linked") == 0	      ? STORE_LINKED
+				: strcmp(o, "revised") == 0	      ? STORE_REVISED
+								      : STORE_UNCHANGED;
 		}
 		break;
 	case CMD_SYNC:
@@ -629,7 +629,8 @@ static void setup_done(struct store *s, struct batch *b)
 {
 	if (b->error || !b->schema_ok) {
 		char msg[600];
-		snprintf(msg, sizeof msg, "%s", b->error ? b->error : "schema check gave no answer");
+		snprintf(msg, sizeof msg, "%s",
+			 b->error ? b->error : "schema check gave no answer");
 		batch_free(b);
 		LOG_ERR("database: %s", msg);
 		disconnect(s, "setup failed");
@@ -670,7 +671,7 @@ static void batch_done(struct store *s, struct batch *b)
 		snprintf(what, sizeof what, "a batch of %zu items", b->n);
 	if (transient(b->sqlstate)) {
 		LOG_WARN("database: %s failed (%s, SQLSTATE %s); the batch will be sent again",
-			    what, b->error, b->sqlstate);
+			 what, b->error, b->sqlstate);
 		for (size_t i = 0; i < b->n; i++)
 			b->items[i]->failed = false;
 		push_front(s, b->items, b->n);
@@ -679,7 +680,7 @@ static void batch_done(struct store *s, struct batch *b)
 		/* The whole transaction was rolled back; find the culprit by
 		 * sending each item alone. */
 		LOG_WARN("database: %s refused (%s); retrying its batch item by item", what,
-			    b->error);
+			 b->error);
 		for (size_t i = 0; i < b->n; i++) {
 			b->items[i]->solo = true;
 			b->items[i]->failed = false;
@@ -710,7 +711,7 @@ static int read_results(struct store *s)
 		}
 		if (!c) {
 			LOG_WARN("database: unexpected result (%s) ignored",
-				    PQresStatus(PQresultStatus(r)));
+				 PQresStatus(PQresultStatus(r)));
 			PQclear(r);
 			continue;
 		}
@@ -814,12 +815,12 @@ static bool send_item(struct store *s, struct item *it)
 		tags_literal(a, &tags);
 		char iso[DATE_ISO_LEN];
 		bool has_pub = a->published_at != STORE_TIME_NONE &&
-			       date_format_utc(a->published_at, iso) == 0;
+			date_format_utc(a->published_at, iso) == 0;
 		format_time_us(a->seen_at_us, t2, sizeof t2);
-		const char *p[14] = {a->source, a->feed,   a->news_id,  a->url,
-				     a->title,  a->lead,   a->body,     a->author,
-				     tags.data, has_pub ? iso : NULL, a->image, a->language,
-				     a->content_hash, t2};
+		const char *p[14] = {
+			a->source, a->feed,	a->news_id,	 a->url,    a->title,
+			a->lead,   a->body,	a->author,	 tags.data, has_pub ? iso : NULL,
+			a->image,  a->language, a->content_hash, t2};
 		bool ok = PQsendQueryPrepared(c, "feedd_article", 14, p, NULL, NULL, 0) == 1;
 		buf_free(&tags);
 		return ok;
@@ -832,8 +833,8 @@ static bool send_item(struct store *s, struct item *it)
 		snprintf(n3, sizeof n3, "%lld", (long long)pl->bytes);
 		snprintf(n4, sizeof n4, "%d", pl->items_seen);
 		snprintf(n5, sizeof n5, "%d", pl->new_items);
-		const char *p[8] = {pl->feed, t1, n1, pl->http_status ? n2 : NULL, n3, n4, n5,
-				    pl->error};
+		const char *p[8] = {pl->feed, t1, n1, pl->http_status ? n2 : NULL,
+				    n3,	      n4, n5, pl->error};
 		return PQsendQueryPrepared(c, "feedd_poll", 8, p, NULL, NULL, 0) == 1;
 	}
 	case ITEM_SOURCE: {
@@ -890,7 +891,7 @@ static void dispatch(struct store *s)
 			/* A partial batch waits for company while others are
 			 * in flight, but never longer than batch_delay. */
 			double wait = s->head->queued_at + (double)s->cfg.batch_delay_ms / 1000.0 -
-				      ev_now(s->loop);
+				ev_now(s->loop);
 			if (wait > 0) {
 				if (!ev_is_active(&s->kick)) {
 					ev_timer_set(&s->kick, wait, 0.);

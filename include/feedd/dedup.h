@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 enum dedup_answer {
-	DEDUP_UNKNOWN,  /* not in the set */
-	DEDUP_SAME,     /* same content, and this feed is linked: nothing to do */
+	DEDUP_UNKNOWN,	/* not in the set */
+	DEDUP_SAME,	/* same content, and this feed is linked: nothing to do */
 	DEDUP_NEW_FEED, /* same content, but this feed is not linked yet */
-	DEDUP_CHANGED,  /* the content differs: a revision */
+	DEDUP_CHANGED,	/* the content differs: a revision */
 };
 
 struct dedup;

@@ -37,8 +37,8 @@ struct store_article {
 	char *news_id, *url, *title, *lead, *body, *author, *image, *language;
 	char **tags;
 	size_t n_tags;
-	int64_t published_at; /* seconds since the epoch, or STORE_TIME_NONE */
-	int64_t seen_at_us;   /* when feedd first saw it, microseconds */
+	int64_t published_at;  /* seconds since the epoch, or STORE_TIME_NONE */
+	int64_t seen_at_us;    /* when feedd first saw it, microseconds */
 	char content_hash[33]; /* set by store_article_hash */
 };
 
@@ -62,22 +62,22 @@ struct store_poll {
 void store_poll_free(struct store_poll *p);
 
 enum store_outcome {
-	STORE_INSERTED,  /* a new article */
-	STORE_LINKED,    /* known, same content, newly linked to this feed */
+	STORE_INSERTED,	 /* a new article */
+	STORE_LINKED,	 /* known, same content, newly linked to this feed */
 	STORE_UNCHANGED, /* known, same content, already linked: nothing written */
-	STORE_REVISED,   /* known, content changed: old version kept as a revision */
+	STORE_REVISED,	 /* known, content changed: old version kept as a revision */
 	STORE_DUPLICATE, /* answered by the dedup set: no round trip */
-	STORE_REJECTED,  /* the database refused it; logged */
+	STORE_REJECTED,	 /* the database refused it; logged */
 };
 
 const char *store_outcome_name(enum store_outcome o);
 
 struct store_config {
 	const char *conninfo;
-	int batch_size;           /* items per batch (transaction) */
-	int64_t batch_delay_ms;   /* how long a partial batch may wait for more */
+	int batch_size;		/* items per batch (transaction) */
+	int64_t batch_delay_ms; /* how long a partial batch may wait for more */
 	int max_batches_in_flight;
-	int64_t dedup_window_ms;  /* warm the dedup set with articles first seen this recently */
+	int64_t dedup_window_ms; /* warm the dedup set with articles first seen this recently */
 	size_t dedup_max_entries;
 	int64_t reconnect_min_ms, reconnect_max_ms;
 };
@@ -98,13 +98,13 @@ struct store_handler {
 };
 
 struct store_stats {
-	uint64_t round_trips;  /* pipeline syncs sent: one per batch or setup */
-	uint64_t batches;      /* item batches committed */
-	uint64_t committed;    /* items committed */
-	uint64_t duplicates;   /* articles answered by the dedup set */
-	uint64_t rejected;     /* items the database refused */
-	uint64_t resent;       /* items sent again after a broken connection */
-	uint64_t connects;     /* successful connections */
+	uint64_t round_trips; /* pipeline syncs sent: one per batch or setup */
+	uint64_t batches;     /* item batches committed */
+	uint64_t committed;   /* items committed */
+	uint64_t duplicates;  /* articles answered by the dedup set */
+	uint64_t rejected;    /* items the database refused */
+	uint64_t resent;      /* items sent again after a broken connection */
+	uint64_t connects;    /* successful connections */
 };
 
 struct store;

@@ -26,7 +26,8 @@ static const char *conninfo(void)
 {
 	const char *c = getenv("FEEDD_TEST_CONNINFO");
 	if (!c)
-		fail_msg("FEEDD_TEST_CONNINFO is not set: run through tests/integration/with-pg.sh");
+		fail_msg(
+			"FEEDD_TEST_CONNINFO is not set: run through tests/integration/with-pg.sh");
 	return c;
 }
 
@@ -62,7 +63,7 @@ struct run {
 	struct store *store;
 	size_t counts[STORE_REJECTED + 1];
 	size_t reported, polls_ok, polls_failed;
-	size_t stop_at;   /* break the loop when this many articles are reported */
+	size_t stop_at;	   /* break the loop when this many articles are reported */
 	size_t restart_at; /* restart PostgreSQL once this many are reported */
 	bool restarted;
 	int ready_events;
@@ -144,8 +145,7 @@ static void run_free(struct run *r)
 	ev_loop_destroy(r->loop);
 }
 
-static struct store_article *article(const char *source, const char *feed, int n,
-				     const char *title)
+static struct store_article *article(const char *source, const char *feed, int n, const char *title)
 {
 	struct store_article *a = xcalloc(1, sizeof *a);
 	char buf[128];
@@ -197,8 +197,9 @@ static void test_semantics(void **state)
 	struct store_stats before, after;
 	store_get_stats(r.store, &before);
 	for (int i = 0; i < 500; i++)
-		assert_int_equal(store_submit_article(r.store, article("irna", "irna-all", i, "Title")),
-				 STORE_DUPLICATE);
+		assert_int_equal(
+			store_submit_article(r.store, article("irna", "irna-all", i, "Title")),
+			STORE_DUPLICATE);
 	store_get_stats(r.store, &after);
 	assert_int_equal(after.round_trips, before.round_trips);
 	assert_int_equal(r.counts[STORE_DUPLICATE], 500);
@@ -234,14 +235,16 @@ static void test_semantics(void **state)
 	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles"), 501);
 	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.article_feeds"), 511);
 	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.article_revisions"), 5);
-	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles WHERE revision = 2 AND "
-				   "title = 'Title, edited'"),
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.articles WHERE revision = 2 AND "
+				"title = 'Title, edited'"),
 			 5);
 	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.polls"), 1);
 	/* Text survives the trip intact: quotes, commas and braces in tags. */
-	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles WHERE tags = "
-				   "ARRAY['Rail \"freight\"', 'Trade, {economy}'] AND body LIKE "
-				   "'%فارسی.' AND published_at = '2025-06-11T15:46:00Z'"),
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.articles WHERE tags = "
+				"ARRAY['Rail \"freight\"', 'Trade, {economy}'] AND body LIKE "
+				"'%فارسی.' AND published_at = '2025-06-11T15:46:00Z'"),
 			 501);
 	PQfinish(c);
 }
@@ -253,15 +256,16 @@ static void test_bad_article_rejected_alone(void **state)
 	store_sync_source(r.store, "mehr", "https://en.mehrnews.com/");
 	store_sync_feed(r.store, "mehr-all", "mehr", "https://en.mehrnews.com/rss", 0, true);
 	for (int i = 0; i < 30; i++)
-		store_submit_article(r.store,
-				     article("mehr", i == 17 ? "no-such-feed" : "mehr-all", i, "T"));
+		store_submit_article(
+			r.store, article("mehr", i == 17 ? "no-such-feed" : "mehr-all", i, "T"));
 	run_until(&r, 30);
 	assert_int_equal(r.counts[STORE_INSERTED], 29);
 	assert_int_equal(r.counts[STORE_REJECTED], 1);
 	run_free(&r);
 	PGconn *c = db();
-	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
-				   "s.id = a.source_id WHERE s.name = 'mehr'"),
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
+				"s.id = a.source_id WHERE s.name = 'mehr'"),
 			 29);
 	PQfinish(c);
 }
@@ -287,11 +291,13 @@ static void test_restart_mid_batch(void **state)
 	run_free(&r);
 
 	PGconn *c = db();
-	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
-				   "s.id = a.source_id WHERE s.name = 'wire'"),
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
+				"s.id = a.source_id WHERE s.name = 'wire'"),
 			 n);
-	assert_int_equal(scalar(c, "SELECT count(DISTINCT news_id) FROM feedd.articles a JOIN "
-				   "feedd.sources s ON s.id = a.source_id WHERE s.name = 'wire'"),
+	assert_int_equal(scalar(c,
+				"SELECT count(DISTINCT news_id) FROM feedd.articles a JOIN "
+				"feedd.sources s ON s.id = a.source_id WHERE s.name = 'wire'"),
 			 n);
 	PQfinish(c);
 }
