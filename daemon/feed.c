@@ -597,10 +597,11 @@ static void xmlfix(struct feed_parser *p, bool final)
 		}
 	}
 hold:
-	memmove(p->pending.data, s + i, len - i);
-	p->pending.len = len - i;
-	if (p->pending.data)
+	if (p->pending.data) {
+		memmove(p->pending.data, s + i, len - i);
+		p->pending.len = len - i;
 		p->pending.data[p->pending.len] = '\0';
+	}
 }
 
 /* ---- helpers for the state machine ----------------------------------- */

@@ -61,7 +61,7 @@ fi
 # AddressSanitizer reserves terabytes of address space: under it only the
 # RSS limit holds memory in check.
 prlimit=(prlimit --as="$mem_cap" --)
-if ldd "$feedd" 2>/dev/null | grep -q libasan; then
+if ldd "$feedd" 2>/dev/null | grep -q libasan || nm "$feedd" 2>/dev/null | grep -q __asan_init; then
   prlimit=()
   echo "# $feedd uses AddressSanitizer: no address-space cap"
 fi
