@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "feedd/dedup.h"
 #include "feedd/log.h"
 #include "feedd/migrate.h"
 #include "feedd/store.h"
@@ -163,7 +165,7 @@ static struct store_article *article(const char *source, const char *feed, int n
 	a->tags[1] = xstrdup("Trade, {economy}");
 	a->n_tags = 2;
 	a->published_at = 1749656760; /* 2025-06-11T15:46:00Z */
-	a->seen_at_us = 1749657000123456LL;
+	a->seen_at_us = (int64_t)time(NULL) * 1000000 + 123456;
 	return a;
 }
 
@@ -230,6 +232,23 @@ static void test_semantics(void **state)
 	run_until(&r, 1016);
 	assert_int_equal(r.polls_ok, 2);
 	run_free(&r);
+
+	/* A new store (a restarted daemon) warms its dedup set from the
+	 * database: what is stored is answered without a round trip. */
+	struct run w;
+	run_init(&w, conninfo());
+	w.stop_at = 0;
+	while (w.ready_events == 0 && !w.timed_out)
+		ev_run(w.loop, EVRUN_ONCE);
+	assert_int_equal(w.ready_events, 1);
+	assert_true(dedup_size(store_dedup(w.store)) >= 501);
+	struct store_stats ws;
+	store_get_stats(w.store, &ws);
+	assert_int_equal(store_submit_article(w.store, article("irna", "irna-politics", 3, "Title")),
+			 STORE_DUPLICATE);
+	assert_int_equal(store_submit_article(w.store, article("irna", "irna-all", 7, "Title")),
+			 STORE_DUPLICATE);
+	run_free(&w);
 
 	PGconn *c = db();
 	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles"), 501);
