@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 	struct store_config cfg;
 	store_config_default(&cfg);
 	cfg.conninfo = conninfo;
-	struct store_handler h = {on_article, NULL, on_state, &r};
+	struct store_handler h = {.on_article = on_article, .on_state = on_state, .ctx = &r};
 	struct store *s = store_new(r.loop, &cfg, &h);
 	ev_run(r.loop, 0); /* until ready */
 	if (!r.ready) {

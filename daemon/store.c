@@ -29,8 +29,12 @@ static const char *const sql_article =
 	"SELECT article_id, outcome, revision FROM feedd.store_article($1, $2, $3, $4, $5, $6, "
 	"$7, $8, $9::text[], $10::timestamptz, $11, $12, $13, $14::timestamptz)";
 static const char *const sql_poll =
-	"SELECT feedd.record_poll($1, $2::timestamptz, $3::int, $4::int, $5::bigint, $6::int, "
-	"$7::int, $8)";
+	"SELECT feedd.record_fetch($1, $2::timestamptz, $3::int, $4::int, $5::bigint, $6::int, "
+	"$7::int, $8, $9, $10, $11::timestamptz, $12, $13)";
+static const char *const sql_feed_state =
+	"SELECT name, url, etag, last_modified, "
+	"(extract(epoch FROM next_poll_at) * 1000000)::bigint, error_count, disabled_reason, "
+	"permanent_url FROM feedd.feed_state";
 static const char *const sql_source = "SELECT feedd.sync_source($1, $2)";
 static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool)";
 /* Newest last, so that the dedup set's eviction keeps the newest. */
@@ -88,7 +92,7 @@ struct batch {
 	double sent_at; /* ev_now when sent, for the debug log */
 };
 
-enum cmd_kind { CMD_VERSION, CMD_PREPARE, CMD_WARM, CMD_ITEM, CMD_SYNC };
+enum cmd_kind { CMD_VERSION, CMD_PREPARE, CMD_WARM, CMD_FEED_STATE, CMD_ITEM, CMD_SYNC };
 
 struct cmd {
 	enum cmd_kind kind;
@@ -171,6 +175,10 @@ void store_poll_free(struct store_poll *p)
 		return;
 	free(p->feed);
 	free(p->error);
+	free(p->etag);
+	free(p->last_modified);
+	free(p->permanent_url);
+	free(p->disabled_reason);
 	free(p);
 }
 
@@ -494,6 +502,11 @@ static void send_setup(struct store *s)
 		if (ok)
 			sent_push(s, CMD_WARM, b, NULL);
 	}
+	if (ok && s->h.on_feed_state) {
+		ok = PQsendQueryParams(c, sql_feed_state, 0, NULL, NULL, NULL, NULL, 0) == 1;
+		if (ok)
+			sent_push(s, CMD_FEED_STATE, b, NULL);
+	}
 	if (ok)
 		ok = PQpipelineSync(c) == 1;
 	if (!ok) {
@@ -571,6 +584,28 @@ static void handle_result(struct store *s, struct cmd *c, PGresult *r)
 		s->warmed = true;
 		LOG_INFO("database: dedup set warmed with %zu recent articles",
 			 dedup_size(s->dedup));
+		break;
+	case CMD_FEED_STATE:
+		if (!ok) {
+			batch_fail(b, NULL, r, "reading the feeds' fetch state failed");
+			break;
+		}
+		for (int i = 0; i < PQntuples(r); i++) {
+#define COL(k) (PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k))
+			struct store_feed_state fs = {
+				.name = COL(0),
+				.url = COL(1),
+				.etag = COL(2),
+				.last_modified = COL(3),
+				.next_poll_us = PQgetisnull(r, i, 4) ? STORE_TIME_NONE
+								     : atoll(PQgetvalue(r, i, 4)),
+				.error_count = atoi(PQgetvalue(r, i, 5)),
+				.disabled_reason = COL(6),
+				.permanent_url = COL(7),
+			};
+#undef COL
+			s->h.on_feed_state(s->h.ctx, &fs);
+		}
 		break;
 	case CMD_ITEM:
 		c->item->failed = !ok;
@@ -833,9 +868,16 @@ static bool send_item(struct store *s, struct item *it)
 		snprintf(n3, sizeof n3, "%lld", (long long)pl->bytes);
 		snprintf(n4, sizeof n4, "%d", pl->items_seen);
 		snprintf(n5, sizeof n5, "%d", pl->new_items);
-		const char *p[8] = {pl->feed, t1, n1, pl->http_status ? n2 : NULL,
-				    n3,	      n4, n5, pl->error};
-		return PQsendQueryPrepared(c, "feedd_poll", 8, p, NULL, NULL, 0) == 1;
+		char next[40];
+		if (pl->next_poll_us != STORE_TIME_NONE)
+			format_time_us(pl->next_poll_us, next, sizeof next);
+		const char *p[13] = {
+			pl->feed,      t1,	   n1, pl->http_status ? n2 : NULL,
+			n3,	       n4,	   n5, pl->error,
+			pl->etag,      pl->last_modified,
+			pl->next_poll_us != STORE_TIME_NONE ? next : NULL,
+			pl->permanent_url, pl->disabled_reason};
+		return PQsendQueryPrepared(c, "feedd_poll", 13, p, NULL, NULL, 0) == 1;
 	}
 	case ITEM_SOURCE: {
 		const char *p[2] = {it->u.source.name, it->u.source.home};

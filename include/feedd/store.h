@@ -57,9 +57,19 @@ struct store_poll {
 	int64_t bytes;
 	int items_seen, new_items;
 	char *error; /* NULL on success */
+	/* The feed's fetch state after this poll (NULL: keep the stored). */
+	char *etag, *last_modified, *permanent_url, *disabled_reason;
+	int64_t next_poll_us; /* STORE_TIME_NONE: none */
 };
 
 void store_poll_free(struct store_poll *p);
+
+/* A feed's fetch state as stored, read back when the store connects. */
+struct store_feed_state {
+	const char *name, *url, *etag, *last_modified, *disabled_reason, *permanent_url;
+	int64_t next_poll_us; /* STORE_TIME_NONE: never polled */
+	int error_count;
+};
 
 enum store_outcome {
 	STORE_INSERTED,	 /* a new article */
@@ -94,6 +104,9 @@ struct store_handler {
 	/* The store became ready (connected, schema checked, statements
 	 * prepared, dedup warmed) or lost its connection. */
 	void (*on_state)(void *ctx, bool ready);
+	/* Each feed's stored fetch state, while connecting, before on_state
+	 * reports ready (only if set); the strings live during the call. */
+	void (*on_feed_state)(void *ctx, const struct store_feed_state *st);
 	void *ctx;
 };
 

@@ -122,7 +122,8 @@ static void run_init(struct run *r, const char *conn)
 	cfg.batch_size = 100;
 	cfg.reconnect_min_ms = 100;
 	cfg.reconnect_max_ms = 1000;
-	struct store_handler h = {on_article, on_poll, on_state, r};
+	struct store_handler h = {
+		.on_article = on_article, .on_poll = on_poll, .on_state = on_state, .ctx = r};
 	r->store = store_new(r->loop, &cfg, &h);
 	ev_timer_init(&r->deadline, on_deadline, 120., 0.);
 	r->deadline.data = r;
@@ -225,6 +226,7 @@ static void test_semantics(void **state)
 		p->bytes = 1234;
 		p->items_seen = 500;
 		p->new_items = 500;
+		p->next_poll_us = STORE_TIME_NONE;
 		store_submit_poll(r.store, p);
 	}
 	/* One more article to run the loop until the polls are through. */
