@@ -47,7 +47,11 @@ int main(int argc, char **argv)
 		return cmd_check_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(argc - 1, argv + 1);
-	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "once") == 0 || strcmp(cmd, "extract") == 0) {
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "once") == 0)
+		return cmd_once(argc - 1, argv + 1);
+	if (strcmp(cmd, "extract") == 0) {
 		LOG_ERR("'%s' is not implemented yet in this version", cmd);
 		return 1;
 	}

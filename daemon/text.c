@@ -9,6 +9,7 @@
 #include <libxml/HTMLparser.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 size_t text_entity(const char *s, size_t len, uint32_t *cp)
 {
@@ -219,4 +220,70 @@ char *text_clean_field(char *s)
 		return NULL;
 	}
 	return buf_steal(&b);
+}
+
+/* Does the tag at s[0..n) (from '<' to '>') end a line of text? */
+static bool block_tag(const char *s, size_t n)
+{
+	static const char *const blocks[] = {"p",  "div", "br", "li", "h1", "h2", "h3", "h4",
+					     "h5", "h6",  "blockquote", "tr", "ul", "ol",
+					     "table", "section", "article", "figure", "pre"};
+	size_t i = 1;
+	if (i < n && s[i] == '/')
+		i++;
+	size_t start = i;
+	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			 (s[i] >= '0' && s[i] <= '9')))
+		i++;
+	for (size_t k = 0; k < ARRAY_LEN(blocks); k++)
+		if (strlen(blocks[k]) == i - start && strncasecmp(s + start, blocks[k], i - start) == 0)
+			return true;
+	return false;
+}
+
+char *text_html_to_paragraphs(const char *s)
+{
+	/* First mark block boundaries with '\n', then let the plain-text
+	 * conversion do each line. */
+	struct buf marked, out;
+	buf_init(&marked);
+	buf_init(&out);
+	size_t len = strlen(s), i = 0;
+	while (i < len) {
+		if (s[i] == '<' && tag_start(s + i, len - i)) {
+			size_t j = i + 1;
+			while (j < len && s[j] != '>' && s[j] != '<')
+				j++;
+			if (j < len && s[j] == '>') {
+				buf_putc(&marked, block_tag(s + i, j - i + 1) ? '\n' : ' ');
+				i = j + 1;
+				continue;
+			}
+		}
+		/* Line breaks in the source are white space, not paragraphs. */
+		buf_putc(&marked, s[i] == '\n' || s[i] == '\r' ? ' ' : s[i]);
+		i++;
+	}
+	const char *m = buf_str(&marked);
+	while (*m) {
+		size_t n = strcspn(m, "\n");
+		char *line = xstrndup(m, n);
+		char *plain = text_html_to_plain(line);
+		if (*plain) {
+			if (out.len)
+				buf_putc(&out, '\n');
+			buf_puts(&out, plain);
+		}
+		free(plain);
+		free(line);
+		m += n;
+		if (*m)
+			m++;
+	}
+	buf_free(&marked);
+	if (out.len == 0) {
+		buf_free(&out);
+		return NULL;
+	}
+	return buf_steal(&out);
 }

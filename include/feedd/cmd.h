@@ -10,6 +10,8 @@
 
 void cmd_usage(FILE *to);
 int cmd_parse(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_once(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 

@@ -23,6 +23,11 @@ void text_fold_space(const char *s, size_t len, struct buf *out);
 /* Plain text from an HTML fragment: tags removed, entities decoded (twice
  * more if the text was escaped twice over), white space folded. */
 char *text_html_to_plain(const char *s);
+/* Plain text from an HTML fragment, one paragraph per line: block
+ * elements (p, div, br, li, h1-h6, blockquote, tr) end lines, other tags
+ * go, entities are decoded, white space folds within lines, and empty lines
+ * are dropped. NULL when no text is left. */
+char *text_html_to_paragraphs(const char *s);
 /* Trims and folds white space; NULL when nothing is left. Takes s. */
 char *text_clean_field(char *s);
 

@@ -85,6 +85,24 @@ static void test_put_utf8(void **state)
 	buf_free(&b);
 }
 
+static void test_paragraphs(void **state)
+{
+	static const char *const cases[][2] = {
+		{"<p>One.</p><p>Two &amp; three.</p>", "One.\nTwo & three."},
+		{"Line<br>next<br/>last", "Line\nnext\nlast"},
+		{"<div><p>  spaced\n  out </p>\n\n<p></p><ul><li>a</li><li><b>b</b></li></ul></div>",
+		 "spaced out\na\nb"},
+		{"no blocks, <em>inline</em> only", "no blocks, inline only"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = text_html_to_paragraphs(cases[i][0]);
+		if (!got || strcmp(got, cases[i][1]) != 0)
+			fail_msg("\"%s\": got \"%s\"", cases[i][0], got ? got : "(null)");
+		free(got);
+	}
+	assert_null(text_html_to_paragraphs("<p> </p><br>"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -92,6 +110,7 @@ int main(void)
 		cmocka_unit_test(test_html_to_plain),
 		cmocka_unit_test(test_clean_field),
 		cmocka_unit_test(test_put_utf8),
+		cmocka_unit_test(test_paragraphs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,818 @@
+/*
+ * daemon: the run-time wiring of feedd (see daemon.h).
+ *
+ * Each configured feed has a struct feed_rt that owns its fetch state and
+ * its place in the schedule.  A poll goes: due (sched) -> fetch_start ->
+ * on_fetched -> feed parser -> one store_article per entry -> on_article as
+ * each is committed -> when the last is in, the poll record with the feed's
+ * new fetch state.  The poll record waits for its articles so that it can
+ * say how many were new, and so that the validators (ETag, Last-Modified)
+ * are only stored once what they describe is stored: a crash in between
+ * makes the next poll fetch the feed again rather than skip it.
+ *
+ * Backpressure: no fetch starts while max_connections fetches are in flight
+ * or the store's backlog is above its limit; the schedule is held instead.
+ */
+#include "feedd/daemon.h"
+
+#include "feedd/config.h"
+#include "feedd/date.h"
+#include "feedd/feed.h"
+#include "feedd/fetch.h"
+#include "feedd/log.h"
+#include "feedd/newsid.h"
+#include "feedd/notify.h"
+#include "feedd/sched.h"
+#include "feedd/store.h"
+#include "feedd/text.h"
+#include "feedd/util.h"
+
+#include <ev.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+/* The store's backlog above which no new fetch starts. */
+#define STORE_BACKLOG_LIMIT 20000
+
+struct poll;
+
+struct feed_rt {
+	char *name;
+	const struct cfg_feed *cfg; /* in d->cfg; updated on reload */
+	char *etag, *last_modified, *permanent_url;
+	char *disabled_reason;
+	int errors;
+	double adaptive_s;
+	struct sched_entry entry;
+	struct poll *poll; /* the poll in progress, or NULL */
+	bool removed;      /* gone from the configuration: freed when idle */
+	bool polled;       /* once: done */
+	bool failed;       /* once: the last poll failed */
+};
+
+struct poll {
+	struct daemon *d;
+	struct feed_rt *feed;
+	int64_t started_us;
+	double started;
+	struct fetch_result *res;
+	int items_seen, pending, new_items;
+	char *error;
+	bool not_modified;
+};
+
+struct daemon {
+	struct ev_loop *loop;
+	enum daemon_mode mode;
+	struct cfg *cfg;
+	char *config_path;
+	struct store *store;
+	struct fetcher *fetcher;
+	struct sched *sched;
+	struct feed_rt **feeds;
+	size_t n_feeds;
+	bool store_ready, started, stopping;
+	int exit_status;
+	size_t polls_active;
+	size_t stored_today, failing;
+	ev_signal sig_term, sig_int, sig_hup;
+	ev_timer watchdog, deadline, pressure;
+	ev_idle check_done;
+};
+
+static int64_t now_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static void free_and_set(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v ? xstrdup(v) : NULL;
+}
+
+static struct feed_rt *find_feed(struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_feeds; i++)
+		if (strcmp(d->feeds[i]->name, name) == 0)
+			return d->feeds[i];
+	return NULL;
+}
+
+static void feed_rt_free(struct feed_rt *f)
+{
+	free(f->name);
+	free(f->etag);
+	free(f->last_modified);
+	free(f->permanent_url);
+	free(f->disabled_reason);
+	free(f);
+}
+
+static void update_status(struct daemon *d)
+{
+	size_t failing = 0;
+	for (size_t i = 0; i < d->n_feeds; i++)
+		failing += d->feeds[i]->errors > 0;
+	d->failing = failing;
+	notify_status("%zu feeds, %zu polls in flight, %zu articles stored, %zu failing",
+		      d->n_feeds, d->polls_active, d->stored_today, failing);
+}
+
+/* ---- finishing ----------------------------------------------------------- */
+
+static bool once_done(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_feeds; i++)
+		if (!d->feeds[i]->polled && !d->feeds[i]->disabled_reason)
+			return false;
+	return d->polls_active == 0 && store_backlog(d->store) == 0;
+}
+
+static void on_check_done(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct daemon *d = w->data;
+	ev_idle_stop(loop, w);
+	bool drained = d->polls_active == 0 && store_backlog(d->store) == 0;
+	if ((d->mode == DAEMON_ONCE && once_done(d)) || (d->stopping && drained))
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void check_done(struct daemon *d)
+{
+	if (d->mode == DAEMON_ONCE || d->stopping)
+		ev_idle_start(d->loop, &d->check_done);
+}
+
+/* ---- polls ------------------------------------------------------------------ */
+
+static void schedule_next(struct daemon *d, struct feed_rt *f, const struct sched_outcome *o,
+			  double *next_s)
+{
+	struct sched_policy pol = {
+		.interval_s = (double)f->cfg->interval_ms / 1000.0,
+		.min_s = (double)d->cfg->min_interval_ms / 1000.0,
+		.max_s = (double)d->cfg->max_interval_ms / 1000.0,
+	};
+	double delay = sched_next_delay(&pol, o, &f->adaptive_s, &f->errors,
+					(double)rand() / ((double)RAND_MAX + 1));
+	*next_s = delay;
+	if (d->mode == DAEMON_RUN && !d->stopping && !f->removed && !f->disabled_reason)
+		sched_at(d->sched, &f->entry, ev_now(d->loop) + delay);
+}
+
+/* The poll's record, once its articles are all committed. */
+static void finish_poll(struct poll *p)
+{
+	struct daemon *d = p->d;
+	struct feed_rt *f = p->feed;
+	struct fetch_result *r = p->res;
+	bool failed = p->error != NULL;
+	struct sched_outcome o = {
+		.failed = failed,
+		.new_items = p->new_items,
+		.retry_after_s = r ? r->retry_after_s : -1,
+	};
+	double next_s = 0;
+	if (f->cfg) /* NULL: removed from the configuration meanwhile */
+		schedule_next(d, f, &o, &next_s);
+
+	struct store_poll *rec = xcalloc(1, sizeof *rec);
+	rec->feed = xstrdup(f->name);
+	rec->started_us = p->started_us;
+	rec->duration_ms = r ? (int)r->duration_ms : (int)((ev_now(d->loop) - p->started) * 1000);
+	rec->http_status = r ? r->http_status : 0;
+	rec->bytes = r ? (int64_t)r->body.len : 0;
+	rec->items_seen = p->items_seen;
+	rec->new_items = p->new_items;
+	rec->error = p->error ? xstrdup(p->error) : NULL;
+	rec->next_poll_us = now_us() + (int64_t)(next_s * 1e6);
+	/* Validators only from a usable answer, stored with what it held. */
+	if (!failed && r && r->http_status == 200) {
+		rec->etag = r->etag ? xstrdup(r->etag) : NULL;
+		rec->last_modified = r->last_modified ? xstrdup(r->last_modified) : NULL;
+		free_and_set(&f->etag, r->etag);
+		free_and_set(&f->last_modified, r->last_modified);
+	}
+	if (r && r->permanent_url) {
+		rec->permanent_url = xstrdup(r->permanent_url);
+		if (f->cfg && (!f->permanent_url || strcmp(f->permanent_url, r->permanent_url) != 0))
+			LOG_NOTICE("feed %s: permanently moved to %s; polling it there from now on "
+				   "(update url in %s:%d)",
+				   f->name, r->permanent_url, f->cfg->loc.file, f->cfg->loc.line);
+		free_and_set(&f->permanent_url, r->permanent_url);
+	}
+	if (f->disabled_reason)
+		rec->disabled_reason = xstrdup(f->disabled_reason);
+
+	if (failed)
+		LOG_WARN("feed %s: %s; next poll in %.0f s (%d consecutive errors)", f->name, p->error,
+			 next_s, f->errors);
+	else if (p->not_modified)
+		LOG_INFO("feed %s: not modified; next poll in %.0f s", f->name, next_s);
+	else
+		LOG_INFO("feed %s: %d entries, %d new; next poll in %.0f s", f->name, p->items_seen,
+			 p->new_items, next_s);
+	store_submit_poll(d->store, rec);
+
+	f->failed = failed;
+	f->polled = true;
+	f->poll = NULL;
+	if (r)
+		fetch_result_free(r);
+	free(p->error);
+	free(p);
+	d->polls_active--;
+	if (f->removed) {
+		for (size_t i = 0; i < d->n_feeds; i++) {
+			if (d->feeds[i] == f) {
+				d->feeds[i] = d->feeds[--d->n_feeds];
+				break;
+			}
+		}
+		feed_rt_free(f);
+	}
+	sched_hold(d->sched, false);
+	check_done(d);
+}
+
+struct parse_ctx {
+	struct poll *p;
+	const struct cfg_source *src;
+	char *language;
+};
+
+static void on_parsed_feed(void *ctx, const struct feed_info *info)
+{
+	struct parse_ctx *pc = ctx;
+	free(pc->language);
+	pc->language = info->language ? xstrdup(info->language) : NULL;
+}
+
+/* The first image among the enclosures, for articles.image. */
+static const char *image_of(const struct feed_entry *e)
+{
+	for (size_t i = 0; i < e->n_enclosures; i++) {
+		const struct feed_enclosure *en = &e->enclosures[i];
+		if ((en->type && strncasecmp(en->type, "image/", 6) == 0) || !en->type)
+			return en->url;
+	}
+	return NULL;
+}
+
+static void on_parsed_entry(void *ctx, struct feed_entry *e)
+{
+	struct parse_ctx *pc = ctx;
+	struct poll *p = pc->p;
+	struct daemon *d = p->d;
+	p->items_seen++;
+	bool matched;
+	char *id = newsid_compute(pc->src->news_id.code, e->link, e->guid, feed_entry_key_text(e),
+				  e->published_raw, &matched);
+	if (!id) {
+		LOG_WARN("feed %s: entry %zu has no guid, link or title; skipped", p->feed->name,
+			 e->index + 1);
+		feed_entry_free(e);
+		return;
+	}
+	struct store_article *a = xcalloc(1, sizeof *a);
+	a->source = xstrdup(pc->src->name);
+	a->feed = xstrdup(p->feed->name);
+	a->news_id = id;
+	a->url = e->link ? xstrdup(e->link) : NULL;
+	a->title = e->title ? xstrdup(e->title) : NULL;
+	if (e->summary) {
+		char *lead = text_html_to_plain(e->summary);
+		a->lead = *lead ? lead : (free(lead), NULL);
+	}
+	a->body = e->content ? text_html_to_paragraphs(e->content) : NULL;
+	a->author = e->author ? xstrdup(e->author) : NULL;
+	a->image = image_of(e) ? xstrdup(image_of(e)) : NULL;
+	a->language = pc->language ? xstrdup(pc->language) : NULL;
+	a->n_tags = e->n_categories;
+	a->tags = e->categories; /* taken over */
+	e->categories = NULL;
+	e->n_categories = 0;
+	a->published_at = e->published != FEED_TIME_NONE ? e->published : STORE_TIME_NONE;
+	a->seen_at_us = now_us();
+	a->ctx = p;
+	feed_entry_free(e);
+	p->pending++;
+	store_submit_article(d->store, a);
+}
+
+static void on_parse_warning(void *ctx, const char *msg)
+{
+	struct parse_ctx *pc = ctx;
+	LOG_WARN("feed %s: %s", pc->p->feed->name, msg);
+}
+
+static void parse_body(struct poll *p)
+{
+	struct daemon *d = p->d;
+	struct feed_rt *f = p->feed;
+	struct parse_ctx pc = {.p = p, .src = f->cfg->source};
+	struct feed_limits lim = {
+		.max_document = d->cfg->max_feed_size,
+		.max_entries = (size_t)d->cfg->max_entries,
+		.max_field = d->cfg->max_field_size,
+	};
+	struct feed_handler h = {on_parsed_feed, on_parsed_entry, on_parse_warning, &pc};
+	struct feed_parser *fp = feed_parser_new(&lim, p->res->charset, p->res->effective_url, &h);
+	/* The poll must not finish while entries are still being handed
+	 * over: hold one pending count across the parse. */
+	p->pending++;
+	feed_parser_push(fp, p->res->body.data ? p->res->body.data : "", p->res->body.len);
+	struct buf err;
+	buf_init(&err);
+	if (feed_parser_finish(fp, &err) != 0) {
+		struct buf msg;
+		buf_init(&msg);
+		buf_printf(&msg, "not a feed: %s", buf_str(&err));
+		p->error = buf_steal(&msg);
+	}
+	buf_free(&err);
+	feed_parser_free(fp);
+	free(pc.language);
+	if (--p->pending == 0)
+		finish_poll(p);
+}
+
+static void on_fetched(void *ctx, struct fetch_result *r)
+{
+	(void)ctx; /* the daemon; the poll knows it too */
+	struct poll *p = r->ctx;
+	struct feed_rt *f = p->feed;
+	p->res = r;
+	if (!f->cfg) {
+		p->error = xstrdup("removed from the configuration during the poll");
+		finish_poll(p);
+		return;
+	}
+	struct buf msg;
+	buf_init(&msg);
+	if (r->error) {
+		buf_puts(&msg, r->error);
+	} else if (r->http_status == 304) {
+		p->not_modified = true;
+	} else if (r->http_status == 410) {
+		buf_puts(&msg, "HTTP 410 Gone: the feed is disabled");
+		free_and_set(&f->disabled_reason, "HTTP 410 Gone");
+		LOG_ERR("feed %s: the server says the feed is gone for good (HTTP 410); it is "
+			"disabled until its url changes (%s:%d)",
+			f->name, f->cfg->loc.file, f->cfg->loc.line);
+	} else if (r->http_status >= 400 || r->http_status < 200) {
+		buf_printf(&msg, "HTTP %d", r->http_status);
+		if (r->retry_after_s >= 0)
+			buf_printf(&msg, " (Retry-After %lld s)", (long long)r->retry_after_s);
+	}
+	if (msg.len) {
+		p->error = buf_steal(&msg);
+		finish_poll(p);
+		return;
+	}
+	buf_free(&msg);
+	if (p->not_modified) {
+		finish_poll(p);
+		return;
+	}
+	parse_body(p);
+}
+
+static bool under_pressure(struct daemon *d)
+{
+	return fetch_in_flight(d->fetcher) >= (size_t)d->cfg->max_connections ||
+	       store_backlog(d->store) >= STORE_BACKLOG_LIMIT;
+}
+
+static void start_poll(struct daemon *d, struct feed_rt *f)
+{
+	struct poll *p = xcalloc(1, sizeof *p);
+	p->d = d;
+	p->feed = f;
+	p->started_us = now_us();
+	p->started = ev_now(d->loop);
+	f->poll = p;
+	d->polls_active++;
+	struct fetch_request req = {
+		.url = f->permanent_url ? f->permanent_url : f->cfg->url,
+		.etag = f->etag,
+		.last_modified = f->last_modified,
+		.max_bytes = d->cfg->max_feed_size,
+		.ctx = p,
+	};
+	if (fetch_start(d->fetcher, &req) != 0) {
+		p->error = xstrdup("the URL cannot be fetched");
+		finish_poll(p);
+	}
+}
+
+static void on_due(void *ctx, void *owner)
+{
+	struct daemon *d = ctx;
+	struct feed_rt *f = owner;
+	if (d->stopping || f->poll || f->removed)
+		return;
+	if (under_pressure(d)) {
+		/* Back in line; the schedule waits until something finishes. */
+		sched_at(d->sched, &f->entry, ev_now(d->loop));
+		sched_hold(d->sched, true);
+		if (!ev_is_active(&d->pressure))
+			ev_timer_start(d->loop, &d->pressure);
+		return;
+	}
+	start_poll(d, f);
+}
+
+static void on_pressure(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+	/* A safety net: releases the hold even if no completion does. */
+	if (!under_pressure(d)) {
+		ev_timer_stop(loop, w);
+		sched_hold(d->sched, false);
+	}
+}
+
+/* ---- the store's callbacks ---------------------------------------------- */
+
+static void on_article(void *ctx, const struct store_article *a, enum store_outcome o)
+{
+	struct daemon *d = ctx;
+	struct poll *p = a->ctx;
+	if (o == STORE_INSERTED) {
+		d->stored_today++;
+		if (p)
+			p->new_items++;
+	}
+	LOG_DEBUG("article %s/%s (feed %s): %s", a->source, a->news_id, a->feed,
+		  store_outcome_name(o));
+	if (p && --p->pending == 0)
+		finish_poll(p);
+	check_done(d);
+}
+
+static void on_poll_stored(void *ctx, const struct store_poll *p, bool ok)
+{
+	check_done(ctx);
+}
+
+static void on_feed_state(void *ctx, const struct store_feed_state *st)
+{
+	struct daemon *d = ctx;
+	struct feed_rt *f = find_feed(d, st->name);
+	if (!f || d->started)
+		return;
+	/* Validators belong to a URL: keep them only if it is unchanged. */
+	if (st->url && strcmp(st->url, f->cfg->url) == 0) {
+		free_and_set(&f->etag, st->etag);
+		free_and_set(&f->last_modified, st->last_modified);
+		free_and_set(&f->permanent_url, st->permanent_url);
+		free_and_set(&f->disabled_reason, st->disabled_reason);
+	}
+	f->errors = st->error_count;
+	if (st->next_poll_us != STORE_TIME_NONE && d->mode == DAEMON_RUN) {
+		double in = (double)(st->next_poll_us - now_us()) / 1e6;
+		f->entry.due = ev_now(d->loop) + (in > 0 ? in : 0);
+	}
+}
+
+static void start_polling(struct daemon *d)
+{
+	d->started = true;
+	double now = ev_now(d->loop);
+	size_t n = 0;
+	for (size_t i = 0; i < d->n_feeds; i++) {
+		struct feed_rt *f = d->feeds[i];
+		if (f->disabled_reason) {
+			LOG_WARN("feed %s is disabled (%s); change its url to enable it again",
+				 f->name, f->disabled_reason);
+			continue;
+		}
+		/* Feeds never polled are spread over the first minute rather
+		 * than all fetched in the same instant. */
+		double when = f->entry.due > 0 ? f->entry.due
+						: now + (d->mode == DAEMON_RUN
+								 ? 60.0 * (double)n / (double)d->n_feeds
+								 : 0);
+		sched_at(d->sched, &f->entry, when);
+		n++;
+	}
+	LOG_INFO("polling %zu feeds", n);
+	check_done(d);
+}
+
+static void on_store_state(void *ctx, bool ready)
+{
+	struct daemon *d = ctx;
+	d->store_ready = ready;
+	if (!ready) {
+		update_status(d);
+		return;
+	}
+	if (!d->started) {
+		start_polling(d);
+		if (d->mode == DAEMON_RUN)
+			notify_ready();
+	}
+	update_status(d);
+}
+
+/* ---- configuration ----------------------------------------------------------- */
+
+static void sync_config(struct daemon *d)
+{
+	for (size_t i = 0; i < d->cfg->n_sources; i++)
+		store_sync_source(d->store, d->cfg->sources[i].name, d->cfg->sources[i].home);
+	for (size_t i = 0; i < d->cfg->n_feeds; i++) {
+		const struct cfg_feed *cf = &d->cfg->feeds[i];
+		store_sync_feed(d->store, cf->name, cf->source->name, cf->url,
+				(int)(cf->interval_ms / 1000), cf->enabled);
+	}
+}
+
+static struct feed_rt *feed_rt_new(const struct cfg_feed *cf)
+{
+	struct feed_rt *f = xcalloc(1, sizeof *f);
+	f->name = xstrdup(cf->name);
+	f->cfg = cf;
+	sched_entry_init(&f->entry, f);
+	return f;
+}
+
+static void add_feeds(struct daemon *d, char **only, size_t n_only)
+{
+	d->feeds = xcalloc(d->cfg->n_feeds ? d->cfg->n_feeds : 1, sizeof *d->feeds);
+	for (size_t i = 0; i < d->cfg->n_feeds; i++) {
+		const struct cfg_feed *cf = &d->cfg->feeds[i];
+		bool wanted = cf->enabled;
+		if (n_only) {
+			wanted = false;
+			for (size_t k = 0; k < n_only; k++)
+				wanted |= strcmp(only[k], cf->name) == 0;
+		}
+		if (wanted)
+			d->feeds[d->n_feeds++] = feed_rt_new(cf);
+	}
+}
+
+/* SIGHUP: all or nothing; a broken file keeps the running configuration. */
+static void reload(struct daemon *d)
+{
+	notify_reloading();
+	struct cfg *next = NULL;
+	struct buf err;
+	buf_init(&err);
+	if (cfg_load(d->config_path, &next, &err) != 0 ||
+	    cfg_reload_check(d->cfg, next, &err) != 0) {
+		LOG_ERR("reload: %s; keeping the running configuration", buf_str(&err));
+		buf_free(&err);
+		cfg_free(next);
+		notify_ready();
+		return;
+	}
+	buf_free(&err);
+	size_t added = 0, removed = 0, kept = 0;
+	for (size_t i = 0; i < d->n_feeds; i++)
+		d->feeds[i]->removed = true;
+	struct feed_rt **feeds = xcalloc(next->n_feeds + d->n_feeds + 1, sizeof *feeds);
+	size_t n = 0;
+	for (size_t i = 0; i < next->n_feeds; i++) {
+		const struct cfg_feed *cf = &next->feeds[i];
+		if (!cf->enabled)
+			continue;
+		struct feed_rt *f = find_feed(d, cf->name);
+		if (f) {
+			/* Unchanged feeds keep schedule and validators; a new
+			 * URL starts afresh. */
+			if (strcmp(f->cfg->url, cf->url) != 0) {
+				free_and_set(&f->etag, NULL);
+				free_and_set(&f->last_modified, NULL);
+				free_and_set(&f->permanent_url, NULL);
+				free_and_set(&f->disabled_reason, NULL);
+				sched_at(d->sched, &f->entry, ev_now(d->loop));
+			}
+			f->cfg = cf;
+			f->removed = false;
+			kept++;
+		} else {
+			f = feed_rt_new(cf);
+			sched_at(d->sched, &f->entry, ev_now(d->loop));
+			added++;
+		}
+		feeds[n++] = f;
+	}
+	/* Removed feeds: out of the schedule; one still polling stays in the
+	 * list until its poll ends (finish_poll frees it). */
+	for (size_t i = 0; i < d->n_feeds; i++) {
+		struct feed_rt *f = d->feeds[i];
+		if (!f->removed)
+			continue;
+		removed++;
+		sched_remove(d->sched, &f->entry);
+		if (f->poll) {
+			/* Its cfg pointer must outlive the old configuration. */
+			f->cfg = NULL;
+			feeds[n++] = f;
+		} else {
+			feed_rt_free(f);
+		}
+	}
+	free(d->feeds);
+	d->feeds = feeds;
+	d->n_feeds = n;
+	struct cfg *old = d->cfg;
+	d->cfg = next;
+	sync_config(d);
+	for (size_t i = 0; i < old->n_feeds; i++)
+		if (!cfg_feed_find(next, old->feeds[i].name))
+			store_sync_feed(d->store, old->feeds[i].name, old->feeds[i].source->name,
+					old->feeds[i].url, 0, false);
+	cfg_free(old);
+	LOG_NOTICE("reloaded %s: %zu feeds added, %zu removed, %zu kept", d->config_path, added,
+		   removed, kept);
+	update_status(d);
+	notify_ready();
+}
+
+/* ---- signals and timers ---------------------------------------------------------- */
+
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+	LOG_ERR("stopping with %zu polls in flight and %zu items not stored (shutdown_timeout)",
+		d->polls_active, store_backlog(d->store));
+	d->exit_status = 1;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void stop(struct daemon *d, const char *why)
+{
+	if (d->stopping) {
+		LOG_WARN("%s again: exiting at once", why);
+		ev_break(d->loop, EVBREAK_ALL);
+		return;
+	}
+	d->stopping = true;
+	notify_stopping();
+	LOG_NOTICE("%s: finishing %zu polls and %zu store items (at most %.0f s)", why,
+		   d->polls_active, store_backlog(d->store),
+		   (double)d->cfg->shutdown_timeout_ms / 1000.0);
+	for (size_t i = 0; i < d->n_feeds; i++)
+		sched_remove(d->sched, &d->feeds[i]->entry);
+	ev_timer_set(&d->deadline, (double)d->cfg->shutdown_timeout_ms / 1000.0, 0.);
+	ev_timer_start(d->loop, &d->deadline);
+	check_done(d);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+	if (w->signum == SIGHUP)
+		reload(d);
+	else
+		stop(d, w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+	notify_watchdog();
+	update_status(d);
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path, char **only,
+		size_t n_only)
+{
+	struct daemon dd = {0}, *d = &dd;
+	d->loop = ev_default_loop(EVFLAG_AUTO);
+	d->mode = mode;
+	d->cfg = cfg;
+	d->config_path = xstrdup(config_path);
+	srand((unsigned)now_us());
+	signal(SIGPIPE, SIG_IGN);
+
+	add_feeds(d, only, n_only);
+	for (size_t k = 0; k < n_only; k++) {
+		if (!cfg_feed_find(cfg, only[k])) {
+			LOG_ERR("%s: no [feed %s]", config_path, only[k]);
+			d->exit_status = 2;
+		}
+	}
+	if (d->exit_status) {
+		for (size_t i = 0; i < d->n_feeds; i++)
+			feed_rt_free(d->feeds[i]);
+		free(d->feeds);
+		free(d->config_path);
+		cfg_free(cfg);
+		return d->exit_status;
+	}
+
+	struct fetch_config fc;
+	fetch_config_default(&fc);
+	fc.user_agent = cfg->user_agent;
+	fc.max_connections = cfg->max_connections;
+	fc.per_host_connections = cfg->per_host_connections;
+	fc.connect_timeout_ms = cfg->connect_timeout_ms;
+	fc.timeout_ms = cfg->fetch_timeout_ms;
+	d->fetcher = fetch_new(d->loop, &fc, on_fetched, d);
+	d->sched = sched_new(d->loop, on_due, d);
+
+	struct store_config sc;
+	store_config_default(&sc);
+	sc.conninfo = cfg->db.conninfo;
+	sc.batch_size = cfg->db.batch_size;
+	sc.batch_delay_ms = cfg->db.batch_delay_ms;
+	sc.dedup_window_ms = cfg->db.dedup_window_ms;
+	struct store_handler sh = {
+		.on_article = on_article,
+		.on_poll = on_poll_stored,
+		.on_state = on_store_state,
+		.on_feed_state = on_feed_state,
+		.ctx = d,
+	};
+	d->store = store_new(d->loop, &sc, &sh);
+	sync_config(d);
+
+	ev_idle_init(&d->check_done, on_check_done);
+	d->check_done.data = d;
+	ev_init(&d->deadline, on_deadline);
+	d->deadline.data = d;
+	ev_timer_init(&d->pressure, on_pressure, 0.5, 0.5);
+	d->pressure.data = d;
+	ev_signal_init(&d->sig_term, on_signal, SIGTERM);
+	ev_signal_init(&d->sig_int, on_signal, SIGINT);
+	ev_signal_init(&d->sig_hup, on_signal, SIGHUP);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	ev_signal_start(d->loop, &d->sig_term);
+	ev_signal_start(d->loop, &d->sig_int);
+	if (mode == DAEMON_RUN)
+		ev_signal_start(d->loop, &d->sig_hup);
+	uint64_t wd_us = 0;
+	ev_init(&d->watchdog, on_watchdog);
+	d->watchdog.data = d;
+	if (mode == DAEMON_RUN) {
+		double every = notify_watchdog_enabled(&wd_us) ? (double)wd_us / 2e6 : 30.0;
+		ev_timer_set(&d->watchdog, every, every);
+		ev_timer_start(d->loop, &d->watchdog);
+	}
+	if (mode == DAEMON_ONCE) {
+		/* once must end even if the database never answers. */
+		ev_timer_set(&d->deadline,
+			     (double)(cfg->fetch_timeout_ms + cfg->shutdown_timeout_ms) / 1000.0 +
+				     60.0,
+			     0.);
+		ev_timer_start(d->loop, &d->deadline);
+	}
+	LOG_INFO("feedd %s %s: %zu feeds, database %s", FEEDD_VERSION,
+		 mode == DAEMON_RUN ? "running" : "polling once", d->n_feeds,
+		 store_ready(d->store) ? "connected" : "connecting");
+
+	ev_run(d->loop, 0);
+
+	if (!d->store_ready && d->exit_status == 0 && !d->started) {
+		LOG_ERR("the database never became usable");
+		d->exit_status = 1;
+	}
+	if (mode == DAEMON_ONCE && d->exit_status == 0)
+		for (size_t i = 0; i < d->n_feeds; i++)
+			if (d->feeds[i]->failed)
+				d->exit_status = 1;
+	size_t lost = store_backlog(d->store);
+	if (lost)
+		LOG_ERR("%zu items were accepted but not stored", lost);
+
+	ev_signal_stop(d->loop, &d->sig_term);
+	ev_signal_stop(d->loop, &d->sig_int);
+	ev_signal_stop(d->loop, &d->sig_hup);
+	ev_timer_stop(d->loop, &d->watchdog);
+	ev_timer_stop(d->loop, &d->deadline);
+	ev_timer_stop(d->loop, &d->pressure);
+	ev_idle_stop(d->loop, &d->check_done);
+	fetch_free(d->fetcher); /* done is not called: the polls are freed here */
+	for (size_t i = 0; i < d->n_feeds; i++) {
+		struct feed_rt *f = d->feeds[i];
+		if (f->poll) {
+			free(f->poll->error);
+			if (f->poll->res)
+				fetch_result_free(f->poll->res);
+			free(f->poll);
+		}
+		feed_rt_free(f);
+	}
+	free(d->feeds);
+	sched_free(d->sched);
+	store_free(d->store);
+	cfg_free(d->cfg);
+	free(d->config_path);
+	return d->exit_status;
+}

@@ -1,0 +1,770 @@
+/*
+ * fetch: libcurl's multi interface on the libev loop (see fetch.h).
+ *
+ * The glue has the shape of curl's docs/examples/evhiperfifo.c.  libcurl
+ * says through the socket callback which sockets to watch for what (one
+ * ev_io each, kept with the socket by curl_multi_assign) and through the
+ * timer callback when it wants to be called back (one ev_timer); those
+ * watchers call curl_multi_socket_action and then collect the transfers that
+ * finished.  libcurl's callbacks only record: none calls back into libcurl,
+ * and a timeout of 0 becomes a timer due at once rather than a recursive
+ * call.
+ *
+ * A transfer belongs to the fetcher from fetch_start until its result is
+ * handed to the done callback.  Its easy handle is removed and freed from
+ * the loop, after libcurl returned, never from one of its own callbacks.
+ * Done callbacks may start requests, cancel them or free the fetcher: a
+ * fetcher freed from inside one is torn down at once, and its memory goes
+ * when the outermost of our functions that called back returns.
+ */
+#include "feedd/fetch.h"
+
+#include "feedd/log.h"
+#include "feedd/util.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <ev.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* One ev_io per socket libcurl wants watched. */
+struct sock {
+	ev_io io;
+	struct sock *prev, *next;
+};
+
+struct transfer {
+	CURL *easy;
+	struct curl_slist *headers;
+	struct fetch_result *r; /* being filled in */
+	char *req_etag, *req_last_modified;
+	char *retry_after; /* as sent in the last final response */
+	size_t max_bytes;
+	char *max_bytes_name;
+	bool over_cap;
+	/* Headers: each response's status line starts a new set. */
+	bool interim;	    /* reading a 1xx response's headers: ignore them */
+	int status;	    /* of the response being read; 0 before the first */
+	int hops;	    /* responses followed as redirects */
+	bool all_permanent; /* ... and every one of them was a 301 or 308 */
+	uint64_t seq;	    /* order of fetch_start */
+	int64_t started_ms;
+	char errbuf[CURL_ERROR_SIZE];
+	struct transfer *prev, *next;
+};
+
+struct fetcher {
+	struct ev_loop *loop;
+	struct fetch_config cfg;
+	char *user_agent;
+	fetch_done_fn done;
+	void *ctx;
+	CURLM *multi;
+	ev_timer timer;
+	struct sock *socks;
+	struct transfer *head, *tail; /* in flight, oldest first */
+	size_t n;
+	uint64_t next_seq;
+	int depth; /* done callbacks running */
+	bool dead; /* torn down by fetch_free from inside a done callback */
+};
+
+void fetch_config_default(struct fetch_config *c)
+{
+	c->user_agent = "feedd/" FEEDD_VERSION;
+	c->max_connections = 64;
+	c->per_host_connections = 4;
+	c->connect_timeout_ms = 15000;
+	c->timeout_ms = 60000;
+	c->low_speed_bytes = 1;
+	c->low_speed_time_s = 30;
+	c->max_redirects = 5;
+	c->verify_tls = true;
+}
+
+void fetch_result_free(struct fetch_result *r)
+{
+	if (!r)
+		return;
+	free(r->error);
+	free(r->etag);
+	free(r->last_modified);
+	free(r->content_type);
+	free(r->charset);
+	free(r->effective_url);
+	free(r->permanent_url);
+	buf_free(&r->body);
+	free(r);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* libcurl returns NULL from its constructors only when out of memory. */
+static void *need(void *p)
+{
+	if (!p)
+		xmalloc(SIZE_MAX); /* let the allocator say so */
+	return p;
+}
+
+/* ---- header values ---------------------------------------------------- */
+
+char *fetch_parse_charset(const char *content_type)
+{
+	const char *p = content_type ? strchr(content_type, ';') : NULL;
+	while (p && *p == ';') {
+		p++;
+		while (ows(*p))
+			p++;
+		const char *name = p;
+		while (*p && *p != '=' && *p != ';' && !ows(*p))
+			p++;
+		size_t name_len = (size_t)(p - name);
+		while (ows(*p))
+			p++;
+		if (*p != '=') {
+			p = strchr(p, ';');
+			continue;
+		}
+		p++;
+		while (ows(*p))
+			p++;
+		struct buf v;
+		buf_init(&v);
+		if (*p == '"') {
+			/* A quoted-string: may hold ';', and backslash escapes. */
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				buf_putc(&v, *p);
+			}
+		} else {
+			const char *s = p;
+			while (*p && *p != ';' && !ows(*p))
+				p++;
+			buf_append(&v, s, (size_t)(p - s));
+		}
+		if (name_len == 7 && strncasecmp(name, "charset", 7) == 0 && v.len > 0)
+			return buf_steal(&v);
+		buf_free(&v);
+		p = strchr(p, ';');
+	}
+	return NULL;
+}
+
+int64_t fetch_parse_retry_after(const char *value, int64_t now)
+{
+	if (!value)
+		return -1;
+	while (ows(*value))
+		value++;
+	size_t len = strlen(value);
+	while (len > 0 && ows(value[len - 1]))
+		len--;
+	if (len == 0)
+		return -1;
+	if (strspn(value, "0123456789") >= len) {
+		int64_t v = 0;
+		for (size_t i = 0; i < len && v < INT32_MAX; i++)
+			v = v * 10 + (value[i] - '0');
+		return v < INT32_MAX ? v : INT32_MAX;
+	}
+	char *s = xstrndup(value, len);
+	time_t t = curl_getdate(s, NULL);
+	free(s);
+	if (t == -1)
+		return -1;
+	int64_t d = (int64_t)t - now;
+	return d < 0 ? 0 : d < INT32_MAX ? d : INT32_MAX;
+}
+
+static void set_value(char **slot, const char *v, size_t len)
+{
+	free(*slot);
+	*slot = len ? xstrndup(v, len) : NULL;
+}
+
+static bool header_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+/* A status line: the response before it, if any, was a redirect that
+ * libcurl followed; what is kept of the headers starts again. */
+static void status_line(struct transfer *t, const char *p, size_t len)
+{
+	const char *s = memchr(p, ' ', len);
+	int code = 0;
+	if (s && (size_t)(p + len - s) >= 4 && isdigit((unsigned char)s[1]) &&
+	    isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]))
+		code = (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	if (t->status >= 300 && t->status < 400) {
+		t->hops++;
+		if (t->status != 301 && t->status != 308)
+			t->all_permanent = false;
+	}
+	if (code >= 100 && code < 200) {
+		t->interim = true;
+		t->status = 0;
+		return;
+	}
+	t->interim = false;
+	t->status = code;
+	set_value(&t->r->etag, NULL, 0);
+	set_value(&t->r->last_modified, NULL, 0);
+	set_value(&t->r->content_type, NULL, 0);
+	set_value(&t->retry_after, NULL, 0);
+}
+
+/* libcurl passes each header line of each response, redirects and 1xx
+ * responses included. */
+static size_t on_header(char *p, size_t size, size_t n, void *userp)
+{
+	struct transfer *t = userp;
+	size_t len = size * n, end = len;
+	while (end > 0 && (p[end - 1] == '\r' || p[end - 1] == '\n' || ows(p[end - 1])))
+		end--;
+	if (end >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		status_line(t, p, end);
+		return len;
+	}
+	const char *colon = end ? memchr(p, ':', end) : NULL;
+	if (t->interim || !colon)
+		return len;
+	size_t name_len = (size_t)(colon - p);
+	const char *v = colon + 1;
+	while (v < p + end && ows(*v))
+		v++;
+	size_t vlen = (size_t)(p + end - v);
+	if (header_is(p, name_len, "ETag"))
+		set_value(&t->r->etag, v, vlen);
+	else if (header_is(p, name_len, "Last-Modified"))
+		set_value(&t->r->last_modified, v, vlen);
+	else if (header_is(p, name_len, "Content-Type"))
+		set_value(&t->r->content_type, v, vlen);
+	else if (header_is(p, name_len, "Retry-After"))
+		set_value(&t->retry_after, v, vlen);
+	return len;
+}
+
+/* Receives decoded bytes; a short count makes libcurl abort the transfer
+ * (CURLE_WRITE_ERROR), which is how the cap is enforced. */
+static size_t on_write(char *p, size_t size, size_t n, void *userp)
+{
+	struct transfer *t = userp;
+	struct buf *body = &t->r->body;
+	size_t len = size * n;
+	if (t->max_bytes && len > t->max_bytes - body->len) {
+		buf_append(body, p, t->max_bytes - body->len);
+		t->over_cap = true;
+		return 0;
+	}
+	buf_append(body, p, len);
+	return len;
+}
+
+/* ---- the result --------------------------------------------------------- */
+
+/* libcurl's name for the error, then its detail when that adds something;
+ * one line. */
+static char *curl_message(CURLcode rc, const char *detail, const char *prefix)
+{
+	const char *what = curl_easy_strerror(rc);
+	size_t dlen = strlen(detail);
+	while (dlen > 0 && isspace((unsigned char)detail[dlen - 1]))
+		dlen--;
+	struct buf b;
+	buf_init(&b);
+	if (prefix)
+		buf_printf(&b, "%s%.*s", prefix, (int)dlen, dlen ? detail : what);
+	else if (dlen == 0 || strncmp(detail, what, dlen) == 0)
+		buf_puts(&b, what);
+	else
+		buf_printf(&b, "%s: %.*s", what, (int)dlen, detail);
+	for (char *c = b.data; *c; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = ' ';
+	return buf_steal(&b);
+}
+
+static bool tls_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_USE_SSL_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Why the transfer did not complete, or NULL when it did. */
+static char *describe(const struct fetcher *f, const struct transfer *t, CURLcode rc,
+		      int64_t elapsed_ms)
+{
+	const struct fetch_config *c = &f->cfg;
+	struct buf b;
+	buf_init(&b);
+	switch (rc) {
+	case CURLE_OK:
+		return NULL;
+	case CURLE_WRITE_ERROR:
+		if (!t->over_cap)
+			break;
+		buf_printf(&b, "body larger than %zu bytes", t->max_bytes);
+		if (t->max_bytes_name)
+			buf_printf(&b, " (%s)", t->max_bytes_name);
+		return buf_steal(&b);
+	case CURLE_OPERATION_TIMEDOUT:
+		/* One code for three limits.  Our clock started before
+		 * libcurl's, so the total timeout is told by the time; low
+		 * speed by libcurl's wording, which has not changed since
+		 * 7.x; what is left timed out connecting. */
+		if (c->timeout_ms > 0 && elapsed_ms >= c->timeout_ms)
+			buf_printf(&b, "timed out after %g s", (double)c->timeout_ms / 1000.0);
+		else if (strstr(t->errbuf, "too slow"))
+			buf_printf(&b, "too slow: less than %ld bytes/s for %ld s",
+				   c->low_speed_bytes, c->low_speed_time_s);
+		else
+			buf_printf(&b, "connect timed out after %g s",
+				   (double)c->connect_timeout_ms / 1000.0);
+		return buf_steal(&b);
+	case CURLE_TOO_MANY_REDIRECTS:
+		buf_printf(&b, "too many redirects (%d)", c->max_redirects);
+		return buf_steal(&b);
+	case CURLE_COULDNT_CONNECT: {
+		/* libcurl's own words hide the reason ("Couldn't connect to
+		 * server" twice); the errno tells it. */
+		long os_errno = 0;
+		curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+		if (os_errno == 0)
+			break;
+		char what[128];
+		snprintf(what, sizeof what, "%s", strerror((int)os_errno));
+		if (what[0])
+			what[0] = (char)tolower((unsigned char)what[0]);
+		char *ip = NULL;
+		long port = 0;
+		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
+		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_PORT, &port);
+		buf_puts(&b, what);
+		if (ip && ip[0])
+			buf_printf(&b, " (%s port %ld)", ip, port);
+		return buf_steal(&b);
+	}
+	default:
+		break;
+	}
+	buf_free(&b);
+	return curl_message(rc, t->errbuf, tls_error(rc) ? "TLS: " : NULL);
+}
+
+static void link_transfer(struct fetcher *f, struct transfer *t)
+{
+	t->prev = f->tail;
+	t->next = NULL;
+	if (f->tail)
+		f->tail->next = t;
+	else
+		f->head = t;
+	f->tail = t;
+	f->n++;
+}
+
+static void unlink_transfer(struct fetcher *f, struct transfer *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		f->head = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		f->tail = t->prev;
+	t->prev = t->next = NULL;
+	f->n--;
+}
+
+/* Only for a handle libcurl no longer holds (removed, or never added). */
+static void transfer_free(struct transfer *t)
+{
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	fetch_result_free(t->r);
+	free(t->req_etag);
+	free(t->req_last_modified);
+	free(t->retry_after);
+	free(t->max_bytes_name);
+	free(t);
+}
+
+/* Hands t's result to the done callback and frees t. */
+static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool cancelled)
+{
+	struct fetch_result *r = t->r;
+	long code = 0, redirects = 0;
+	char *url = NULL;
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+	curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
+	r->http_status = (int)code;
+	r->redirects = (int)redirects;
+	r->effective_url = url ? xstrdup(url) : NULL;
+	r->duration_ms = now_ms() - t->started_ms;
+	r->error = cancelled ? xstrdup("cancelled") : describe(f, t, rc, r->duration_ms);
+	if (!r->error && url && redirects > 0 && t->hops == redirects && t->all_permanent)
+		r->permanent_url = xstrdup(url);
+	if (r->http_status == 304 && !r->error) {
+		if (!r->etag && t->req_etag)
+			r->etag = xstrdup(t->req_etag);
+		if (!r->last_modified && t->req_last_modified)
+			r->last_modified = xstrdup(t->req_last_modified);
+	}
+	r->charset = fetch_parse_charset(r->content_type);
+	r->retry_after_s = fetch_parse_retry_after(t->retry_after, (int64_t)time(NULL));
+
+	t->r = NULL;
+	unlink_transfer(f, t);
+	curl_multi_remove_handle(f->multi, t->easy);
+	transfer_free(t);
+
+	LOG_DEBUG("fetch: GET %s: HTTP %d, %zu bytes, %d redirects, %lld ms%s%s",
+		  r->effective_url ? r->effective_url : "?", r->http_status, r->body.len,
+		  r->redirects, (long long)r->duration_ms, r->error ? ": " : "",
+		  r->error ? r->error : "");
+	f->depth++;
+	f->done(f->ctx, r);
+	f->depth--;
+}
+
+/* ---- libcurl on libev ----------------------------------------------------- */
+
+static void sock_free(struct fetcher *f, struct sock *s)
+{
+	ev_io_stop(f->loop, &s->io);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		f->socks = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
+}
+
+/* After libcurl acted: report what finished, and release a fetcher freed
+ * by a done callback once no callback of ours is running. */
+static void check_multi_info(struct fetcher *f)
+{
+	CURLMsg *msg;
+	int left;
+	while (!f->dead && (msg = curl_multi_info_read(f->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		char *priv = NULL;
+		CURLcode rc = msg->data.result;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		complete(f, (struct transfer *)(void *)priv, rc, false);
+	}
+	if (f->dead && f->depth == 0)
+		free(f);
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct fetcher *f = w->data;
+	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
+		     (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+	int running;
+	/* w may be freed inside: libcurl removes sockets it closes. */
+	CURLMcode mc = curl_multi_socket_action(f->multi, w->fd, action, &running);
+	if (mc != CURLM_OK)
+		LOG_WARN("fetch: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+	check_multi_info(f);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fetcher *f = w->data;
+	int running;
+	CURLMcode mc = curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	if (mc != CURLM_OK)
+		LOG_WARN("fetch: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+	check_multi_info(f);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: what to watch on fd, kept as its socketp. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct fetcher *f = userp;
+	struct sock *s = socketp;
+	if (what == CURL_POLL_REMOVE) {
+		if (s)
+			sock_free(f, s);
+		return 0;
+	}
+	int events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (!s) {
+		s = xcalloc(1, sizeof *s);
+		ev_init(&s->io, on_io);
+		s->io.data = f;
+		s->next = f->socks;
+		if (f->socks)
+			f->socks->prev = s;
+		f->socks = s;
+		curl_multi_assign(f->multi, fd, s);
+	}
+	if (ev_is_active(&s->io) && s->io.fd == fd &&
+	    (s->io.events & (EV_READ | EV_WRITE)) == events)
+		return 0;
+	ev_io_stop(f->loop, &s->io);
+	if (events) {
+		ev_io_set(&s->io, fd, events);
+		ev_io_start(f->loop, &s->io);
+	}
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 stops the timer; 0 means "as soon as
+ * possible", which the loop does next rather than a call from in here. */
+static int on_multi_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct fetcher *f = userp;
+	ev_timer_stop(f->loop, &f->timer);
+	if (timeout_ms >= 0) {
+		ev_timer_set(&f->timer, (double)timeout_ms / 1000.0, 0.);
+		ev_timer_start(f->loop, &f->timer);
+	}
+	return 0;
+}
+
+/* ---- the fetcher ------------------------------------------------------------ */
+
+struct fetcher *fetch_new(struct ev_loop *loop, const struct fetch_config *cfg, fetch_done_fn done,
+			  void *ctx)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		xmalloc(SIZE_MAX); /* it fails only when out of memory */
+	struct fetcher *f = xcalloc(1, sizeof *f);
+	f->loop = loop;
+	f->cfg = *cfg;
+	f->user_agent = cfg->user_agent ? xstrdup(cfg->user_agent) : NULL;
+	f->cfg.user_agent = f->user_agent;
+	f->done = done;
+	f->ctx = ctx;
+	ev_timer_init(&f->timer, on_timer, 0., 0.);
+	f->timer.data = f;
+	f->multi = need(curl_multi_init());
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_multi_timer);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+	if (cfg->max_connections > 0) {
+		curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, cfg->max_connections);
+		/* The idle connections kept for reuse. */
+		curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, cfg->max_connections);
+	}
+	if (cfg->per_host_connections > 0)
+		curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+				  cfg->per_host_connections);
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	LOG_DEBUG("fetch: libcurl %s, %s%s%s", v->version, v->ssl_version ? v->ssl_version : "no TLS",
+		  v->features & CURL_VERSION_HTTP2 ? ", HTTP/2" : "",
+		  v->features & CURL_VERSION_BROTLI ? ", brotli" : "");
+	return f;
+}
+
+/* Everything but the struct itself, which a running callback may still
+ * look at. */
+static void teardown(struct fetcher *f)
+{
+	while (f->head) {
+		struct transfer *t = f->head;
+		unlink_transfer(f, t);
+		curl_multi_remove_handle(f->multi, t->easy);
+		transfer_free(t);
+	}
+	curl_multi_cleanup(f->multi);
+	f->multi = NULL;
+	while (f->socks)
+		sock_free(f, f->socks);
+	ev_timer_stop(f->loop, &f->timer);
+	free(f->user_agent);
+	f->user_agent = NULL;
+	f->dead = true;
+	curl_global_cleanup();
+}
+
+void fetch_free(struct fetcher *f)
+{
+	if (!f || f->dead)
+		return;
+	teardown(f);
+	if (f->depth == 0)
+		free(f);
+}
+
+size_t fetch_in_flight(const struct fetcher *f)
+{
+	return f->n;
+}
+
+void fetch_cancel_all(struct fetcher *f)
+{
+	if (f->dead)
+		return;
+	/* Only what is in flight now: done callbacks may start more. */
+	uint64_t limit = f->next_seq;
+	while (!f->dead && f->head && f->head->seq < limit)
+		complete(f, f->head, CURLE_OK, true);
+	if (f->dead && f->depth == 0)
+		free(f);
+}
+
+/* A URL libcurl can parse, http or https, with a host. */
+static bool url_usable(const char *url)
+{
+	if (!url)
+		return false;
+	CURLU *u = need(curl_url());
+	char *scheme = NULL, *host = NULL;
+	bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		  (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
+		  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0];
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* A validator from a server goes back to it in a header line: nothing that
+ * could end the line. */
+static bool usable_validator(const char *v)
+{
+	return v && v[0] && !strpbrk(v, "\r\n");
+}
+
+static void add_header(struct transfer *t, const char *name, const char *value)
+{
+	struct buf line;
+	buf_init(&line);
+	buf_printf(&line, "%s: %s", name, value);
+	t->headers = need(curl_slist_append(t->headers, buf_str(&line)));
+	buf_free(&line);
+}
+
+static long clamp_long(int64_t v)
+{
+	return v < 0 ? 0 : v > LONG_MAX ? LONG_MAX : (long)v;
+}
+
+static int setup(const struct fetcher *f, struct transfer *t, const char *url)
+{
+	const struct fetch_config *c = &f->cfg;
+	CURL *e = t->easy;
+	CURLcode rc = CURLE_OK;
+	/* The first failure sticks. */
+#define SET(opt, val) (rc = rc != CURLE_OK ? rc : curl_easy_setopt(e, opt, val))
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_PRIVATE, t);
+	SET(CURLOPT_ERRORBUFFER, t->errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_WRITEFUNCTION, on_write);
+	SET(CURLOPT_WRITEDATA, t);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, t);
+	/* "" offers every encoding this libcurl decodes. */
+	SET(CURLOPT_ACCEPT_ENCODING, "");
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	SET(CURLOPT_FOLLOWLOCATION, 1L);
+	SET(CURLOPT_MAXREDIRS, (long)(c->max_redirects > 0 ? c->max_redirects : 0));
+#if CURL_AT_LEAST_VERSION(7, 85, 0)
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SET(CURLOPT_SSL_VERIFYPEER, c->verify_tls ? 1L : 0L);
+	SET(CURLOPT_SSL_VERIFYHOST, c->verify_tls ? 2L : 0L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, clamp_long(c->connect_timeout_ms));
+	SET(CURLOPT_TIMEOUT_MS, clamp_long(c->timeout_ms));
+	SET(CURLOPT_LOW_SPEED_LIMIT, clamp_long(c->low_speed_bytes));
+	SET(CURLOPT_LOW_SPEED_TIME, clamp_long(c->low_speed_time_s));
+	/* A proxy's CONNECT response is not the server's. */
+	SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+	if (c->user_agent)
+		SET(CURLOPT_USERAGENT, c->user_agent);
+	if (t->headers)
+		SET(CURLOPT_HTTPHEADER, t->headers);
+#undef SET
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+int fetch_start(struct fetcher *f, const struct fetch_request *req)
+{
+	if (f->dead || !url_usable(req->url))
+		return -1;
+	struct transfer *t = xcalloc(1, sizeof *t);
+	t->easy = need(curl_easy_init());
+	t->r = xcalloc(1, sizeof *t->r);
+	buf_init(&t->r->body);
+	t->r->ctx = req->ctx;
+	t->r->retry_after_s = -1;
+	t->max_bytes = req->max_bytes;
+	t->max_bytes_name = req->max_bytes_name ? xstrdup(req->max_bytes_name) : NULL;
+	t->all_permanent = true;
+	if (usable_validator(req->etag)) {
+		t->req_etag = xstrdup(req->etag);
+		add_header(t, "If-None-Match", req->etag);
+	}
+	if (usable_validator(req->last_modified)) {
+		t->req_last_modified = xstrdup(req->last_modified);
+		add_header(t, "If-Modified-Since", req->last_modified);
+	}
+	/* Before libcurl's clock starts: see describe(). */
+	t->started_ms = now_ms();
+	if (setup(f, t, req->url) != 0) {
+		LOG_WARN("fetch: GET %s: cannot set up the transfer", req->url);
+		transfer_free(t);
+		return -1;
+	}
+	CURLMcode mc = curl_multi_add_handle(f->multi, t->easy);
+	if (mc != CURLM_OK) {
+		LOG_WARN("fetch: GET %s: %s", req->url, curl_multi_strerror(mc));
+		transfer_free(t);
+		return -1;
+	}
+	t->seq = f->next_seq++;
+	link_transfer(f, t);
+	return 0;
+}

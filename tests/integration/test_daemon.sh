@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# test_daemon: `feedd once` and `feedd run` end to end, against the fixture
+# HTTP server (tests/lib/httpd.py) and the private PostgreSQL that
+# with-pg.sh started: the right rows; a second pass is all 304s and writes
+# only polls rows; a new item is picked up; a failing feed gets its polls row
+# and log line without holding up the others; the daemon picks up new items
+# on its next poll, adds and removes feeds on SIGHUP, and loses nothing on
+# SIGTERM.
+#
+# usage (through with-pg.sh): test_daemon.sh FEEDD TESTS_DIR
+set -u
+feedd=$1
+tests=$2
+# shellcheck source=../lib/httpd.sh
+source "$tests/lib/httpd.sh"
+
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+not_ok() { echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; fail=$((fail + 1)); }
+is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
+
+work=$(mktemp -d)
+daemon_pid=
+cleanup() {
+  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/feeds"
+cp "$tests/fixtures/feeds/rss20-namespaces.xml" "$work/feeds/irna.xml"
+cp "$tests/fixtures/feeds/atom10.xml" "$work/feeds/blog.atom"
+cp "$tests/fixtures/feeds/rss10.rdf" "$work/feeds/slash.xml"
+httpd_start "$work/feeds" || exit $?
+
+write_conf() { # extra feed sections on stdin
+  cat > "$work/feedd.conf" <<CONF
+[feedd]
+log_level = info
+min_interval = 1s
+default_interval = 2s
+fetch_timeout = 5s
+shutdown_timeout = 10s
+
+[database]
+conninfo = $FEEDD_TEST_CONNINFO
+batch_delay = 10ms
+
+[source irna-en]
+home = https://en.irna.ir/
+news_id = /news/([0-9]+)/
+
+[source blog]
+home = https://blog.example.org/
+
+[source slash]
+home = http://slashdot.example/
+
+[feed irna-all]
+source = irna-en
+url = $FEEDD_TEST_HTTP/feeds/irna.xml
+
+[feed blog-atom]
+source = blog
+url = $FEEDD_TEST_HTTP/feeds/blog.atom
+
+[feed slash]
+source = slash
+url = $FEEDD_TEST_HTTP/feeds/slash.xml
+CONF
+  cat >> "$work/feedd.conf"
+}
+write_conf < /dev/null
+
+"$feedd" migrate -c "$work/feedd.conf" > /dev/null || { echo "not ok - migrate"; exit 1; }
+
+# 1. once: every entry becomes an article.
+timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once1.log"
+is "once exits 0" 0 $?
+is "articles: 3 + 3 + 2" 8 "$(sql "SELECT count(*) FROM feedd.articles")"
+is "news IDs from the source's pattern" "85859288,85859301,85859302" \
+  "$(sql "SELECT string_agg(news_id, ',' ORDER BY news_id) FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id WHERE s.name = 'irna-en'")"
+is "one polls row per feed, all 200" "3 200" \
+  "$(sql "SELECT count(*) || ' ' || min(http_status) FROM feedd.polls WHERE http_status = 200")"
+is "new_items counted per poll" "8" "$(sql "SELECT sum(new_items) FROM feedd.polls")"
+is "validators stored" 3 "$(sql "SELECT count(*) FROM feedd.feeds WHERE etag IS NOT NULL")"
+is "article_feeds link each article" 8 "$(sql "SELECT count(*) FROM feedd.article_feeds")"
+grep -q "feed irna-all: 3 entries, 3 new" "$work/once1.log" && ok "once logs each feed" ||
+  not_ok "once logs each feed" "$(head -5 "$work/once1.log")"
+is "the body is plain text, one paragraph per line" "Tehran, IRNA – The ministers signed a memorandum on Wednesday.
+Second paragraph." "$(sql "SELECT body FROM feedd.articles WHERE news_id = '85859288'")"
+
+# 2. once again: conditional GETs answered 304, nothing but polls rows.
+timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once2.log"
+is "second once exits 0" 0 $?
+is "second pass: three 304s" 3 "$(sql "SELECT count(*) FROM feedd.polls WHERE http_status = 304")"
+is "no new articles" 8 "$(sql "SELECT count(*) FROM feedd.articles")"
+grep -q "not modified" "$work/once2.log" && ok "304 is logged as not modified" ||
+  not_ok "304 is logged as not modified" "$(head -5 "$work/once2.log")"
+
+# 3. A new item appears in a feed.
+sed -i 's|<item>|<item><title>Brand new</title><link>https://en.irna.ir/news/85859999/new</link><pubDate>Thu, 12 Jun 2025 10:00:00 GMT</pubDate></item>\n<item>|' "$work/feeds/irna.xml"
+touch -d '+1 minute' "$work/feeds/irna.xml"
+timeout 60 "$feedd" once -c "$work/feedd.conf" irna-all 2> "$work/once3.log"
+is "once FEED polls only that feed" 1 "$(grep -c '^feedd: feed ' "$work/once3.log")"
+is "the new item is stored" 1 "$(sql "SELECT count(*) FROM feedd.articles WHERE news_id = '85859999'")"
+is "its poll counts one new" 1 "$(sql "SELECT new_items FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'irna-all' ORDER BY started_at DESC LIMIT 1")"
+
+# 4. A failing feed: a polls row with the error, a log line, exit 1, and
+# the other feeds still done.
+write_conf <<CONF
+
+[source broken]
+home = http://127.0.0.1/
+
+[feed server-error]
+source = broken
+url = $FEEDD_TEST_HTTP/status/500
+
+[feed not-a-feed]
+source = broken
+url = $FEEDD_TEST_HTTP/bot-challenge
+CONF
+timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4.log"
+is "once exits 1 when a feed failed" 1 $?
+is "the 500 has its polls row" "500|HTTP 500" \
+  "$(sql "SELECT http_status || '|' || error FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'server-error'")"
+grep -q "feed server-error: HTTP 500" "$work/once4.log" && ok "the 500 is logged" ||
+  not_ok "the 500 is logged" "$(cat "$work/once4.log")"
+is "a bot-challenge page is not a feed" 1 \
+  "$(sql "SELECT count(*) FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'not-a-feed' AND error LIKE 'not a feed:%'")"
+is "the others answered 304 again" 6 "$(sql "SELECT count(*) FROM feedd.polls WHERE http_status = 304")"
+is "feed_health shows the failing feed" "server-error|1" \
+  "$(sql "SELECT feed || '|' || consecutive_errors FROM feedd.feed_health WHERE consecutive_errors > 0 AND feed = 'server-error'")"
+
+# 5. The daemon: new items on the next poll, SIGHUP, SIGTERM.
+write_conf < /dev/null
+"$feedd" run -c "$work/feedd.conf" 2> "$work/run.log" &
+daemon_pid=$!
+wait_for() { # SQL EXPECTED SECONDS
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    [ "$(sql "$1")" = "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+polls_before=$(sql "SELECT count(*) FROM feedd.polls")
+wait_for "SELECT count(*) > $polls_before + 2 FROM feedd.polls" t 30 &&
+  ok "run polls the feeds" || not_ok "run polls the feeds" "$(tail -5 "$work/run.log")"
+sed -i 's|<item>|<item><title>Newer</title><link>https://en.irna.ir/news/85860000/newer</link></item>\n<item>|' "$work/feeds/irna.xml"
+touch -d '+2 minutes' "$work/feeds/irna.xml"
+wait_for "SELECT count(*) FROM feedd.articles WHERE news_id = '85860000'" 1 30 &&
+  ok "run picks up a new item on its next poll" || not_ok "run picks up a new item" "$(tail -5 "$work/run.log")"
+
+write_conf <<CONF
+
+[source extra]
+home = https://extra.example/
+
+[feed extra-feed]
+source = extra
+url = $FEEDD_TEST_HTTP/feeds/slash.xml
+CONF
+sed -i '/^\[feed blog-atom\]/,/^url/d' "$work/feedd.conf"
+kill -HUP "$daemon_pid"
+wait_for "SELECT count(*) > 0 FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'extra-feed'" t 30 &&
+  ok "SIGHUP adds a feed" || not_ok "SIGHUP adds a feed" "$(tail -5 "$work/run.log")"
+is "SIGHUP disables a removed feed (kept, not deleted)" "f" "$(sql "SELECT enabled FROM feedd.feeds WHERE name = 'blog-atom'")"
+grep -q "reloaded .*1 feeds added, 1 removed" "$work/run.log" && ok "the reload is logged" ||
+  not_ok "the reload is logged" "$(grep -i reload "$work/run.log")"
+blog_polls=$(sql "SELECT count(*) FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'blog-atom'")
+echo "[broken" >> "$work/feedd.conf"
+kill -HUP "$daemon_pid"
+sleep 3
+grep -q "keeping the running configuration" "$work/run.log" && ok "a broken file keeps the old configuration" ||
+  not_ok "a broken file keeps the old configuration" "$(tail -3 "$work/run.log")"
+is "a removed feed is polled no more" "$blog_polls" \
+  "$(sql "SELECT count(*) FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'blog-atom'")"
+kill -0 "$daemon_pid" 2>/dev/null && ok "the daemon survives a broken reload" || not_ok "the daemon survives a broken reload"
+
+kill -TERM "$daemon_pid"
+for ((i = 0; i < 150; i++)); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$daemon_pid"
+is "SIGTERM: exit 0" 0 $?
+daemon_pid=
+grep -q "SIGTERM: finishing" "$work/run.log" && ok "SIGTERM drains" || not_ok "SIGTERM drains" "$(tail -3 "$work/run.log")"
+grep -q "accepted but not stored" "$work/run.log" && not_ok "SIGTERM loses nothing" "$(tail -3 "$work/run.log")" ||
+  ok "SIGTERM loses nothing"
+
+echo "test_daemon: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,115 @@
+/*
+ * test_sched: the delay policy (backoff, adaptation within bounds,
+ * Retry-After, jitter) and the heap behind the one timer: entries fire in
+ * due order, removal and rescheduling keep the order, holding defers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ev.h>
+#include <stdlib.h>
+
+#include "feedd/sched.h"
+
+static const struct sched_policy policy = {.interval_s = 120, .min_s = 60, .max_s = 21600};
+
+static void test_backoff(void **state)
+{
+	double adaptive = 0;
+	int errors = 0;
+	struct sched_outcome fail = {.failed = true, .retry_after_s = -1};
+	double d1 = sched_next_delay(&policy, &fail, &adaptive, &errors, 0.5);
+	double d2 = sched_next_delay(&policy, &fail, &adaptive, &errors, 0.5);
+	double d3 = sched_next_delay(&policy, &fail, &adaptive, &errors, 0.5);
+	assert_int_equal(errors, 3);
+	assert_true(d1 == 240 && d2 == 480 && d3 == 960);
+	for (int i = 0; i < 40; i++)
+		d3 = sched_next_delay(&policy, &fail, &adaptive, &errors, 0.5);
+	assert_true(d3 == 21600); /* capped at max_interval */
+	struct sched_outcome ok = {.new_items = 1, .retry_after_s = -1};
+	assert_true(sched_next_delay(&policy, &ok, &adaptive, &errors, 0.5) == 120);
+	assert_int_equal(errors, 0);
+}
+
+static void test_adaptive_bounds(void **state)
+{
+	double adaptive = 0, d = 0;
+	int errors = 0;
+	struct sched_outcome quiet = {.new_items = 0, .retry_after_s = -1};
+	for (int i = 0; i < 50; i++)
+		d = sched_next_delay(&policy, &quiet, &adaptive, &errors, 0.5);
+	assert_true(d == 480); /* interval * 4 */
+	struct sched_outcome busy = {.new_items = 10, .retry_after_s = -1};
+	for (int i = 0; i < 50; i++)
+		d = sched_next_delay(&policy, &busy, &adaptive, &errors, 0.5);
+	assert_true(d == 60); /* interval / 4 = 30, but min_interval is 60 */
+}
+
+static void test_retry_after_and_jitter(void **state)
+{
+	double adaptive = 0;
+	int errors = 0;
+	struct sched_outcome limited = {.failed = true, .retry_after_s = 3600};
+	assert_true(sched_next_delay(&policy, &limited, &adaptive, &errors, 0.5) == 3600);
+	struct sched_outcome ok = {.new_items = 1, .retry_after_s = -1};
+	adaptive = 0;
+	double lo = sched_next_delay(&policy, &ok, &adaptive, &errors, 0.0);
+	double hi = sched_next_delay(&policy, &ok, &adaptive, &errors, 0.999999);
+	assert_true(lo == 108 && hi > 131.9 && hi < 132);
+}
+
+struct fired {
+	int order[64];
+	int n;
+	struct sched *s;
+};
+
+static void on_due(void *ctx, void *owner)
+{
+	struct fired *f = ctx;
+	f->order[f->n++] = (int)(intptr_t)owner;
+}
+
+static void test_heap_order(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct fired f = {0};
+	struct sched *s = sched_new(loop, on_due, &f);
+	struct sched_entry e[20];
+	double now = ev_now(loop);
+	/* Due times in a scrambled order, all in the past: fire at once. */
+	for (int i = 0; i < 20; i++) {
+		sched_entry_init(&e[i], (void *)(intptr_t)i);
+		sched_at(s, &e[i], now - 100 + (double)((i * 7) % 20));
+	}
+	sched_remove(s, &e[3]);
+	sched_at(s, &e[5], now - 1000); /* moved to the front */
+	assert_int_equal(sched_count(s), 19);
+	sched_hold(s, true);
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(f.n, 0);
+	sched_hold(s, false);
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(f.n, 19);
+	assert_int_equal(f.order[0], 5);
+	for (int i = 2; i < f.n; i++)
+		assert_true(e[f.order[i - 1]].due <= e[f.order[i]].due);
+	for (int i = 0; i < f.n; i++)
+		assert_int_not_equal(f.order[i], 3);
+	assert_int_equal(sched_count(s), 0);
+	sched_free(s);
+	ev_loop_destroy(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_adaptive_bounds),
+		cmocka_unit_test(test_retry_after_and_jitter),
+		cmocka_unit_test(test_heap_order),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
