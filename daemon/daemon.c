@@ -212,14 +212,16 @@ static void finish_poll(struct poll *p)
 	if (f->disabled_reason)
 		rec->disabled_reason = xstrdup(f->disabled_reason);
 
+	char next[64] = "";
+	if (d->mode == DAEMON_RUN && f->cfg && !f->disabled_reason)
+		snprintf(next, sizeof next, "; next poll in %.0f s", next_s);
 	if (failed)
-		LOG_WARN("feed %s: %s; next poll in %.0f s (%d consecutive errors)", f->name, p->error,
-			 next_s, f->errors);
+		LOG_WARN("feed %s: %s%s (%d consecutive errors)", f->name, p->error, next, f->errors);
 	else if (p->not_modified)
-		LOG_INFO("feed %s: not modified; next poll in %.0f s", f->name, next_s);
+		LOG_INFO("feed %s: not modified%s", f->name, next);
 	else
-		LOG_INFO("feed %s: %d entries, %d new; next poll in %.0f s", f->name, p->items_seen,
-			 p->new_items, next_s);
+		LOG_INFO("feed %s: %d entries, %d new%s", f->name, p->items_seen, p->new_items,
+			 next);
 	store_submit_poll(d->store, rec);
 
 	f->failed = failed;

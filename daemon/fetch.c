@@ -361,8 +361,9 @@ static char *describe(const struct fetcher *f, const struct transfer *t, CURLcod
 		buf_printf(&b, "too many redirects (%d)", c->max_redirects);
 		return buf_steal(&b);
 	case CURLE_COULDNT_CONNECT: {
-		/* libcurl's own words hide the reason ("Couldn't connect to
-		 * server" twice); the errno tells it. */
+		/* libcurl's words hide the reason ("Couldn't connect to
+		 * server", twice); the errno tells it: "connection refused",
+		 * "no route to host". */
 		long os_errno = 0;
 		curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
 		if (os_errno == 0)
@@ -371,13 +372,7 @@ static char *describe(const struct fetcher *f, const struct transfer *t, CURLcod
 		snprintf(what, sizeof what, "%s", strerror((int)os_errno));
 		if (what[0])
 			what[0] = (char)tolower((unsigned char)what[0]);
-		char *ip = NULL;
-		long port = 0;
-		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
-		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_PORT, &port);
 		buf_puts(&b, what);
-		if (ip && ip[0])
-			buf_printf(&b, " (%s port %ld)", ip, port);
 		return buf_steal(&b);
 	}
 	default:

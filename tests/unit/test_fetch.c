@@ -18,13 +18,14 @@
 static void check_charset(const char *content_type, const char *want)
 {
 	char *got = fetch_parse_charset(content_type);
+	const char *ct = content_type ? content_type : "(null)";
 	if (!want) {
 		if (got)
-			fail_msg("%s: charset %s, expected none", content_type, got);
+			fail_msg("%s: charset %s, expected none", ct, got);
 		return;
 	}
 	if (!got || strcmp(got, want) != 0)
-		fail_msg("%s: charset %s, expected %s", content_type, got ? got : "(none)", want);
+		fail_msg("%s: charset %s, expected %s", ct, got ? got : "(none)", want);
 	free(got);
 }
 
