@@ -50,9 +50,9 @@ struct feed_rt {
 	double adaptive_s;
 	struct sched_entry entry;
 	struct poll *poll; /* the poll in progress, or NULL */
-	bool removed;      /* gone from the configuration: freed when idle */
-	bool polled;       /* once: done */
-	bool failed;       /* once: the last poll failed */
+	bool removed;	   /* gone from the configuration: freed when idle */
+	bool polled;	   /* once: done */
+	bool failed;	   /* once: the last poll failed */
 };
 
 struct poll {
@@ -203,7 +203,8 @@ static void finish_poll(struct poll *p)
 	}
 	if (r && r->permanent_url) {
 		rec->permanent_url = xstrdup(r->permanent_url);
-		if (f->cfg && (!f->permanent_url || strcmp(f->permanent_url, r->permanent_url) != 0))
+		if (f->cfg &&
+		    (!f->permanent_url || strcmp(f->permanent_url, r->permanent_url) != 0))
 			LOG_NOTICE("feed %s: permanently moved to %s; polling it there from now on "
 				   "(update url in %s:%d)",
 				   f->name, r->permanent_url, f->cfg->loc.file, f->cfg->loc.line);
@@ -216,7 +217,8 @@ static void finish_poll(struct poll *p)
 	if (d->mode == DAEMON_RUN && f->cfg && !f->disabled_reason)
 		snprintf(next, sizeof next, "; next poll in %.0f s", next_s);
 	if (failed)
-		LOG_WARN("feed %s: %s%s (%d consecutive errors)", f->name, p->error, next, f->errors);
+		LOG_WARN("feed %s: %s%s (%d consecutive errors)", f->name, p->error, next,
+			 f->errors);
 	else if (p->not_modified)
 		LOG_INFO("feed %s: not modified%s", f->name, next);
 	else
@@ -391,7 +393,7 @@ static void on_fetched(void *ctx, struct fetch_result *r)
 static bool under_pressure(struct daemon *d)
 {
 	return fetch_in_flight(d->fetcher) >= (size_t)d->cfg->max_connections ||
-	       store_backlog(d->store) >= STORE_BACKLOG_LIMIT;
+		store_backlog(d->store) >= STORE_BACKLOG_LIMIT;
 }
 
 static void start_poll(struct daemon *d, struct feed_rt *f)
@@ -500,10 +502,9 @@ static void start_polling(struct daemon *d)
 		}
 		/* Feeds never polled are spread over the first minute rather
 		 * than all fetched in the same instant. */
-		double when = f->entry.due > 0 ? f->entry.due
-						: now + (d->mode == DAEMON_RUN
-								 ? 60.0 * (double)n / (double)d->n_feeds
-								 : 0);
+		double when = f->entry.due > 0
+			? f->entry.due
+			: now + (d->mode == DAEMON_RUN ? 60.0 * (double)n / (double)d->n_feeds : 0);
 		sched_at(d->sched, &f->entry, when);
 		n++;
 	}

@@ -871,12 +871,19 @@ static bool send_item(struct store *s, struct item *it)
 		char next[40];
 		if (pl->next_poll_us != STORE_TIME_NONE)
 			format_time_us(pl->next_poll_us, next, sizeof next);
-		const char *p[13] = {
-			pl->feed,      t1,	   n1, pl->http_status ? n2 : NULL,
-			n3,	       n4,	   n5, pl->error,
-			pl->etag,      pl->last_modified,
-			pl->next_poll_us != STORE_TIME_NONE ? next : NULL,
-			pl->permanent_url, pl->disabled_reason};
+		const char *p[13] = {pl->feed,
+				     t1,
+				     n1,
+				     pl->http_status ? n2 : NULL,
+				     n3,
+				     n4,
+				     n5,
+				     pl->error,
+				     pl->etag,
+				     pl->last_modified,
+				     pl->next_poll_us != STORE_TIME_NONE ? next : NULL,
+				     pl->permanent_url,
+				     pl->disabled_reason};
 		return PQsendQueryPrepared(c, "feedd_poll", 13, p, NULL, NULL, 0) == 1;
 	}
 	case ITEM_SOURCE: {

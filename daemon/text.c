@@ -225,18 +225,21 @@ char *text_clean_field(char *s)
 /* Does the tag at s[0..n) (from '<' to '>') end a line of text? */
 static bool block_tag(const char *s, size_t n)
 {
-	static const char *const blocks[] = {"p",  "div", "br", "li", "h1", "h2", "h3", "h4",
-					     "h5", "h6",  "blockquote", "tr", "ul", "ol",
-					     "table", "section", "article", "figure", "pre"};
+	static const char *const blocks[] = {"p",	   "div",     "br",	"li", "h1",
+					     "h2",	   "h3",      "h4",	"h5", "h6",
+					     "blockquote", "tr",      "ul",	"ol", "table",
+					     "section",	   "article", "figure", "pre"};
 	size_t i = 1;
 	if (i < n && s[i] == '/')
 		i++;
 	size_t start = i;
-	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-			 (s[i] >= '0' && s[i] <= '9')))
+	while (i < n &&
+	       ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		(s[i] >= '0' && s[i] <= '9')))
 		i++;
 	for (size_t k = 0; k < ARRAY_LEN(blocks); k++)
-		if (strlen(blocks[k]) == i - start && strncasecmp(s + start, blocks[k], i - start) == 0)
+		if (strlen(blocks[k]) == i - start &&
+		    strncasecmp(s + start, blocks[k], i - start) == 0)
 			return true;
 	return false;
 }

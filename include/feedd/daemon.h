@@ -19,7 +19,7 @@ enum daemon_mode { DAEMON_RUN, DAEMON_ONCE };
 /* Runs until done (once) or stopped (run); takes cfg. only, if not NULL,
  * names the feeds `once` polls (n_only of them). Returns the exit status:
  * 0, or 1 when a feed failed (once) or the database never became usable. */
-int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
-		char **only, size_t n_only);
+int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path, char **only,
+		size_t n_only);
 
 #endif

@@ -20,7 +20,7 @@ struct ev_loop;
 
 /* A feed's place in the schedule; embedded in the caller's feed object. */
 struct sched_entry {
-	double due;      /* ev_now time */
+	double due;	 /* ev_now time */
 	size_t heap_pos; /* SIZE_MAX: not scheduled */
 	void *owner;
 };
@@ -42,14 +42,14 @@ void sched_hold(struct sched *s, bool hold);
 
 /* What a poll ended with, for the next delay. */
 struct sched_outcome {
-	bool failed;          /* no usable answer: network error, HTTP >= 400, not a feed */
-	int new_items;        /* articles new to the database (success only) */
+	bool failed;	       /* no usable answer: network error, HTTP >= 400, not a feed */
+	int new_items;	       /* articles new to the database (success only) */
 	int64_t retry_after_s; /* -1: none */
 };
 
 struct sched_policy {
-	double interval_s;     /* the feed's configured interval */
-	double min_s, max_s;   /* min_interval and max_interval */
+	double interval_s;   /* the feed's configured interval */
+	double min_s, max_s; /* min_interval and max_interval */
 };
 
 /* The delay before the next poll. *adaptive carries the feed's adapted

@@ -40,7 +40,7 @@ struct store_article {
 	int64_t published_at;  /* seconds since the epoch, or STORE_TIME_NONE */
 	int64_t seen_at_us;    /* when feedd first saw it, microseconds */
 	char content_hash[33]; /* set by store_article_hash */
-	void *ctx;             /* the submitter's, handed back in on_article; not owned */
+	void *ctx;	       /* the submitter's, handed back in on_article; not owned */
 };
 
 void store_article_free(struct store_article *a);

@@ -246,8 +246,9 @@ static void test_semantics(void **state)
 	assert_true(dedup_size(store_dedup(w.store)) >= 501);
 	struct store_stats ws;
 	store_get_stats(w.store, &ws);
-	assert_int_equal(store_submit_article(w.store, article("irna", "irna-politics", 3, "Title")),
-			 STORE_DUPLICATE);
+	assert_int_equal(
+		store_submit_article(w.store, article("irna", "irna-politics", 3, "Title")),
+		STORE_DUPLICATE);
 	assert_int_equal(store_submit_article(w.store, article("irna", "irna-all", 7, "Title")),
 			 STORE_DUPLICATE);
 	run_free(&w);

@@ -90,7 +90,8 @@ static void test_paragraphs(void **state)
 	static const char *const cases[][2] = {
 		{"<p>One.</p><p>Two &amp; three.</p>", "One.\nTwo & three."},
 		{"Line<br>next<br/>last", "Line\nnext\nlast"},
-		{"<div><p>  spaced\n  out </p>\n\n<p></p><ul><li>a</li><li><b>b</b></li></ul></div>",
+		{"<div><p>  spaced\n  out "
+		 "</p>\n\n<p></p><ul><li>a</li><li><b>b</b></li></ul></div>",
 		 "spaced out\na\nb"},
 		{"no blocks, <em>inline</em> only", "no blocks, inline only"},
 	};
@@ -106,10 +107,8 @@ static void test_paragraphs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_entities),
-		cmocka_unit_test(test_html_to_plain),
-		cmocka_unit_test(test_clean_field),
-		cmocka_unit_test(test_put_utf8),
+		cmocka_unit_test(test_entities),    cmocka_unit_test(test_html_to_plain),
+		cmocka_unit_test(test_clean_field), cmocka_unit_test(test_put_utf8),
 		cmocka_unit_test(test_paragraphs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
