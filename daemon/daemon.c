@@ -410,6 +410,7 @@ static void start_poll(struct daemon *d, struct feed_rt *f)
 		.etag = f->etag,
 		.last_modified = f->last_modified,
 		.max_bytes = d->cfg->max_feed_size,
+		.max_bytes_name = "max_feed_size",
 		.ctx = p,
 	};
 	if (fetch_start(d->fetcher, &req) != 0) {

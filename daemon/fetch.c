@@ -497,7 +497,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct fetcher *f = w->data;
 	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
-		     (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+		(revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
 	int running;
 	/* w may be freed inside: libcurl removes sockets it closes. */
 	CURLMcode mc = curl_multi_socket_action(f->multi, w->fd, action, &running);
@@ -591,7 +591,8 @@ struct fetcher *fetch_new(struct ev_loop *loop, const struct fetch_config *cfg, 
 		curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
 				  cfg->per_host_connections);
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	LOG_DEBUG("fetch: libcurl %s, %s%s%s", v->version, v->ssl_version ? v->ssl_version : "no TLS",
+	LOG_DEBUG("fetch: libcurl %s, %s%s%s", v->version,
+		  v->ssl_version ? v->ssl_version : "no TLS",
 		  v->features & CURL_VERSION_HTTP2 ? ", HTTP/2" : "",
 		  v->features & CURL_VERSION_BROTLI ? ", brotli" : "");
 	return f;
@@ -652,9 +653,9 @@ static bool url_usable(const char *url)
 	CURLU *u = need(curl_url());
 	char *scheme = NULL, *host = NULL;
 	bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-		  curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-		  (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
-		  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0];
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		(strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0];
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);

@@ -15,7 +15,8 @@
  * bytes, so a small compressed body cannot inflate past the cap.  A 304
  * carries the request's validators when the response repeats neither, so
  * the caller may store a result's etag and last_modified as they are.
- * permanent_url is only set for a complete response (error NULL).
+ * permanent_url is only set for a complete response (error NULL).  A done
+ * callback may start requests, cancel them, or free the fetcher.
  */
 #ifndef FEEDD_FETCH_H
 #define FEEDD_FETCH_H
@@ -34,7 +35,7 @@ struct fetch_config {
 	long max_connections;	   /* total (CURLMOPT_MAX_TOTAL_CONNECTIONS) */
 	long per_host_connections; /* CURLMOPT_MAX_HOST_CONNECTIONS */
 	int64_t connect_timeout_ms, timeout_ms;
-	long low_speed_bytes; /* abort if slower than this ... */
+	long low_speed_bytes;  /* abort if slower than this ... */
 	long low_speed_time_s; /* ... for this long (default 1 byte/s for 30 s) */
 	int max_redirects;     /* 5 */
 	bool verify_tls;       /* true */
@@ -48,8 +49,8 @@ struct fetch_request {
 	const char *url;
 	const char *etag, *last_modified; /* validators for a conditional GET, or NULL */
 	size_t max_bytes; /* body cap (decoded bytes); beyond it the transfer is aborted and reported truncated */
-	void *ctx;	  /* handed back in the result */
-	/* Added: the setting behind max_bytes, named in the error ("max_feed_size"),
+	void *ctx; /* handed back in the result */
+	/* The setting behind max_bytes, named in the error ("max_feed_size"),
 	 * or NULL.  max_bytes 0 means no cap. */
 	const char *max_bytes_name;
 };

@@ -247,6 +247,17 @@ static void test_conditional(void **state)
 	assert_int_equal(r->http_status, 200);
 	assert_int_equal(r->body.len, first->body.len);
 
+	/* A 304 that repeats no validator carries the request's. */
+	r = get(&run, "/status/304",
+		(struct fetch_request){.etag = "\"abc\"", .last_modified = first->last_modified});
+	assert_null(r->error);
+	assert_int_equal(r->http_status, 304);
+	assert_string_equal(r->etag, "\"abc\"");
+	assert_string_equal(r->last_modified, first->last_modified);
+	r = get(&run, "/status/304", (struct fetch_request){0});
+	assert_null(r->etag);
+	assert_null(r->last_modified);
+
 	/* A validator that would end the header line is not sent. */
 	r = get(&run, path, (struct fetch_request){.etag = "\"x\"\r\nX-Evil: 1"});
 	assert_int_equal(r->http_status, 200);
@@ -546,6 +557,19 @@ static void test_free_in_done(void **state)
 	run_for(&run, 0.2);
 	assert_int_equal(run.n_done, 1);
 	assert_int_equal(run.results[0]->http_status, 404);
+	run_free(&run);
+
+	/* The same while fetch_cancel_all calls back. */
+	run_init(&run, NULL);
+	run.free_in_done = true;
+	for (int i = 0; i < 6; i++)
+		start(&run, "/hang", (struct fetch_request){0});
+	run_for(&run, 0.2);
+	fetch_cancel_all(run.f);
+	assert_null(run.f);
+	assert_int_equal(run.n_done, 1);
+	assert_string_equal(run.results[0]->error, "cancelled");
+	run_for(&run, 0.2);
 	run_free(&run);
 }
 

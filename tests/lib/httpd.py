@@ -18,8 +18,9 @@ stderr.
   /redirect/CODE/N?to=P    N redirects with status CODE, then to P (a path or
                            a whole URL; default /feeds/rss20-namespaces.xml)
   /redirect-loop           a 302 to itself
-  /status/CODE             that status with a short body; ?retry_after=V adds
-                           "Retry-After: V" (seconds or an HTTP-date)
+  /status/CODE             that status with a short body (none for 204 and
+                           304, nor ETag or Last-Modified); ?retry_after=V
+                           adds "Retry-After: V" (seconds or an HTTP-date)
   /429?retry_after=S       the same for 429
   /hang                    reads the request and never answers, until the
                            client hangs up
@@ -220,6 +221,12 @@ class Handler(BaseHTTPRequestHandler):
     headers = []
     if "retry_after" in q:
       headers.append(("Retry-After", q["retry_after"]))
+    if code in (204, 304):  # no body, by definition
+      self.send_response(code)
+      for name, value in headers:
+        self.send_header(name, value)
+      self.end_headers()
+      return
     self.reply(code, b"%d\n" % code, headers=headers)
 
   def hang(self):

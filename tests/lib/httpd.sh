@@ -19,6 +19,7 @@
 
 _httpd_pid=
 _httpd_dir=
+_httpd_rc=0
 
 httpd_start() {
   local root=$1
@@ -31,14 +32,18 @@ httpd_start() {
     return 77
   fi
   _httpd_dir=$(mktemp -d "${TMPDIR:-/tmp}/feedd-httpd.XXXXXX") || return 1
-  python3 "$(dirname "${BASH_SOURCE[0]}")/httpd.py" --root "$root" --parent-pid "$BASHPID" \
+  # Created here: the background job opens it only when it gets to run.
+  : >"$_httpd_dir/stdout"
+  # $BASHPID taken here: inside the background job it names the job.
+  local me=$BASHPID
+  python3 "$(dirname "${BASH_SOURCE[0]}")/httpd.py" --root "$root" --parent-pid "$me" \
     </dev/null >"$_httpd_dir/stdout" 2>"$_httpd_dir/log" &
   _httpd_pid=$!
   _httpd_trap
 
-  local line= i
+  local line='' i
   for ((i = 0; i < 200; i++)); do
-    read -r line <"$_httpd_dir/stdout" 2>/dev/null || true
+    read -r line <"$_httpd_dir/stdout" || true
     [[ $line == "PORT "* ]] && break
     if ! kill -0 "$_httpd_pid" 2>/dev/null; then
       break
@@ -74,11 +79,10 @@ httpd_stop() {
 # _httpd_trap: puts httpd_stop in front of the EXIT trap already set, if any,
 # keeping the exit status for it.
 _httpd_trap() {
-  local prev=
-  if [[ -n $(trap -p EXIT) ]]; then
-    eval "set -- $(trap -p EXIT)"
-    prev=$3
-  fi
+  # trap -p prints "trap -- 'CMD' EXIT", quoted for eval.
+  local -a words=()
+  eval "words=($(trap -p EXIT))"
+  local prev=${words[2]:-}
   # shellcheck disable=SC2064  # expand prev now
   trap "_httpd_rc=\$?; httpd_stop; (exit \$_httpd_rc); $prev" EXIT
 }
