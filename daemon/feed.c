@@ -834,9 +834,17 @@ static void cap_escaped(struct feed_parser *p, const char *s, size_t n, bool in_
 	cap_append(p, &p->cap.markup, s + run, n - run);
 }
 
-static char *take_text(struct capture *c)
+/* The captured text: markup once a child element appeared, else the plain
+ * text. The buffers keep their capacity for the next field. */
+static const struct buf *captured(const struct capture *c)
 {
-	return buf_steal(c->has_markup ? &c->markup : &c->plain);
+	return c->has_markup ? &c->markup : &c->plain;
+}
+
+static char *take_text(const struct capture *c)
+{
+	const struct buf *b = captured(c);
+	return xstrndup(buf_str(b), b->len);
 }
 
 static void set_date(char **raw, int64_t *when, char *text)
@@ -874,8 +882,23 @@ static void end_capture(struct feed_parser *p)
 	if (c->entry && !p->entry)
 		return;
 	struct feed_entry *e = p->entry;
-	char *v = take_text(c);
 	bool is_entry = c->entry;
+	if (c->field == F_SUMMARY || c->field == F_CONTENT) {
+		/* Trimmed only, straight from the buffer: the markup is kept
+		 * as given, and these are the long fields. */
+		char **slot = !is_entry ? NULL : c->field == F_SUMMARY ? &e->summary : &e->content;
+		const struct buf *b = captured(c);
+		const char *t = buf_str(b);
+		size_t a = 0, n = b->len;
+		while (a < n && strchr(" \t\r\n", t[a]))
+			a++;
+		while (n > a && strchr(" \t\r\n", t[n - 1]))
+			n--;
+		if (slot && n > a && !*slot)
+			*slot = xstrndup(t + a, n - a);
+		return;
+	}
+	char *v = take_text(c);
 
 	switch (c->field) {
 	case F_TITLE: {
@@ -905,20 +928,9 @@ static void end_capture(struct feed_parser *p)
 			free(v);
 		break;
 	case F_SUMMARY:
-	case F_CONTENT: {
-		char **slot = c->field == F_SUMMARY ? (is_entry ? &e->summary : NULL)
-						    : (is_entry ? &e->content : NULL);
-		/* Trim only: the markup is kept as given. */
-		size_t a = 0, n = strlen(v);
-		while (a < n && strchr(" \t\r\n", v[a]))
-			a++;
-		while (n > a && strchr(" \t\r\n", v[n - 1]))
-			n--;
-		if (slot && n > a)
-			set_first(slot, xstrndup(v + a, n - a));
+	case F_CONTENT: /* handled above */
 		free(v);
 		break;
-	}
 	case F_AUTHOR:
 		if (is_entry)
 			set_first(&e->author, text_clean_field(v));

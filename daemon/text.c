@@ -50,9 +50,17 @@ size_t text_entity(const char *s, size_t len, uint32_t *cp)
 	if (i == 1 || i >= len || s[i] != ';')
 		return 0;
 	name[i - 1] = '\0';
-	if (strcmp(name, "apos") == 0) {
-		*cp = '\'';
-		return i + 1;
+	/* XML's five first: they are most of all references, and libxml2's
+	 * table lookup is a linear scan. */
+	static const struct {
+		const char *name;
+		uint32_t cp;
+	} xml5[] = {{"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"quot", '"'}, {"apos", '\''}};
+	for (size_t k = 0; k < ARRAY_LEN(xml5); k++) {
+		if (strcmp(name, xml5[k].name) == 0) {
+			*cp = xml5[k].cp;
+			return i + 1;
+		}
 	}
 	const htmlEntityDesc *ent = htmlEntityLookup((const xmlChar *)name);
 	if (!ent)
