@@ -286,6 +286,8 @@ int main(int argc, char **argv)
 	struct store_config cfg;
 	store_config_default(&cfg);
 	cfg.conninfo = conninfo;
+	if (getenv("FEEDD_BENCH_BATCH"))
+		cfg.batch_size = atoi(getenv("FEEDD_BENCH_BATCH"));
 	struct store_handler h = {.on_article = on_article, .on_state = on_state, .ctx = &r};
 	struct store *s = store_new(r.loop, &cfg, &h);
 	ev_run(r.loop, 0); /* until ready */

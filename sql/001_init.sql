@@ -313,12 +313,15 @@ DECLARE
   v_tries int := 0;
   cur feedd.articles%ROWTYPE;
 BEGIN
-  SELECT s.id INTO v_source FROM feedd.sources s WHERE s.name = p_source;
+  -- One statement for both names: each PL/pgSQL statement costs, and this
+  -- function runs once per article.
+  SELECT (SELECT s.id FROM feedd.sources s WHERE s.name = p_source), f.id, f.source_id
+  INTO v_source, v_feed, v_feed_source
+  FROM (SELECT 1) AS one LEFT JOIN feedd.feeds f ON f.name = p_feed;
   IF v_source IS NULL THEN
     RAISE EXCEPTION 'feedd.store_article: unknown source "%"', p_source
       USING ERRCODE = 'foreign_key_violation';
   END IF;
-  SELECT f.id, f.source_id INTO v_feed, v_feed_source FROM feedd.feeds f WHERE f.name = p_feed;
   IF v_feed IS NULL THEN
     RAISE EXCEPTION 'feedd.store_article: unknown feed "%"', p_feed
       USING ERRCODE = 'foreign_key_violation';

@@ -120,9 +120,69 @@ url = $FEEDD_TEST_HTTP/status/500
 [feed not-a-feed]
 source = broken
 url = $FEEDD_TEST_HTTP/bot-challenge
+
+[feed not-found]
+source = broken
+url = $FEEDD_TEST_HTTP/status/404
+
+[feed gone]
+source = broken
+url = $FEEDD_TEST_HTTP/status/410
+
+[feed rate-limited]
+source = broken
+url = $FEEDD_TEST_HTTP/429?retry_after=600
+
+[feed hanging]
+source = broken
+url = $FEEDD_TEST_HTTP/hang
+
+[feed endless]
+source = broken
+url = $FEEDD_TEST_HTTP/big?mb=0
+
+[feed cut-short]
+source = broken
+url = $FEEDD_TEST_HTTP/truncated
+
+[feed moved]
+source = slash
+url = $FEEDD_TEST_HTTP/redirect/301/2?to=/feeds/slash.xml
 CONF
+sed -i 's/^shutdown_timeout = 10s/shutdown_timeout = 10s\nmax_feed_size = 2M/' "$work/feedd.conf"
+start=$(date +%s)
 timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4.log"
 is "once exits 1 when a feed failed" 1 $?
+took=$(( $(date +%s) - start ))
+[ "$took" -le 20 ] && ok "a hanging and an endless feed do not hold up the pass (${took} s)" ||
+  not_ok "a hanging and an endless feed do not hold up the pass" "took ${took} s"
+err_of() {
+  sql "SELECT coalesce(http_status::text, '-') || '|' || coalesce(error, '-') FROM feedd.polls p
+       JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = '$1' ORDER BY started_at DESC LIMIT 1"
+}
+is "404 is an error with its polls row" "404|HTTP 404" "$(err_of not-found)"
+is "410 disables the feed" "false|HTTP 410 Gone" \
+  "$(sql "SELECT enabled || '|' || disabled_reason FROM feedd.feeds WHERE name = 'gone'")"
+is "429 records Retry-After" "429|HTTP 429 (Retry-After 600 s)" "$(err_of rate-limited)"
+case $(err_of hanging) in
+  "-|timed out after 5 s"*) ok "a hanging server times out" ;;
+  *) not_ok "a hanging server times out" "$(err_of hanging)" ;;
+esac
+case $(err_of endless) in
+  *max_feed_size*) ok "an endless body stops at max_feed_size" ;;
+  *) not_ok "an endless body stops at max_feed_size" "$(err_of endless)" ;;
+esac
+case $(err_of cut-short) in
+  *"|-") not_ok "a truncated body is an error" "$(err_of cut-short)" ;;
+  *) ok "a truncated body is an error" ;;
+esac
+is "a permanent redirect is recorded" "$FEEDD_TEST_HTTP/feeds/slash.xml" \
+  "$(sql "SELECT permanent_url FROM feedd.feeds WHERE name = 'moved'")"
+missing=
+for f in not-found gone rate-limited hanging endless cut-short; do
+  grep -q "feed $f: " "$work/once4.log" || missing="$missing $f"
+done
+is "every failing feed has a log line" "" "$missing"
 is "the 500 has its polls row" "500|HTTP 500" \
   "$(sql "SELECT http_status || '|' || error FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'server-error'")"
 grep -q "feed server-error: HTTP 500" "$work/once4.log" && ok "the 500 is logged" ||
