@@ -30,6 +30,7 @@
 #include <ev.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,17 @@
 #define STORE_BACKLOG_LIMIT 20000
 
 struct poll;
+struct feed_rt;
+
+/* A host and its fetches: at most per_host_connections at once; feeds due
+ * beyond that wait here, in order, instead of queueing inside libcurl,
+ * whose connect timeout would run while they wait. */
+struct host {
+	char *name;
+	int in_flight;
+	struct feed_rt *wait_head, *wait_tail;
+	struct host *next; /* hash chain */
+};
 
 struct feed_rt {
 	char *name;
@@ -50,9 +62,12 @@ struct feed_rt {
 	double adaptive_s;
 	struct sched_entry entry;
 	struct poll *poll; /* the poll in progress, or NULL */
-	bool removed;	   /* gone from the configuration: freed when idle */
-	bool polled;	   /* once: done */
-	bool failed;	   /* once: the last poll failed */
+	struct host *host; /* while waiting for or holding a connection */
+	struct feed_rt *wait_next;
+	bool waiting;
+	bool removed; /* gone from the configuration: freed when idle */
+	bool polled;  /* once: done */
+	bool failed;  /* once: the last poll failed */
 };
 
 struct poll {
@@ -80,6 +95,9 @@ struct daemon {
 	int exit_status;
 	size_t polls_active;
 	size_t stored_today, failing;
+	long today; /* the UTC day stored_today counts */
+	struct host **hosts;
+	size_t host_cap;
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer watchdog, deadline, pressure;
 	ev_idle check_done;
@@ -106,8 +124,70 @@ static struct feed_rt *find_feed(struct daemon *d, const char *name)
 	return NULL;
 }
 
+/* The host part of an http(s) URL, lower-cased, as a new string. */
+static char *url_host(const char *url)
+{
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	const char *at = h + strcspn(h, "/?#");
+	const char *user = memchr(h, '@', (size_t)(at - h));
+	if (user)
+		h = user + 1;
+	size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+	char *name = xstrndup(h, n);
+	for (char *c = name; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return name;
+}
+
+static struct host *host_get(struct daemon *d, const char *url)
+{
+	if (!d->hosts) {
+		d->host_cap = 1024;
+		d->hosts = xcalloc(d->host_cap, sizeof *d->hosts);
+	}
+	char *name = url_host(url);
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *c = name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	struct host **slot = &d->hosts[h % d->host_cap];
+	for (struct host *x = *slot; x; x = x->next) {
+		if (strcmp(x->name, name) == 0) {
+			free(name);
+			return x;
+		}
+	}
+	struct host *x = xcalloc(1, sizeof *x);
+	x->name = name;
+	x->next = *slot;
+	*slot = x;
+	return x;
+}
+
+static void host_unwait(struct feed_rt *f)
+{
+	if (!f->waiting)
+		return;
+	struct host *h = f->host;
+	struct feed_rt **pp = &h->wait_head, *prev = NULL;
+	while (*pp && *pp != f) {
+		prev = *pp;
+		pp = &(*pp)->wait_next;
+	}
+	if (*pp) {
+		*pp = f->wait_next;
+		if (h->wait_tail == f)
+			h->wait_tail = prev;
+	}
+	f->waiting = false;
+	f->wait_next = NULL;
+	f->host = NULL;
+}
+
 static void feed_rt_free(struct feed_rt *f)
 {
+	host_unwait(f);
 	free(f->name);
 	free(f->etag);
 	free(f->last_modified);
@@ -116,13 +196,25 @@ static void feed_rt_free(struct feed_rt *f)
 	free(f);
 }
 
+static void count_stored(struct daemon *d)
+{
+	long day = (long)(now_us() / 1000000 / 86400);
+	if (day != d->today) {
+		d->today = day;
+		d->stored_today = 0;
+	}
+	d->stored_today++;
+}
+
 static void update_status(struct daemon *d)
 {
+	if ((long)(now_us() / 1000000 / 86400) != d->today)
+		d->stored_today = 0;
 	size_t failing = 0;
 	for (size_t i = 0; i < d->n_feeds; i++)
 		failing += d->feeds[i]->errors > 0;
 	d->failing = failing;
-	notify_status("%zu feeds, %zu polls in flight, %zu articles stored, %zu failing",
+	notify_status("%zu feeds, %zu polls in flight, %zu articles stored today, %zu failing",
 		      d->n_feeds, d->polls_active, d->stored_today, failing);
 }
 
@@ -152,6 +244,8 @@ static void check_done(struct daemon *d)
 }
 
 /* ---- polls ------------------------------------------------------------------ */
+
+static void on_due(void *ctx, void *owner);
 
 static void schedule_next(struct daemon *d, struct feed_rt *f, const struct sched_outcome *o,
 			  double *next_s)
@@ -229,6 +323,8 @@ static void finish_poll(struct poll *p)
 	f->failed = failed;
 	f->polled = true;
 	f->poll = NULL;
+	struct host *host = f->host;
+	f->host = NULL;
 	if (r)
 		fetch_result_free(r);
 	free(p->error);
@@ -242,6 +338,20 @@ static void finish_poll(struct poll *p)
 			}
 		}
 		feed_rt_free(f);
+	}
+	/* The host's next waiting feed takes the connection. */
+	if (host) {
+		host->in_flight--;
+		struct feed_rt *waiter = host->wait_head;
+		if (waiter && !d->stopping) {
+			host->wait_head = waiter->wait_next;
+			if (!host->wait_head)
+				host->wait_tail = NULL;
+			waiter->waiting = false;
+			waiter->wait_next = NULL;
+			waiter->host = NULL;
+			on_due(d, waiter);
+		}
 	}
 	sched_hold(d->sched, false);
 	check_done(d);
@@ -405,6 +515,7 @@ static void start_poll(struct daemon *d, struct feed_rt *f)
 	p->started = ev_now(d->loop);
 	f->poll = p;
 	d->polls_active++;
+	f->host->in_flight++;
 	struct fetch_request req = {
 		.url = f->permanent_url ? f->permanent_url : f->cfg->url,
 		.etag = f->etag,
@@ -423,8 +534,20 @@ static void on_due(void *ctx, void *owner)
 {
 	struct daemon *d = ctx;
 	struct feed_rt *f = owner;
-	if (d->stopping || f->poll || f->removed)
+	if (d->stopping || f->poll || f->removed || f->waiting)
 		return;
+	struct host *h = host_get(d, f->permanent_url ? f->permanent_url : f->cfg->url);
+	if (h->in_flight >= d->cfg->per_host_connections) {
+		f->host = h;
+		f->waiting = true;
+		f->wait_next = NULL;
+		if (h->wait_tail)
+			h->wait_tail->wait_next = f;
+		else
+			h->wait_head = f;
+		h->wait_tail = f;
+		return;
+	}
 	if (under_pressure(d)) {
 		/* Back in line; the schedule waits until something finishes. */
 		sched_at(d->sched, &f->entry, ev_now(d->loop));
@@ -433,6 +556,7 @@ static void on_due(void *ctx, void *owner)
 			ev_timer_start(d->loop, &d->pressure);
 		return;
 	}
+	f->host = h;
 	start_poll(d, f);
 }
 
@@ -453,7 +577,7 @@ static void on_article(void *ctx, const struct store_article *a, enum store_outc
 	struct daemon *d = ctx;
 	struct poll *p = a->ctx;
 	if (o == STORE_INSERTED) {
-		d->stored_today++;
+		count_stored(d);
 		if (p)
 			p->new_items++;
 	}
@@ -669,8 +793,10 @@ static void stop(struct daemon *d, const char *why)
 	LOG_NOTICE("%s: finishing %zu polls and %zu store items (at most %.0f s)", why,
 		   d->polls_active, store_backlog(d->store),
 		   (double)d->cfg->shutdown_timeout_ms / 1000.0);
-	for (size_t i = 0; i < d->n_feeds; i++)
+	for (size_t i = 0; i < d->n_feeds; i++) {
 		sched_remove(d->sched, &d->feeds[i]->entry);
+		host_unwait(d->feeds[i]);
+	}
 	ev_timer_set(&d->deadline, (double)d->cfg->shutdown_timeout_ms / 1000.0, 0.);
 	ev_timer_start(d->loop, &d->deadline);
 	check_done(d);
@@ -814,6 +940,14 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		feed_rt_free(f);
 	}
 	free(d->feeds);
+	for (size_t i = 0; i < d->host_cap; i++) {
+		for (struct host *x = d->hosts[i], *nx; x; x = nx) {
+			nx = x->next;
+			free(x->name);
+			free(x);
+		}
+	}
+	free(d->hosts);
 	sched_free(d->sched);
 	store_free(d->store);
 	cfg_free(d->cfg);

@@ -22,8 +22,10 @@ sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
 
 work=$(mktemp -d)
 daemon_pid=
+notify_pid=
 cleanup() {
   [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
+  [ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -193,9 +195,38 @@ is "the others answered 304 again" 6 "$(sql "SELECT count(*) FROM feedd.polls WH
 is "feed_health shows the failing feed" "server-error|1" \
   "$(sql "SELECT feed || '|' || consecutive_errors FROM feedd.feed_health WHERE consecutive_errors > 0 AND feed = 'server-error'")"
 
+# 4b. One connection per host, one of them hanging: the others wait their
+# turn in feedd, not in libcurl, whose connect timeout would run meanwhile.
+write_conf <<CONF
+
+[source slow]
+home = http://127.0.0.1/
+
+[feed hanging]
+source = slow
+url = $FEEDD_TEST_HTTP/hang
+CONF
+sed -i 's/^shutdown_timeout = 10s/shutdown_timeout = 10s\nper_host_connections = 1\nconnect_timeout = 2s\nfetch_timeout = 4s/; /^fetch_timeout = 5s$/d' "$work/feedd.conf"
+timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4b.log"
+is "per host, one at a time: only the hanging feed fails" "hanging" \
+  "$(grep -o 'feed [a-z-]*: .*timed out' "$work/once4b.log" | cut -d' ' -f2 | tr -d ':' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
 # 5. The daemon: new items on the next poll, SIGHUP, SIGTERM.
 write_conf < /dev/null
-"$feedd" run -c "$work/feedd.conf" 2> "$work/run.log" &
+# A stand-in for systemd's notify socket, to see what feedd tells it.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(120)
+with open(sys.argv[2], "a") as log:
+    while True:
+        log.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+        log.flush()
+' "$work/notify.sock" "$work/notify.log" 2>/dev/null &
+notify_pid=$!
+for ((i = 0; i < 50; i++)); do [ -S "$work/notify.sock" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$work/notify.sock "$feedd" run -c "$work/feedd.conf" 2> "$work/run.log" &
 daemon_pid=$!
 wait_for() { # SQL EXPECTED SECONDS
   local i
@@ -247,6 +278,14 @@ daemon_pid=
 grep -q "SIGTERM: finishing" "$work/run.log" && ok "SIGTERM drains" || not_ok "SIGTERM drains" "$(tail -3 "$work/run.log")"
 grep -q "accepted but not stored" "$work/run.log" && not_ok "SIGTERM loses nothing" "$(tail -3 "$work/run.log")" ||
   ok "SIGTERM loses nothing"
+
+kill "$notify_pid" 2>/dev/null
+grep -qx "READY=1" "$work/notify.log" && ok "sd_notify: READY=1" || not_ok "sd_notify: READY=1" "$(head -3 "$work/notify.log")"
+grep -q "^STATUS=.* feeds, .* polls in flight, .* articles stored today, .* failing" "$work/notify.log" &&
+  ok "sd_notify: STATUS" || not_ok "sd_notify: STATUS" "$(grep STATUS "$work/notify.log" | head -2)"
+grep -q "^RELOADING=1" "$work/notify.log" && ok "sd_notify: RELOADING=1 on SIGHUP" || not_ok "sd_notify: RELOADING=1 on SIGHUP"
+grep -qx "STOPPING=1" "$work/notify.log" && ok "sd_notify: STOPPING=1 on SIGTERM" || not_ok "sd_notify: STOPPING=1 on SIGTERM"
+grep -q "^<[0-9]>" "$work/run.log" && not_ok "no journal prefixes outside systemd" || ok "no journal prefixes outside systemd"
 
 echo "test_daemon: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
