@@ -279,6 +279,44 @@ grep -q "SIGTERM: finishing" "$work/run.log" && ok "SIGTERM drains" || not_ok "S
 grep -q "accepted but not stored" "$work/run.log" && not_ok "SIGTERM loses nothing" "$(tail -3 "$work/run.log")" ||
   ok "SIGTERM loses nothing"
 
+# 6. SIGTERM in the middle of ingestion: every feed whose poll was recorded
+# has all its articles, and the daemon says it lost nothing.
+mkdir -p "$work/bulk"
+python3 - "$work/bulk" <<'PY'
+import sys
+for f in range(30):
+    items = "".join(
+        f"<item><title>Bulk {f}-{i}</title><link>https://bulk.example/news/{f * 1000 + i}/x</link>"
+        f"<description>{'Lorem ipsum dolor sit amet. ' * 40}</description></item>"
+        for i in range(200))
+    open(f"{sys.argv[1]}/bulk{f}.xml", "w").write(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bulk {f}</title>{items}</channel></rss>')
+PY
+cp "$work"/bulk/*.xml "$work/feeds/"
+{
+  printf '\n[source bulk]\nhome = https://bulk.example/\nnews_id = /news/([0-9]+)/\n'
+  for f in $(seq 0 29); do
+    printf '\n[feed bulk%d]\nsource = bulk\nurl = %s/feeds/bulk%d.xml\n' "$f" "$FEEDD_TEST_HTTP" "$f"
+  done
+} | write_conf
+"$feedd" run -c "$work/feedd.conf" 2> "$work/run2.log" &
+daemon_pid=$!
+wait_for "SELECT count(*) > 0 FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name LIKE 'bulk%'" t 30
+kill -TERM "$daemon_pid"
+for ((i = 0; i < 200; i++)); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$daemon_pid"
+is "SIGTERM mid-ingestion: exit 0" 0 $?
+daemon_pid=
+polled=$(sql "SELECT count(*) FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name LIKE 'bulk%' AND p.http_status = 200")
+incomplete=$(sql "SELECT count(*) FROM (SELECT f.name, count(af.article_id) AS n
+  FROM feedd.feeds f JOIN feedd.polls p ON p.feed_id = f.id AND p.http_status = 200
+  LEFT JOIN feedd.article_feeds af ON af.feed_id = f.id
+  WHERE f.name LIKE 'bulk%' GROUP BY f.name) x WHERE n <> 200")
+[ "$polled" -gt 0 ] && ok "some bulk feeds were polled before SIGTERM ($polled)" || not_ok "some bulk feeds were polled"
+is "every recorded poll has all 200 of its articles" 0 "$incomplete"
+grep -q "accepted but not stored" "$work/run2.log" && not_ok "nothing accepted was lost" "$(tail -3 "$work/run2.log")" ||
+  ok "nothing accepted was lost"
+
 kill "$notify_pid" 2>/dev/null
 grep -qx "READY=1" "$work/notify.log" && ok "sd_notify: READY=1" || not_ok "sd_notify: READY=1" "$(head -3 "$work/notify.log")"
 grep -q "^STATUS=.* feeds, .* polls in flight, .* articles stored today, .* failing" "$work/notify.log" &&
