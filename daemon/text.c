@@ -151,6 +151,19 @@ static bool tag_start(const char *s, size_t len)
 	return c == '>' || c == '/' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* If a tag starts at s[i], the index of its closing '>', else 0. A tag
+ * ends at the first '>' unless a '<' comes first; looking no further than
+ * either keeps the callers linear. */
+static size_t tag_end(const char *s, size_t len, size_t i)
+{
+	if (s[i] != '<' || !tag_start(s + i, len - i))
+		return 0;
+	size_t j = i + 1;
+	while (j < len && s[j] != '>' && s[j] != '<')
+		j++;
+	return j < len && s[j] == '>' ? j : 0;
+}
+
 /* One round of tag removal and entity decoding; returns whether anything
  * that looked like markup or an entity was found. */
 static bool strip_once(const char *s, size_t len, struct buf *out)
@@ -158,22 +171,12 @@ static bool strip_once(const char *s, size_t len, struct buf *out)
 	bool changed = false;
 	size_t i = 0;
 	while (i < len) {
-		if (s[i] == '<' && tag_start(s + i, len - i)) {
-			/* The tag ends at the first '>' unless a '<' comes first;
-			 * looking no further than either keeps this linear. */
-			size_t j = i + 1;
-			while (j < len && s[j] != '>' && s[j] != '<')
-				j++;
-			if (j < len && s[j] == '>') {
-				/* A tag separates words: "a<br>b" reads "a b". */
-				buf_putc(out, ' ');
-				i = j + 1;
-				changed = true;
-				continue;
-			}
-			/* Not a tag: copy up to the next '<' at once. */
-			buf_append(out, s + i, j - i);
-			i = j;
+		size_t j = tag_end(s, len, i);
+		if (j) {
+			/* A tag separates words: "a<br>b" reads "a b". */
+			buf_putc(out, ' ');
+			i = j + 1;
+			changed = true;
 			continue;
 		}
 		if (s[i] == '&') {
@@ -261,15 +264,11 @@ char *text_html_to_paragraphs(const char *s)
 	buf_init(&out);
 	size_t len = strlen(s), i = 0;
 	while (i < len) {
-		if (s[i] == '<' && tag_start(s + i, len - i)) {
-			size_t j = i + 1;
-			while (j < len && s[j] != '>' && s[j] != '<')
-				j++;
-			if (j < len && s[j] == '>') {
-				buf_putc(&marked, block_tag(s + i, j - i + 1) ? '\n' : ' ');
-				i = j + 1;
-				continue;
-			}
+		size_t j = tag_end(s, len, i);
+		if (j) {
+			buf_putc(&marked, block_tag(s + i, j - i + 1) ? '\n' : ' ');
+			i = j + 1;
+			continue;
 		}
 		/* Line breaks in the source are white space, not paragraphs. */
 		buf_putc(&marked, s[i] == '\n' || s[i] == '\r' ? ' ' : s[i]);
