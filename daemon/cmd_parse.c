@@ -32,7 +32,7 @@ struct parse_run {
  * parser hands over valid UTF-8 only (charset.c), so nothing is lost. */
 static json_object *str_or_null(const char *s)
 {
-	return s ? json_object_new_string(s) : NULL; /* NULL is JSON null */
+	return s ? json_object_new_string_len(s, (int)strlen(s)) : NULL; /* NULL: JSON null */
 }
 
 static json_object *time_or_null(int64_t t)

@@ -48,6 +48,8 @@
 /* Categories and enclosures kept per entry. */
 #define MAX_CATEGORIES 1000
 #define MAX_ENCLOSURES 200
+/* Namespace names remembered by pointer. */
+#define NS_CACHE 8
 /* Elements nested deeper than this are not tracked (libxml2 stops at 256). */
 #define MAX_DEPTH 512
 
@@ -129,6 +131,7 @@ struct feed_parser {
 	bool tag_skip; /* the rest of this tag is dropped */
 	bool attrs_dropped;
 	size_t cdata_len;    /* bytes since the CDATA section (re)opened */
+	bool out_cdata;      /* xmlfix opened a CDATA section in text */
 	bool seen_lt;	     /* past the text before the first '<' */
 	size_t junk_skipped; /* non-space bytes before the first '<' */
 	struct buf pending;  /* bytes waiting for lookahead */
@@ -162,6 +165,12 @@ struct feed_parser {
 
 	struct capture cap;
 	bool capturing;
+
+	struct ns_seen {
+		const xmlChar *uri;
+		enum ns ns;
+	} ns_cache[NS_CACHE];
+	int ns_next;
 
 	/* xml:base per depth; entries point into owned strings */
 	const char *bases[MAX_DEPTH + 1];
@@ -332,7 +341,7 @@ static bool fix_table[FT_N][256];
 static void fix_tables_init(void)
 {
 	static const char *const specials[FT_N] = {
-		[FT_TEXT] = "&<", [FT_TAG] = "\"'=><&", [FT_TAG_DQ] = "\"&", [FT_TAG_SQ] = "'&",
+		[FT_TEXT] = "&<]", [FT_TAG] = "\"'=><&", [FT_TAG_DQ] = "\"&", [FT_TAG_SQ] = "'&",
 		[FT_CDATA] = "]", [FT_COMMENT] = "-",	[FT_PI] = "?",
 	};
 	for (int t = 0; t < FT_N; t++) {
@@ -429,6 +438,84 @@ static size_t fix_doctype(struct feed_parser *p, const char *c, size_t left)
 	return 1;
 }
 
+/* Text content: every reference is resolved here, and the characters XML
+ * cannot hold as text ('<' and '&') are written inside a CDATA section
+ * that xmlfix opens and closes around them.  libxml2 then meets no
+ * reference in content at all: escaped HTML arrives in a few large blocks
+ * instead of one callback per "&lt;", and nothing is dropped after a
+ * recovered error (libxml2 skips entity references in content once it has
+ * seen one). */
+static void cdata_open(struct feed_parser *p)
+{
+	if (!p->out_cdata) {
+		buf_puts(&p->fixed, "<![CDATA[");
+		p->out_cdata = true;
+		p->cdata_len = 0;
+	}
+}
+
+static void cdata_close(struct feed_parser *p)
+{
+	if (p->out_cdata) {
+		buf_puts(&p->fixed, "]]>");
+		p->out_cdata = false;
+	}
+}
+
+static void text_run(struct feed_parser *p, const char *s, size_t n)
+{
+	if (p->out_cdata)
+		cdata_run(p, s, n);
+	else
+		buf_append(&p->fixed, s, n);
+}
+
+/* One character of text content, decoded from a reference. ']' closes the
+ * section first, so that no "]]>" can ever form inside it. */
+static void text_char(struct feed_parser *p, uint32_t cp)
+{
+	if (cp == '<' || cp == '&') {
+		cdata_open(p);
+		char c = (char)cp;
+		cdata_run(p, &c, 1);
+	} else if (cp == ']') {
+		cdata_close(p);
+		buf_putc(&p->fixed, ']');
+	} else if (cp == '>' && !p->out_cdata && p->fixed.len >= 2 &&
+		   memcmp(p->fixed.data + p->fixed.len - 2, "]]", 2) == 0) {
+		buf_puts(&p->fixed, "&#62;"); /* "]]>" may not stand in text */
+	} else {
+		text_put_utf8(&p->fixed, cp);
+	}
+}
+
+/* An '&' in text content: the character it stands for, or the '&' itself
+ * when it starts no known reference. Returns bytes consumed, or 0 if more
+ * input is needed. */
+static size_t fix_amp_text(struct feed_parser *p, const char *s, size_t len, bool final)
+{
+	uint32_t cp;
+	size_t n = text_entity(s, len, &cp);
+	if (n) {
+		if (cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+		    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF)
+			cp = 0xFFFD;
+		text_char(p, cp);
+		return n;
+	}
+	if (!final && len < FIX_LOOKAHEAD && !memchr(s + 1, ';', len - 1)) {
+		size_t i = 1;
+		while (i < len &&
+		       (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') ||
+			(s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			i++;
+		if (i == len)
+			return 0;
+	}
+	text_char(p, '&');
+	return 1;
+}
+
 /* Ends a tag at '>', or at a stray '<' (left for libxml2 to report). */
 static void end_tag(struct feed_parser *p, char c)
 {
@@ -466,6 +553,8 @@ static void xmlfix(struct feed_parser *p, bool final)
 		if (i > run) {
 			if (p->fix == FIX_CDATA)
 				cdata_run(p, s + run, i - run);
+			else if (p->fix == FIX_TEXT)
+				text_run(p, s + run, i - run);
 			else if (!(p->fix == FIX_TAG && p->tag_skip))
 				buf_append(out, s + run, i - run);
 			if (p->fix == FIX_TAG)
@@ -487,11 +576,25 @@ static void xmlfix(struct feed_parser *p, bool final)
 		switch (p->fix) {
 		case FIX_TEXT:
 			if (*c == '&') {
-				size_t n = fix_amp(c, left, final, out);
+				size_t n = fix_amp_text(p, c, left, final);
 				if (n == 0)
 					goto hold;
 				i += n;
-			} else if (starts(c, left, "<![CDATA[", 9)) {
+				break;
+			}
+			if (*c == ']') {
+				text_char(p, ']');
+				i++;
+				break;
+			}
+			if (*c == '<' && !tag_name_start(c[1])) {
+				/* "1 < 2" in text: libxml2 would drop the rest. */
+				text_char(p, '<');
+				i++;
+				break;
+			}
+			cdata_close(p); /* markup follows */
+			if (starts(c, left, "<![CDATA[", 9)) {
 				buf_append(out, c, 9);
 				i += 9;
 				p->fix = FIX_CDATA;
@@ -510,10 +613,6 @@ static void xmlfix(struct feed_parser *p, bool final)
 				p->doctype_brackets = 0;
 				p->doctype_quote = 0;
 				p->dt_comment = p->dt_pi = false;
-			} else if (!tag_name_start(c[1])) {
-				/* "1 < 2" in text: libxml2 would drop the rest. */
-				buf_puts(out, "&#60;");
-				i++;
 			} else {
 				buf_putc(out, '<');
 				i++;
@@ -597,6 +696,8 @@ static void xmlfix(struct feed_parser *p, bool final)
 		}
 	}
 hold:
+	if (final && i == len && p->fix == FIX_TEXT)
+		cdata_close(p);
 	if (p->pending.data) {
 		memmove(p->pending.data, s + i, len - i);
 		p->pending.len = len - i;
@@ -606,11 +707,27 @@ hold:
 
 /* ---- helpers for the state machine ----------------------------------- */
 
+static enum ns classify_uri(const char *u);
+
+/* libxml2 hands over namespace names from its dictionary, so the same
+ * pointer comes back for every element of a namespace: remember the last
+ * few instead of comparing strings per element. */
 static enum ns classify(struct feed_parser *p, const xmlChar *uri)
 {
 	const char *u = (const char *)uri;
 	if (!u || !*u)
 		return p->family == FAM_ATOM ? NS_ATOM : NS_RSS;
+	for (int i = 0; i < NS_CACHE; i++)
+		if (p->ns_cache[i].uri == uri)
+			return p->ns_cache[i].ns;
+	enum ns ns = classify_uri(u);
+	p->ns_cache[p->ns_next] = (struct ns_seen){uri, ns};
+	p->ns_next = (p->ns_next + 1) % NS_CACHE;
+	return ns;
+}
+
+static enum ns classify_uri(const char *u)
+{
 	if (strcmp(u, NS_ATOM10) == 0 || strcmp(u, NS_ATOM03) == 0)
 		return NS_ATOM;
 	if (strcmp(u, NS_RSS10) == 0 || strcmp(u, NS_RSS090) == 0 ||
@@ -871,6 +988,18 @@ static void set_date(char **raw, int64_t *when, char *text)
 	}
 }
 
+/* Plain text of HTML (already folded and trimmed), NULL when empty; takes v. */
+static char *plain_or_null(char *v)
+{
+	char *t = text_html_to_plain(v);
+	free(v);
+	if (!*t) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
 static void end_capture(struct feed_parser *p)
 {
 	struct capture *c = &p->cap;
@@ -902,9 +1031,7 @@ static void end_capture(struct feed_parser *p)
 
 	switch (c->field) {
 	case F_TITLE: {
-		char *t = text_html_to_plain(v);
-		free(v);
-		t = text_clean_field(t);
+		char *t = plain_or_null(v);
 		set_first(is_entry ? &e->title : &p->info.title, t);
 		break;
 	}
@@ -956,9 +1083,7 @@ static void end_capture(struct feed_parser *p)
 			free(v);
 		break;
 	case F_SUBTITLE: {
-		char *t = text_html_to_plain(v);
-		free(v);
-		set_first(&p->info.subtitle, text_clean_field(t));
+		set_first(&p->info.subtitle, plain_or_null(v));
 		break;
 	}
 	case F_LANGUAGE:
