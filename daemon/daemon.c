@@ -98,6 +98,8 @@ struct daemon {
 	long today; /* the UTC day stored_today counts */
 	struct host **hosts;
 	size_t host_cap;
+	struct feed_rt **index; /* see index_feeds */
+	size_t index_cap;
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer watchdog, deadline, pressure;
 	ev_idle check_done;
@@ -116,11 +118,41 @@ static void free_and_set(char **slot, const char *v)
 	*slot = v ? xstrdup(v) : NULL;
 }
 
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *c = name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	return h;
+}
+
+/* Feeds by name, open addressing: with 100,000 feeds, the state read back
+ * at start and every reload look up each one. Rebuilt whenever d->feeds
+ * changes. */
+static void index_feeds(struct daemon *d)
+{
+	size_t cap = 64;
+	while (cap < d->n_feeds * 2)
+		cap *= 2;
+	free(d->index);
+	d->index = xcalloc(cap, sizeof *d->index);
+	d->index_cap = cap;
+	for (size_t i = 0; i < d->n_feeds; i++) {
+		size_t k = name_hash(d->feeds[i]->name) & (cap - 1);
+		while (d->index[k])
+			k = (k + 1) & (cap - 1);
+		d->index[k] = d->feeds[i];
+	}
+}
+
 static struct feed_rt *find_feed(struct daemon *d, const char *name)
 {
-	for (size_t i = 0; i < d->n_feeds; i++)
-		if (strcmp(d->feeds[i]->name, name) == 0)
-			return d->feeds[i];
+	if (!d->index)
+		return NULL;
+	size_t mask = d->index_cap - 1;
+	for (size_t k = name_hash(name) & mask; d->index[k]; k = (k + 1) & mask)
+		if (strcmp(d->index[k]->name, name) == 0)
+			return d->index[k];
 	return NULL;
 }
 
@@ -148,10 +180,7 @@ static struct host *host_get(struct daemon *d, const char *url)
 		d->hosts = xcalloc(d->host_cap, sizeof *d->hosts);
 	}
 	char *name = url_host(url);
-	uint64_t h = 1469598103934665603ULL;
-	for (const char *c = name; *c; c++)
-		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	struct host **slot = &d->hosts[h % d->host_cap];
+	struct host **slot = &d->hosts[name_hash(name) % d->host_cap];
 	for (struct host *x = *slot; x; x = x->next) {
 		if (strcmp(x->name, name) == 0) {
 			free(name);
@@ -337,6 +366,7 @@ static void finish_poll(struct poll *p)
 				break;
 			}
 		}
+		index_feeds(d);
 		feed_rt_free(f);
 	}
 	/* The host's next waiting feed takes the connection. */
@@ -689,6 +719,7 @@ static void add_feeds(struct daemon *d, char **only, size_t n_only)
 		if (wanted)
 			d->feeds[d->n_feeds++] = feed_rt_new(cf);
 	}
+	index_feeds(d);
 }
 
 /* SIGHUP: all or nothing; a broken file keeps the running configuration. */
@@ -756,6 +787,7 @@ static void reload(struct daemon *d)
 	free(d->feeds);
 	d->feeds = feeds;
 	d->n_feeds = n;
+	index_feeds(d);
 	struct cfg *old = d->cfg;
 	d->cfg = next;
 	sync_config(d);
@@ -842,6 +874,7 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		for (size_t i = 0; i < d->n_feeds; i++)
 			feed_rt_free(d->feeds[i]);
 		free(d->feeds);
+		free(d->index);
 		free(d->config_path);
 		cfg_free(cfg);
 		return d->exit_status;
@@ -948,6 +981,7 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		}
 	}
 	free(d->hosts);
+	free(d->index);
 	sched_free(d->sched);
 	store_free(d->store);
 	cfg_free(d->cfg);

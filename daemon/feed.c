@@ -131,7 +131,7 @@ struct feed_parser {
 	bool tag_skip; /* the rest of this tag is dropped */
 	bool attrs_dropped;
 	size_t cdata_len;    /* bytes since the CDATA section (re)opened */
-	bool out_cdata;      /* xmlfix opened a CDATA section in text */
+	bool out_cdata;	     /* xmlfix opened a CDATA section in text */
 	bool seen_lt;	     /* past the text before the first '<' */
 	size_t junk_skipped; /* non-space bytes before the first '<' */
 	struct buf pending;  /* bytes waiting for lookahead */
@@ -342,7 +342,7 @@ static void fix_tables_init(void)
 {
 	static const char *const specials[FT_N] = {
 		[FT_TEXT] = "&<]", [FT_TAG] = "\"'=><&", [FT_TAG_DQ] = "\"&", [FT_TAG_SQ] = "'&",
-		[FT_CDATA] = "]", [FT_COMMENT] = "-",	[FT_PI] = "?",
+		[FT_CDATA] = "]",  [FT_COMMENT] = "-",	 [FT_PI] = "?",
 	};
 	for (int t = 0; t < FT_N; t++) {
 		for (int c = 0; c < 256; c++)
