@@ -101,7 +101,7 @@ struct daemon {
 	struct feed_rt **index; /* see index_feeds */
 	size_t index_cap;
 	ev_signal sig_term, sig_int, sig_hup;
-	ev_timer watchdog, deadline, pressure;
+	ev_timer watchdog, deadline, pressure, drain_check;
 	ev_idle check_done;
 };
 
@@ -590,6 +590,11 @@ static void on_due(void *ctx, void *owner)
 	start_poll(d, f);
 }
 
+static void on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	check_done(w->data);
+}
+
 static void on_pressure(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
@@ -825,10 +830,24 @@ static void stop(struct daemon *d, const char *why)
 	LOG_NOTICE("%s: finishing %zu polls and %zu store items (at most %.0f s)", why,
 		   d->polls_active, store_backlog(d->store),
 		   (double)d->cfg->shutdown_timeout_ms / 1000.0);
-	for (size_t i = 0; i < d->n_feeds; i++) {
+	for (size_t i = 0; i < d->n_feeds; i++)
 		sched_remove(d->sched, &d->feeds[i]->entry);
-		host_unwait(d->feeds[i]);
+	/* Feeds waiting for a connection will not get one: empty every host's
+	 * queue in one pass. */
+	for (size_t i = 0; i < d->host_cap; i++) {
+		for (struct host *h = d->hosts[i]; h; h = h->next) {
+			for (struct feed_rt *f = h->wait_head, *nx; f; f = nx) {
+				nx = f->wait_next;
+				f->waiting = false;
+				f->wait_next = NULL;
+				f->host = NULL;
+			}
+			h->wait_head = h->wait_tail = NULL;
+		}
 	}
+	/* Not every item the store finishes calls back (source and feed
+	 * registrations do not), so look again while draining. */
+	ev_timer_start(d->loop, &d->drain_check);
 	ev_timer_set(&d->deadline, (double)d->cfg->shutdown_timeout_ms / 1000.0, 0.);
 	ev_timer_start(d->loop, &d->deadline);
 	check_done(d);
@@ -912,6 +931,10 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	d->deadline.data = d;
 	ev_timer_init(&d->pressure, on_pressure, 0.5, 0.5);
 	d->pressure.data = d;
+	ev_timer_init(&d->drain_check, on_drain_check, 0.2, 0.2);
+	d->drain_check.data = d;
+	if (mode == DAEMON_ONCE)
+		ev_timer_start(d->loop, &d->drain_check);
 	ev_signal_init(&d->sig_term, on_signal, SIGTERM);
 	ev_signal_init(&d->sig_int, on_signal, SIGINT);
 	ev_signal_init(&d->sig_hup, on_signal, SIGHUP);
@@ -960,6 +983,7 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	ev_timer_stop(d->loop, &d->watchdog);
 	ev_timer_stop(d->loop, &d->deadline);
 	ev_timer_stop(d->loop, &d->pressure);
+	ev_timer_stop(d->loop, &d->drain_check);
 	ev_idle_stop(d->loop, &d->check_done);
 	fetch_free(d->fetcher); /* done is not called: the polls are freed here */
 	for (size_t i = 0; i < d->n_feeds; i++) {

@@ -43,6 +43,8 @@ struct dedup {
 	size_t ring_head;	 /* oldest */
 	char **names;		 /* interned source and feed names */
 	size_t n_names;
+	uint32_t *name_slots; /* hash of names: indexes into names, UINT32_MAX empty */
+	size_t name_cap;      /* a power of two; names has room for name_cap / 2 */
 	size_t names_bytes;
 };
 
@@ -73,6 +75,7 @@ void dedup_free(struct dedup *d)
 	for (size_t i = 0; i < d->n_names; i++)
 		free(d->names[i]);
 	free(d->names);
+	free(d->name_slots);
 	free(d);
 }
 
@@ -92,18 +95,41 @@ size_t dedup_memory(const struct dedup *d)
 }
 
 /* The index of name among the interned names; UINT32_MAX if absent and not
- * to be added. Names are few (sources and feeds), so a linear scan will do;
- * the hot path looks each up once per article. */
+ * to be added.  Every source and feed is a name, so with 100,000 feeds this
+ * is a hash lookup (open addressing over indexes into names), not a scan. */
 static uint32_t intern(struct dedup *d, const char *name, bool add)
 {
-	for (size_t i = 0; i < d->n_names; i++)
-		if (strcmp(d->names[i], name) == 0)
-			return (uint32_t)i;
+	uint64_t h = XXH3_64bits(name, strlen(name));
+	size_t mask = d->name_cap - 1;
+	if (d->name_cap) {
+		for (size_t k = h & mask; d->name_slots[k] != UINT32_MAX; k = (k + 1) & mask)
+			if (strcmp(d->names[d->name_slots[k]], name) == 0)
+				return d->name_slots[k];
+	}
 	if (!add)
 		return UINT32_MAX;
-	d->names = xrealloc(d->names, (d->n_names + 1) * sizeof *d->names);
+	if ((d->n_names + 1) * 2 > d->name_cap) {
+		size_t cap = d->name_cap ? d->name_cap * 2 : 64;
+		uint32_t *slots = xmalloc(cap * sizeof *slots);
+		memset(slots, 0xff, cap * sizeof *slots);
+		for (size_t i = 0; i < d->n_names; i++) {
+			size_t k = XXH3_64bits(d->names[i], strlen(d->names[i])) & (cap - 1);
+			while (slots[k] != UINT32_MAX)
+				k = (k + 1) & (cap - 1);
+			slots[k] = (uint32_t)i;
+		}
+		free(d->name_slots);
+		d->name_slots = slots;
+		d->name_cap = cap;
+		d->names = xrealloc(d->names, cap * sizeof *d->names);
+		mask = cap - 1;
+	}
+	size_t k = h & mask;
+	while (d->name_slots[k] != UINT32_MAX)
+		k = (k + 1) & mask;
 	d->names[d->n_names] = xstrdup(name);
-	d->names_bytes += strlen(name) + 1 + sizeof(char *);
+	d->names_bytes += strlen(name) + 1 + sizeof(char *) + 2 * sizeof(uint32_t);
+	d->name_slots[k] = (uint32_t)d->n_names;
 	return (uint32_t)d->n_names++;
 }
 

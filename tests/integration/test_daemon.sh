@@ -317,6 +317,21 @@ is "every recorded poll has all 200 of its articles" 0 "$incomplete"
 grep -q "accepted but not stored" "$work/run2.log" && not_ok "nothing accepted was lost" "$(tail -3 "$work/run2.log")" ||
   ok "nothing accepted was lost"
 
+# 7. SIGTERM while only source and feed registrations are queued: the
+# drain ends as soon as they are stored, not at shutdown_timeout.
+"$feedd" run -c "$work/feedd.conf" 2> "$work/run3.log" &
+daemon_pid=$!
+sleep 0.3
+start=$(date +%s)
+kill -TERM "$daemon_pid"
+for ((i = 0; i < 150; i++)); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$daemon_pid"
+is "SIGTERM at start: exit 0" 0 $?
+daemon_pid=
+took=$(( $(date +%s) - start ))
+[ "$took" -le 5 ] && ok "SIGTERM at start ends in ${took} s, not at shutdown_timeout" ||
+  not_ok "SIGTERM at start ends promptly" "took ${took} s"
+
 kill "$notify_pid" 2>/dev/null
 grep -qx "READY=1" "$work/notify.log" && ok "sd_notify: READY=1" || not_ok "sd_notify: READY=1" "$(head -3 "$work/notify.log")"
 grep -q "^STATUS=.* feeds, .* polls in flight, .* articles stored today, .* failing" "$work/notify.log" &&

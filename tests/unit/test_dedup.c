@@ -65,15 +65,15 @@ static void test_many_feeds(void **state)
 {
 	struct dedup *d = dedup_new(10);
 	char feed[16];
-	for (int f = 0; f < 50; f++) {
+	for (int f = 0; f < 3000; f++) {
 		snprintf(feed, sizeof feed, "feed%d", f);
 		dedup_remember(d, "s", "x", 1, feed);
 	}
-	for (int f = 0; f < 50; f++) {
+	for (int f = 0; f < 3000; f++) {
 		snprintf(feed, sizeof feed, "feed%d", f);
 		assert_int_equal(dedup_lookup(d, "s", "x", 1, feed), DEDUP_SAME);
 	}
-	assert_int_equal(dedup_lookup(d, "s", "x", 1, "feed50"), DEDUP_NEW_FEED);
+	assert_int_equal(dedup_lookup(d, "s", "x", 1, "feed3000"), DEDUP_NEW_FEED);
 	dedup_free(d);
 }
 
