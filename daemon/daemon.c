@@ -676,6 +676,14 @@ static void on_store_state(void *ctx, bool ready)
 {
 	struct daemon *d = ctx;
 	d->store_ready = ready;
+	if (d->mode == DAEMON_ONCE && !d->stopping) {
+		/* once gives up only while the database stays unreachable; a
+		 * long pass over many feeds is not cut short. */
+		if (ready)
+			ev_timer_stop(d->loop, &d->deadline);
+		else
+			ev_timer_again(d->loop, &d->deadline);
+	}
 	if (!ready) {
 		update_status(d);
 		return;
@@ -812,8 +820,14 @@ static void reload(struct daemon *d)
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
-	LOG_ERR("stopping with %zu polls in flight and %zu items not stored (shutdown_timeout)",
-		d->polls_active, store_backlog(d->store));
+	if (!d->stopping)
+		LOG_ERR("the database stayed unreachable for %.0f s; giving up with %zu items not "
+			"stored",
+			w->repeat, store_backlog(d->store));
+	else
+		LOG_ERR("stopping with %zu polls in flight and %zu items not stored "
+			"(shutdown_timeout)",
+			d->polls_active, store_backlog(d->store));
 	d->exit_status = 1;
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -848,6 +862,7 @@ static void stop(struct daemon *d, const char *why)
 	/* Not every item the store finishes calls back (source and feed
 	 * registrations do not), so look again while draining. */
 	ev_timer_start(d->loop, &d->drain_check);
+	ev_timer_stop(d->loop, &d->deadline); /* once arms it for the database */
 	ev_timer_set(&d->deadline, (double)d->cfg->shutdown_timeout_ms / 1000.0, 0.);
 	ev_timer_start(d->loop, &d->deadline);
 	check_done(d);
@@ -952,12 +967,12 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		ev_timer_start(d->loop, &d->watchdog);
 	}
 	if (mode == DAEMON_ONCE) {
-		/* once must end even if the database never answers. */
-		ev_timer_set(&d->deadline,
-			     (double)(cfg->fetch_timeout_ms + cfg->shutdown_timeout_ms) / 1000.0 +
-				     60.0,
-			     0.);
-		ev_timer_start(d->loop, &d->deadline);
+		/* once must end if the database does not answer: it may be
+		 * unreachable for this long before once gives up. */
+		double patience =
+			(double)(cfg->fetch_timeout_ms + cfg->shutdown_timeout_ms) / 1000.0;
+		ev_timer_set(&d->deadline, 0., patience);
+		ev_timer_again(d->loop, &d->deadline);
 	}
 	LOG_INFO("feedd %s %s: %zu feeds, database %s", FEEDD_VERSION,
 		 mode == DAEMON_RUN ? "running" : "polling once", d->n_feeds,

@@ -332,6 +332,16 @@ took=$(( $(date +%s) - start ))
 [ "$took" -le 5 ] && ok "SIGTERM at start ends in ${took} s, not at shutdown_timeout" ||
   not_ok "SIGTERM at start ends promptly" "took ${took} s"
 
+# 8. once with a database that never answers: a clear error, exit 1, and a
+# bounded wait (fetch_timeout + shutdown_timeout), not a hang.
+sed "s|^conninfo = .*|conninfo = host=$work/nowhere port=1 user=x dbname=x|" "$work/feedd.conf" > "$work/nodb.conf"
+start=$(date +%s)
+timeout 60 "$feedd" once -c "$work/nodb.conf" 2> "$work/nodb.log"
+is "once without a database exits 1" 1 $?
+took=$(( $(date +%s) - start ))
+[ "$took" -le 25 ] && ok "once without a database gives up in ${took} s" || not_ok "once without a database gives up" "took ${took} s"
+grep -q "the database stayed unreachable" "$work/nodb.log" && ok "and says why" || not_ok "and says why" "$(tail -3 "$work/nodb.log")"
+
 kill "$notify_pid" 2>/dev/null
 grep -qx "READY=1" "$work/notify.log" && ok "sd_notify: READY=1" || not_ok "sd_notify: READY=1" "$(head -3 "$work/notify.log")"
 grep -q "^STATUS=.* feeds, .* polls in flight, .* articles stored today, .* failing" "$work/notify.log" &&
