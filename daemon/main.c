@@ -51,10 +51,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "once") == 0)
 		return cmd_once(argc - 1, argv + 1);
-	if (strcmp(cmd, "extract") == 0) {
-		LOG_ERR("'%s' is not implemented yet in this version", cmd);
-		return 1;
-	}
+	if (strcmp(cmd, "extract") == 0)
+		return cmd_extract(argc - 1, argv + 1);
 	LOG_ERR("unknown command '%s'", cmd);
 	cmd_usage(stderr);
 	return 2;

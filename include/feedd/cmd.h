@@ -10,6 +10,7 @@
 
 void cmd_usage(FILE *to);
 int cmd_parse(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_once(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
