@@ -114,17 +114,11 @@ int cmd_extract(int argc, char **argv)
 	struct buf err;
 	buf_init(&err);
 	if (config_path) {
-		if (cfg_load(config_path, &cfg, &err) != 0) {
-			LOG_ERR("%s", buf_str(&err));
+		const struct cfg_source *src;
+		int status = cmd_load_config(config_path, source_name, &cfg, &src);
+		if (status) {
 			buf_free(&err);
-			return 2;
-		}
-		const struct cfg_source *src = cfg_source_find(cfg, source_name);
-		if (!src) {
-			LOG_ERR("%s: no [source %s] in this configuration", cfg->path, source_name);
-			cfg_free(cfg);
-			buf_free(&err);
-			return 2;
+			return status;
 		}
 		if (extract_rules_from_source(src, &rules, &err) != 0) {
 			LOG_ERR("%s: %s", cfg->path, buf_str(&err));

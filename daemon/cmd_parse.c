@@ -167,27 +167,14 @@ int cmd_parse(int argc, char **argv)
 	if (strcmp(run.name, "-") == 0)
 		run.name = "stdin";
 	if (config_path) {
-		struct buf err;
-		buf_init(&err);
-		if (cfg_load(config_path, &cfg, &err) != 0) {
-			LOG_ERR("%s", buf_str(&err));
-			buf_free(&err);
-			return 2;
-		}
-		buf_free(&err);
+		const struct cfg_source *src;
+		int status = cmd_load_config(config_path, source_name, &cfg, &src);
+		if (status)
+			return status;
 		limits.max_document = cfg->max_feed_size;
 		limits.max_entries = (size_t)cfg->max_entries;
 		limits.max_field = cfg->max_field_size;
-		if (source_name) {
-			const struct cfg_source *src = cfg_source_find(cfg, source_name);
-			if (!src) {
-				LOG_ERR("%s: no [source %s] in this configuration", cfg->path,
-					source_name);
-				cfg_free(cfg);
-				return 2;
-			}
-			run.re = src->news_id.code;
-		}
+		run.re = src ? src->news_id.code : NULL;
 	}
 
 	const char *path = argv[optind];

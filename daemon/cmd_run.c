@@ -41,14 +41,9 @@ static int run_or_once(int argc, char **argv, enum daemon_mode mode)
 	if (!path)
 		path = cfg_default_path();
 	struct cfg *cfg;
-	struct buf err;
-	buf_init(&err);
-	if (cfg_load(path, &cfg, &err) != 0) {
-		LOG_ERR("%s", buf_str(&err));
-		buf_free(&err);
-		return 2;
-	}
-	buf_free(&err);
+	int status = cmd_load_config(path, NULL, &cfg, NULL);
+	if (status)
+		return status;
 	log_init(mode == DAEMON_RUN ? LOG_STYLE_DAEMON : LOG_STYLE_COMMAND, cfg->log_level);
 	return daemon_main(mode, cfg, path, argv + optind, (size_t)(argc - optind));
 }

@@ -8,7 +8,14 @@
 
 #include <stdio.h>
 
+struct cfg;
+struct cfg_source;
+
 void cmd_usage(FILE *to);
+/* Loads the configuration at path and, if source_name is given, finds that
+ * source; 0, or 2 (the exit status) after logging what was wrong. */
+int cmd_load_config(const char *path, const char *source_name, struct cfg **cfg,
+		    const struct cfg_source **src);
 int cmd_parse(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_run(int argc, char **argv);
