@@ -7,6 +7,8 @@
 #include "feedd/config.h"
 #include "feedd/log.h"
 
+#include <string.h>
+
 int cmd_load_config(const char *path, const char *source_name, struct cfg **cfg,
 		    const struct cfg_source **src)
 {
@@ -32,4 +34,21 @@ int cmd_load_config(const char *path, const char *source_name, struct cfg **cfg,
 		}
 	}
 	return 0;
+}
+
+int cmd_config_option(int argc, char **argv, int *i, const char **path)
+{
+	const char *a = argv[*i];
+	if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+		if (*i + 1 == argc)
+			return -1;
+		*path = argv[++*i];
+	} else if (strncmp(a, "--config=", 9) == 0) {
+		*path = a + 9;
+	} else if (strncmp(a, "-c", 2) == 0) {
+		*path = a + 2;
+	} else {
+		return 0;
+	}
+	return 1;
 }

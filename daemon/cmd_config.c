@@ -28,15 +28,12 @@ int cmd_check_config(int argc, char **argv)
 			fputs("usage: feedd check-config [-c FILE]\n", stdout);
 			return 0;
 		}
-		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-			if (++i == argc)
-				return usage_error("a file name must follow", a);
-			path = argv[i];
-		} else if (strncmp(a, "--config=", 9) == 0) {
-			path = a + 9;
-		} else if (strncmp(a, "-c", 2) == 0) {
-			path = a + 2;
-		} else if (a[0] == '-') {
+		int opt = cmd_config_option(argc, argv, &i, &path);
+		if (opt < 0)
+			return usage_error("a file name must follow", a);
+		if (opt > 0)
+			continue;
+		if (a[0] == '-') {
 			return usage_error("unknown option", a);
 		} else {
 			return usage_error("unexpected argument", a);
@@ -46,13 +43,11 @@ int cmd_check_config(int argc, char **argv)
 		path = cfg_default_path();
 
 	struct cfg *cfg;
+	int status = cmd_load_config(path, NULL, &cfg, NULL);
+	if (status)
+		return status;
 	struct buf msg;
 	buf_init(&msg);
-	if (cfg_load(path, &cfg, &msg) < 0) {
-		LOG_ERR("%s", buf_str(&msg));
-		buf_free(&msg);
-		return 2;
-	}
 	cfg_summary(cfg, &msg);
 	fwrite(msg.data, 1, msg.len, stdout);
 	int rc = fflush(stdout) == 0 ? 0 : 1;

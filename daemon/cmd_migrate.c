@@ -29,20 +29,16 @@ int cmd_migrate(int argc, char **argv)
 	bool dry_run = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		int opt;
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			fputs(usage_text, stdout);
 			return 0;
 		}
 		if (strcmp(a, "-n") == 0 || strcmp(a, "--dry-run") == 0) {
 			dry_run = true;
-		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-			if (++i == argc)
+		} else if ((opt = cmd_config_option(argc, argv, &i, &path)) != 0) {
+			if (opt < 0)
 				return usage_error("a file name must follow", a);
-			path = argv[i];
-		} else if (strncmp(a, "--config=", 9) == 0) {
-			path = a + 9;
-		} else if (strncmp(a, "-c", 2) == 0) {
-			path = a + 2;
 		} else if (a[0] == '-') {
 			return usage_error("unknown option", a);
 		} else {
@@ -53,14 +49,12 @@ int cmd_migrate(int argc, char **argv)
 		path = cfg_default_path();
 
 	struct cfg *cfg;
+	int status = cmd_load_config(path, NULL, &cfg, NULL);
+	if (status)
+		return status;
 	struct buf out, err;
 	buf_init(&out);
 	buf_init(&err);
-	if (cfg_load(path, &cfg, &err) < 0) {
-		LOG_ERR("%s", buf_str(&err));
-		buf_free(&err);
-		return 2;
-	}
 	const char *conninfo = cfg->db.conninfo;
 	int failed =
 		dry_run ? migrate_dry_run(conninfo, &out, &err) : migrate_run(conninfo, &out, &err);

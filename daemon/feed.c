@@ -285,16 +285,37 @@ static size_t fix_char(const char *s, struct buf *out)
 	return 1;
 }
 
-/* An '&' in text: a valid reference becomes numeric, anything else is
+/* cp if XML allows that character, else U+FFFD. */
+static uint32_t xml_char(uint32_t cp)
+{
+	if (cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+	    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF)
+		return 0xFFFD;
+	return cp;
+}
+
+/* Is s (an '&' and what follows, len bytes so far) short of input rather
+ * than not a reference: no ';' yet and only name or number characters? */
+static bool may_become_reference(const char *s, size_t len)
+{
+	if (len >= FIX_LOOKAHEAD || memchr(s + 1, ';', len - 1))
+		return false;
+	size_t i = 1;
+	while (i < len &&
+	       (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		(s[i] >= 'A' && s[i] <= 'Z')))
+		i++;
+	return i == len;
+}
+
+/* An '&' inside a tag (an attribute value): a valid reference becomes numeric, anything else is
  * escaped. Returns bytes consumed, or 0 if more input is needed. */
 static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
 {
 	uint32_t cp;
 	size_t n = text_entity(s, len, &cp);
 	if (n) {
-		if (cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
-		    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF)
-			cp = 0xFFFD;
+		cp = xml_char(cp);
 		/* "&#N;" without printf: this runs for every entity. */
 		char num[16], *e = num + sizeof num;
 		*--e = ';';
@@ -308,15 +329,8 @@ static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
 		return n;
 	}
 	/* Not a known reference: wait if it might still become one. */
-	if (!final && len < FIX_LOOKAHEAD && !memchr(s + 1, ';', len - 1)) {
-		size_t i = 1;
-		while (i < len &&
-		       (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') ||
-			(s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-			i++;
-		if (i == len)
-			return 0;
-	}
+	if (!final && may_become_reference(s, len))
+		return 0;
 	buf_puts(out, "&#38;");
 	return 1;
 }
@@ -497,21 +511,12 @@ static size_t fix_amp_text(struct feed_parser *p, const char *s, size_t len, boo
 	uint32_t cp;
 	size_t n = text_entity(s, len, &cp);
 	if (n) {
-		if (cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
-		    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF)
-			cp = 0xFFFD;
+		cp = xml_char(cp);
 		text_char(p, cp);
 		return n;
 	}
-	if (!final && len < FIX_LOOKAHEAD && !memchr(s + 1, ';', len - 1)) {
-		size_t i = 1;
-		while (i < len &&
-		       (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') ||
-			(s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-			i++;
-		if (i == len)
-			return 0;
-	}
+	if (!final && may_become_reference(s, len))
+		return 0;
 	text_char(p, '&');
 	return 1;
 }

@@ -16,6 +16,10 @@ void cmd_usage(FILE *to);
  * source; 0, or 2 (the exit status) after logging what was wrong. */
 int cmd_load_config(const char *path, const char *source_name, struct cfg **cfg,
 		    const struct cfg_source **src);
+/* For commands that parse argv by hand: if argv[*i] is -c FILE, -cFILE,
+ * --config FILE or --config=FILE, sets *path (advancing *i past FILE) and
+ * returns 1; 0 if it is something else; -1 if FILE is missing. */
+int cmd_config_option(int argc, char **argv, int *i, const char **path);
 int cmd_parse(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_run(int argc, char **argv);
