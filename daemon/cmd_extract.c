@@ -24,11 +24,17 @@ static json_object *str_or_null(const char *s)
 	return s ? json_object_new_string_len(s, (int)strlen(s)) : NULL; /* NULL: JSON null */
 }
 
-static void print_page(const struct article_page *a)
+/* A time as JSON: "YYYY-MM-DDTHH:MM:SSZ", or null. */
+static json_object *time_or_null(int64_t t)
 {
 	char iso[DATE_ISO_LEN];
-	bool have_time =
-		a->published != EXTRACT_TIME_NONE && date_format_utc(a->published, iso) == 0;
+	if (t == EXTRACT_TIME_NONE || date_format_utc(t, iso) != 0)
+		return NULL;
+	return json_object_new_string(iso);
+}
+
+static void print_page(const struct article_page *a)
+{
 	/* json-c keeps keys in insertion order: the order DESIGN.md gives. */
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "url", str_or_null(a->url));
@@ -37,12 +43,14 @@ static void print_page(const struct article_page *a)
 	json_object_object_add(o, "lead", str_or_null(a->lead));
 	json_object_object_add(o, "body", str_or_null(a->body));
 	json_object_object_add(o, "author", str_or_null(a->author));
-	json_object_object_add(o, "published", have_time ? json_object_new_string(iso) : NULL);
+	json_object_object_add(o, "published", time_or_null(a->published));
+	json_object_object_add(o, "updated", time_or_null(a->updated));
 	json_object *tags = json_object_new_array();
 	for (size_t i = 0; i < a->n_tags; i++)
 		json_object_array_add(tags, str_or_null(a->tags[i]));
 	json_object_object_add(o, "tags", tags);
 	json_object_object_add(o, "image", str_or_null(a->image));
+	json_object_object_add(o, "caption", str_or_null(a->caption));
 	json_object_object_add(o, "language", str_or_null(a->language));
 	size_t n;
 	const char *s = json_object_to_json_string_length(
@@ -54,9 +62,16 @@ static void print_page(const struct article_page *a)
 
 static int extract_usage(FILE *to)
 {
-	fputs("usage: feedd extract [-c FILE --source NAME | --generic] [--url URL] FILE|-\n"
+	fputs("usage: feedd extract [-c FILE --source NAME | --generic] [--url URL]\n"
+	      "                     [--charset NAME] FILE|- [FILE...]\n"
 	      "Without -c and --source, the built-in rules `nastooh` (alias `irna`) are used,\n"
-	      "with visible dates read in Asia/Tehran time.\n",
+	      "with dates that carry no zone read in Asia/Tehran time.\n"
+	      "--generic reads a page of any site: no preset and no rules, only the page's\n"
+	      "JSON-LD and meta tags and a generic search for its text, dates without a zone\n"
+	      "read as UTC.\n"
+	      "Several FILEs give one line each, in order (--url applies to every one).\n"
+	      "--charset gives the page's encoding as an HTTP Content-Type would; a byte-order\n"
+	      "mark still wins over it, and it wins over the page's <meta charset>.\n",
 	      to);
 	return 2;
 }
@@ -64,15 +79,19 @@ static int extract_usage(FILE *to)
 int cmd_extract(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"source", required_argument, NULL, 's'},
-		{"url", required_argument, NULL, 'u'},	  {"generic", no_argument, NULL, 'g'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},
+		{"source", required_argument, NULL, 's'},
+		{"url", required_argument, NULL, 'u'},
+		{"generic", no_argument, NULL, 'g'},
+		{"charset", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *config_path = NULL, *source_name = NULL, *url = NULL;
+	const char *config_path = NULL, *source_name = NULL, *url = NULL, *charset = NULL;
 	bool generic = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:u:gh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:u:e:gh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
@@ -82,6 +101,9 @@ int cmd_extract(int argc, char **argv)
 			break;
 		case 'u':
 			url = optarg;
+			break;
+		case 'e':
+			charset = optarg;
 			break;
 		case 'g':
 			generic = true;
@@ -93,15 +115,11 @@ int cmd_extract(int argc, char **argv)
 			return extract_usage(stderr);
 		}
 	}
-	if (optind != argc - 1)
+	if (optind >= argc)
 		return extract_usage(stderr);
 	if (generic && (config_path || source_name)) {
 		LOG_ERR("extract: --generic and -c/--source exclude each other");
 		return 2;
-	}
-	if (generic) {
-		LOG_ERR("extract --generic is not implemented yet");
-		return 1;
 	}
 	if (!config_path != !source_name) {
 		LOG_ERR("extract: -c FILE and --source NAME go together");
@@ -109,7 +127,13 @@ int cmd_extract(int argc, char **argv)
 	}
 
 	struct cfg *cfg = NULL;
+	/* --generic: no preset, no rules; the fallbacks and the generic body,
+	 * with dates that carry no zone read as UTC. */
 	struct extract_rules rules = {0};
+	if (generic) {
+		rules.preset = "none";
+		rules.timezone = "UTC";
+	}
 	size_t max = DEFAULT_MAX_PAGE;
 	struct buf err;
 	buf_init(&err);
@@ -129,27 +153,33 @@ int cmd_extract(int argc, char **argv)
 		max = cfg->max_article_size;
 	}
 
-	const char *path = argv[optind];
-	const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+	/* Several pages: one line each, in order; a page that fails is one
+	 * line on stderr and makes the exit status 1, the others still go. */
 	struct buf page;
 	buf_init(&page);
-	bool truncated = false;
 	int status = 0;
-	if (read_file_capped(path, max, &page, &truncated) != 0) {
-		LOG_ERR("%s: %s", name, strerror(errno));
-		status = 1;
-	} else if (truncated) {
-		LOG_ERR("%s: larger than %zu bytes", name, max);
-		status = 1;
-	} else {
-		struct article_page a;
-		if (extract_page(page.data ? page.data : "", page.len, url, &rules, &a, &err) !=
-		    0) {
-			LOG_ERR("%s: %s", name, buf_str(&err));
+	for (int i = optind; i < argc; i++) {
+		const char *path = argv[i];
+		const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+		bool truncated = false;
+		buf_reset(&page);
+		buf_reset(&err);
+		if (read_file_capped(path, max, &page, &truncated) != 0) {
+			LOG_ERR("%s: %s", name, strerror(errno));
+			status = 1;
+		} else if (truncated) {
+			LOG_ERR("%s: larger than %zu bytes", name, max);
 			status = 1;
 		} else {
-			print_page(&a);
-			article_page_free(&a);
+			struct article_page a;
+			if (extract_page(page.data ? page.data : "", page.len, url, charset, &rules,
+					 &a, &err) != 0) {
+				LOG_ERR("%s: %s", name, buf_str(&err));
+				status = 1;
+			} else {
+				print_page(&a);
+				article_page_free(&a);
+			}
 		}
 	}
 	buf_free(&page);

@@ -92,6 +92,8 @@ enum key_id {
 	K_FETCH_TIMEOUT,
 	K_CONNECT_TIMEOUT,
 	K_SHUTDOWN_TIMEOUT,
+	K_PAGE_RETRIES,
+	K_SPOOL_MAX_SIZE,
 	K_CONNINFO,
 	K_BATCH_SIZE,
 	K_BATCH_DELAY,
@@ -105,6 +107,7 @@ enum key_id {
 	K_SOURCE_DATE_FORMAT,
 	K_SOURCE_REVISIT,
 	K_SOURCE_INTERVAL,
+	K_SOURCE_PAGE_DELAY,
 	K_SOURCE_XPATH, /* CFG_XPATH_COUNT rows, one per field */
 	K_FEED_SOURCE = K_SOURCE_XPATH + CFG_XPATH_COUNT,
 	K_FEED_URL,
@@ -183,6 +186,11 @@ static const struct key keys[K_COUNT] = {
 	/* 0: spool whatever is in flight and exit at once */
 	[K_SHUTDOWN_TIMEOUT] = {SEC_FEEDD, "shutdown_timeout", V_DUR, G(shutdown_timeout_ms), "30s",
 				0, HOURS(1), .reload = true},
+	[K_PAGE_RETRIES] = {SEC_FEEDD, "page_retries", V_INT, G(page_retries), "5", 0, 100,
+			    .reload = true},
+	/* the store opens the spool once, at start */
+	[K_SPOOL_MAX_SIZE] = {SEC_FEEDD, "spool_max_size", V_SIZE, G(spool_max_size), "1G", KIB(64),
+			      GIB(1024), .reload = false},
 
 	/* [database]; moving to another database under a running spool and
 	 * dedup set is a restart, not a reload */
@@ -214,6 +222,8 @@ static const struct key keys[K_COUNT] = {
 			      DAYS(365), .reload = true},
 	[K_SOURCE_INTERVAL] = {SEC_SOURCE, "interval", V_DUR, S(interval_ms), NULL, SECS(1),
 			       DAYS(30), .reload = true},
+	[K_SOURCE_PAGE_DELAY] = {SEC_SOURCE, "page_delay", V_DUR, S(page_delay_ms), "0", 0,
+				 HOURS(1), .reload = true},
 	XPATH_KEY(CFG_XPATH_TITLE, "title"),
 	XPATH_KEY(CFG_XPATH_LEAD, "lead"),
 	XPATH_KEY(CFG_XPATH_BODY, "body"),
@@ -512,42 +522,6 @@ static int check_path(const char *s, struct buf *why)
 		return -1;
 	}
 	return check_text(s, why);
-}
-
-/* The host of an http(s) URL: after "://" and any "user@", before any
- * port, path, query or fragment; "[v6]" keeps its brackets.  NULL if the
- * URL has no http:// or https:// scheme or no host. */
-static char *url_host(const char *url)
-{
-	const char *s;
-	if (strncasecmp(url, "http://", 7) == 0)
-		s = url + 7;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		s = url + 8;
-	else
-		return NULL;
-	size_t auth = strcspn(s, "/?#");
-	const char *at = memchr(s, '@', auth);
-	if (at) {
-		auth -= (size_t)(at + 1 - s);
-		s = at + 1;
-	}
-	size_t n;
-	if (*s == '[') {
-		const char *close = memchr(s, ']', auth);
-		if (!close)
-			return NULL;
-		n = (size_t)(close + 1 - s);
-	} else {
-		const char *colon = memchr(s, ':', auth);
-		n = colon ? (size_t)(colon - s) : auth;
-	}
-	if (n == 0)
-		return NULL;
-	char *host = xstrndup(s, n);
-	for (char *c = host; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return host;
 }
 
 static int check_url(const char *s, struct buf *why)

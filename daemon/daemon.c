@@ -22,6 +22,7 @@
 #include "feedd/log.h"
 #include "feedd/newsid.h"
 #include "feedd/notify.h"
+#include "feedd/pages.h"
 #include "feedd/sched.h"
 #include "feedd/store.h"
 #include "feedd/text.h"
@@ -88,6 +89,7 @@ struct daemon {
 	char *config_path;
 	struct store *store;
 	struct fetcher *fetcher;
+	struct pages *pages; /* article pages of the sources with articles = fetch */
 	struct sched *sched;
 	struct feed_rt **feeds;
 	size_t n_feeds;
@@ -156,23 +158,6 @@ static struct feed_rt *find_feed(struct daemon *d, const char *name)
 	return NULL;
 }
 
-/* The host part of an http(s) URL, lower-cased, as a new string. */
-static char *url_host(const char *url)
-{
-	const char *h = strstr(url, "://");
-	h = h ? h + 3 : url;
-	const char *at = h + strcspn(h, "/?#");
-	const char *user = memchr(h, '@', (size_t)(at - h));
-	if (user)
-		h = user + 1;
-	size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
-	char *name = xstrndup(h, n);
-	for (char *c = name; *c; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-	return name;
-}
-
 static struct host *host_get(struct daemon *d, const char *url)
 {
 	if (!d->hosts) {
@@ -180,6 +165,8 @@ static struct host *host_get(struct daemon *d, const char *url)
 		d->hosts = xcalloc(d->host_cap, sizeof *d->hosts);
 	}
 	char *name = url_host(url);
+	if (!name) /* not after config.c's checks; stay safe all the same */
+		name = xstrdup("");
 	struct host **slot = &d->hosts[name_hash(name) % d->host_cap];
 	for (struct host *x = *slot; x; x = x->next) {
 		if (strcmp(x->name, name) == 0) {
@@ -243,8 +230,18 @@ static void update_status(struct daemon *d)
 	for (size_t i = 0; i < d->n_feeds; i++)
 		failing += d->feeds[i]->errors > 0;
 	d->failing = failing;
-	notify_status("%zu feeds, %zu polls in flight, %zu articles stored today, %zu failing",
-		      d->n_feeds, d->polls_active, d->stored_today, failing);
+	uint64_t spooled = store_spooled(d->store);
+	char spool[96] = "";
+	if (store_spool_full(d->store))
+		snprintf(spool, sizeof spool, ", SPOOL FULL (%llu items): new articles refused",
+			 (unsigned long long)spooled);
+	else if (spooled)
+		snprintf(spool, sizeof spool, ", %llu items spooled until the database is back",
+			 (unsigned long long)spooled);
+	notify_status("%zu feeds, %zu polls and %zu pages in flight, %zu articles stored today, "
+		      "%zu failing%s",
+		      d->n_feeds, d->polls_active, pages_in_flight(d->pages), d->stored_today,
+		      failing, spool);
 }
 
 /* ---- finishing ----------------------------------------------------------- */
@@ -254,14 +251,15 @@ static bool once_done(struct daemon *d)
 	for (size_t i = 0; i < d->n_feeds; i++)
 		if (!d->feeds[i]->polled && !d->feeds[i]->disabled_reason)
 			return false;
-	return d->polls_active == 0 && store_backlog(d->store) == 0;
+	return d->polls_active == 0 && store_backlog(d->store) == 0 &&
+		store_spooled(d->store) == 0 && pages_idle(d->pages);
 }
 
 static void on_check_done(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct daemon *d = w->data;
 	ev_idle_stop(loop, w);
-	bool drained = d->polls_active == 0 && store_backlog(d->store) == 0;
+	bool drained = d->polls_active == 0 && store_backlog(d->store) == 0 && pages_idle(d->pages);
 	if ((d->mode == DAEMON_ONCE && once_done(d)) || (d->stopping && drained))
 		ev_break(loop, EVBREAK_ALL);
 }
@@ -447,6 +445,7 @@ static void on_parsed_entry(void *ctx, struct feed_entry *e)
 	a->published_at = e->published != FEED_TIME_NONE ? e->published : STORE_TIME_NONE;
 	a->seen_at_us = now_us();
 	a->ctx = p;
+	a->fetch_page = pc->src->articles == CFG_ARTICLES_FETCH && a->url;
 	feed_entry_free(e);
 	p->pending++;
 	store_submit_article(d->store, a);
@@ -615,6 +614,14 @@ static void on_article(void *ctx, const struct store_article *a, enum store_outc
 		count_stored(d);
 		if (p)
 			p->new_items++;
+		if (a->fetch_page)
+			pages_article_stored(d->pages);
+	} else if (o == STORE_SPOOLED && p) {
+		p->new_items++; /* new to the dedup set; the database decides later */
+	} else if (o == STORE_FULL && p && !p->error) {
+		p->error = xstrdup("the spool is full (spool_max_size) and the database is away: "
+				   "articles refused");
+		update_status(d);
 	}
 	LOG_DEBUG("article %s/%s (feed %s): %s", a->source, a->news_id, a->feed,
 		  store_outcome_name(o));
@@ -626,6 +633,21 @@ static void on_article(void *ctx, const struct store_article *a, enum store_outc
 static void on_poll_stored(void *ctx, const struct store_poll *p, bool ok)
 {
 	check_done(ctx);
+}
+
+static void on_page_stored(void *ctx, const struct store_page *pg, enum store_page_outcome o,
+			   int revision)
+{
+	struct daemon *d = ctx;
+	pages_on_page(d->pages, pg, o, revision);
+	check_done(d);
+}
+
+static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok)
+{
+	struct daemon *d = ctx;
+	pages_on_visits(d->pages, v, n, ok);
+	check_done(d);
 }
 
 static void on_feed_state(void *ctx, const struct store_feed_state *st)
@@ -690,6 +712,7 @@ static void on_store_state(void *ctx, bool ready)
 	}
 	if (!d->started) {
 		start_polling(d);
+		pages_start(d->pages);
 		if (d->mode == DAEMON_RUN)
 			notify_ready();
 	}
@@ -803,6 +826,7 @@ static void reload(struct daemon *d)
 	index_feeds(d);
 	struct cfg *old = d->cfg;
 	d->cfg = next;
+	pages_set_config(d->pages, next);
 	sync_config(d);
 	for (size_t i = 0; i < old->n_feeds; i++)
 		if (!cfg_feed_find(next, old->feeds[i].name))
@@ -841,6 +865,7 @@ static void stop(struct daemon *d, const char *why)
 	}
 	d->stopping = true;
 	notify_stopping();
+	pages_stop(d->pages);
 	LOG_NOTICE("%s: finishing %zu polls and %zu store items (at most %.0f s)", why,
 		   d->polls_active, store_backlog(d->store),
 		   (double)d->cfg->shutdown_timeout_ms / 1000.0);
@@ -930,14 +955,23 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	sc.batch_size = cfg->db.batch_size;
 	sc.batch_delay_ms = cfg->db.batch_delay_ms;
 	sc.dedup_window_ms = cfg->db.dedup_window_ms;
+	struct buf spool_dir;
+	buf_init(&spool_dir);
+	buf_printf(&spool_dir, "%s/spool", cfg->state_dir);
+	sc.spool_dir = buf_str(&spool_dir);
+	sc.spool_max_bytes = cfg->spool_max_size;
 	struct store_handler sh = {
 		.on_article = on_article,
 		.on_poll = on_poll_stored,
 		.on_state = on_store_state,
 		.on_feed_state = on_feed_state,
+		.on_page = on_page_stored,
+		.on_visits = on_visits,
 		.ctx = d,
 	};
 	d->store = store_new(d->loop, &sc, &sh);
+	buf_free(&spool_dir);
+	d->pages = pages_new(d->loop, d->store, cfg, &fc, mode == DAEMON_ONCE);
 	sync_config(d);
 
 	ev_idle_init(&d->check_done, on_check_done);
@@ -988,9 +1022,21 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		for (size_t i = 0; i < d->n_feeds; i++)
 			if (d->feeds[i]->failed)
 				d->exit_status = 1;
-	size_t lost = store_backlog(d->store);
-	if (lost)
-		LOG_ERR("%zu items were accepted but not stored", lost);
+	size_t waiting = store_backlog(d->store);
+	if (waiting) {
+		size_t lost = store_spool_all(d->store);
+		if (lost)
+			LOG_ERR("%zu items were accepted but not stored", lost);
+		if (waiting > lost)
+			LOG_NOTICE("%zu items are in the spool in %s/spool; they are stored at the "
+				   "next start",
+				   waiting - lost, d->cfg->state_dir);
+	}
+	uint64_t spooled = store_spooled(d->store);
+	if (spooled && !waiting)
+		LOG_NOTICE("%llu items wait in the spool in %s/spool; they are stored at the next "
+			   "start",
+			   (unsigned long long)spooled, d->cfg->state_dir);
 
 	ev_signal_stop(d->loop, &d->sig_term);
 	ev_signal_stop(d->loop, &d->sig_int);
@@ -1001,6 +1047,7 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	ev_timer_stop(d->loop, &d->drain_check);
 	ev_idle_stop(d->loop, &d->check_done);
 	fetch_free(d->fetcher); /* done is not called: the polls are freed here */
+	pages_free(d->pages);
 	for (size_t i = 0; i < d->n_feeds; i++) {
 		struct feed_rt *f = d->feeds[i];
 		if (f->poll) {

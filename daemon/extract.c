@@ -2,13 +2,16 @@
  * extract: article page -> struct article_page (the contract is in
  * include/feedd/extract.h).  The page is first made valid UTF-8 by the same
  * converter the feed parser uses, so libxml2 never guesses an encoding and
- * nothing invalid reaches JSON or PostgreSQL; then each field is looked up
- * by the source's xpath.FIELD, the preset's expressions, and the page's meta
- * tags, in that order.  No I/O.
+ * nothing invalid reaches JSON or PostgreSQL.  Its JSON-LD is read, then the
+ * excluded elements are cut out, and each field is looked up by the source's
+ * xpath.FIELD (else the preset's expressions), the JSON-LD, the meta tags,
+ * in that order; the body last of all from generic.c's heuristic.  No I/O.
  */
 #include "feedd/extract.h"
 #include "feedd/charset.h"
 #include "feedd/date.h"
+#include "feedd/generic.h"
+#include "feedd/jsonld.h"
 #include "feedd/newsid.h"
 #include "feedd/text.h"
 
@@ -25,45 +28,74 @@
 
 /* A page with more tags than this is a tag cloud, not an article's tags. */
 #define MAX_TAGS 64
+/* JSON-LD blocks looked at; pages have one to three. */
+#define MAX_JSONLD_BLOCKS 16
+/* How far into the page a <meta charset> is looked for, as browsers do. */
+#define CHARSET_PRESCAN 1024
+/* <meta> elements read; a page with more is padding them. */
+#define MAX_METAS 1024
+/* Expressions a preset may give per field, tried in turn. */
+#define PRESET_ALTERNATIVES 3
 
 #define HAS_CLASS(c) "contains(concat(' ',normalize-space(@class),' '),' " c " ')"
+#define META(v) "//meta[@property='" v "' or @name='" v "']/@content"
 
-/* A CMS's page structure. Each field has up to two expressions, tried in
- * turn, because one CMS's templates differ between sites and years. */
+/* A CMS's page structure.  Each field has a few expressions, tried in turn,
+ * because one CMS's templates differ between sites and years. */
 struct preset {
 	const char *name;
 	/* The element every article page has and a challenge or error page
-	 * lacks. */
+	 * lacks; NULL: no such check. */
 	const char *container;
-	const char *news_id;   /* the element holding the "News ID:" label */
-	const char *date_line; /* the visible date, in the source's time zone */
-	const char *xpath[CFG_XPATH_COUNT][2];
+	const char *news_id; /* the element holding the "News ID:" label */
+	/* Noise inside the article (related links, ads, forms), cut out first. */
+	const char *exclude;
+	const char *xpath[CFG_XPATH_COUNT][PRESET_ALTERNATIVES];
 };
+
+#define NASTOOH_TEXT "//div[" HAS_CLASS("item-body") "]//div[" HAS_CLASS("item-text") "]"
 
 static const struct preset nastooh = {
 	.name = "nastooh",
-	.container = "//div[" HAS_CLASS("item-body") "]//div[" HAS_CLASS("item-text") "]",
+	.container = NASTOOH_TEXT,
 	.news_id = "//div[" HAS_CLASS("item-code") "]",
-	.date_line = "//div[" HAS_CLASS("item-date") "]",
+	/* Elements that are never text (script, form, ...) are skipped by
+	 * walk() wherever they are.  [@class] first: most elements have none,
+	 * and it spares them the string functions on a page of a million. */
+	.exclude =
+		NASTOOH_TEXT "//aside | " NASTOOH_TEXT "//*[@class][contains(@class,'related') or "
+			     "contains(@class,'comment') or contains(@class,'banner') or "
+			     "contains(@class,'advert') or " HAS_CLASS("ad") " or " HAS_CLASS(
+				     "ads") " or " HAS_CLASS("share") "]",
 	.xpath =
 		{
 			[CFG_XPATH_TITLE] = {"//h1[" HAS_CLASS(
 						     "title") "]//a[@itemprop='headline']",
 					     "//h1[" HAS_CLASS("title") "]"},
-			[CFG_XPATH_LEAD] = {"//p[" HAS_CLASS("summary") " and " HAS_CLASS(
-				"introtext") "]"},
-			[CFG_XPATH_BODY] = {"//div[" HAS_CLASS("item-body") "]//div[" HAS_CLASS(
-				"item-text") "]//p"},
+			[CFG_XPATH_LEAD] = {"//p[@class][" HAS_CLASS("introtext") "]"},
+			[CFG_XPATH_BODY] = {NASTOOH_TEXT},
+			/* The meta tag is exact on every edition; the visible line
+			 * is local, to the minute (and Jalali on Persian editions,
+			 * which no pattern here reads). */
+			[CFG_XPATH_PUBLISHED] = {META("article:published_time"),
+						 "//div[" HAS_CLASS("item-date") "]"},
 			[CFG_XPATH_TAGS] = {"//section[" HAS_CLASS("tags") "]//li//a"},
 			[CFG_XPATH_IMAGE] = {"//figure[" HAS_CLASS("item-img") "]//img/@src"},
+			[CFG_XPATH_CAPTION] = {"//figure[" HAS_CLASS("item-img") "]//figcaption",
+					       "//figure[" HAS_CLASS("item-img") "]//img/@alt"},
 		},
 };
+
+/* No preset: a source's xpath.FIELD rules and the fallbacks only. */
+static const struct preset none = {.name = "none"};
 
 /* The preset of that name (`irna` is what IRNA's users will look for). */
 static const struct preset *preset_find(const char *name)
 {
 	if (!name || strcmp(name, "nastooh") == 0 || strcmp(name, "irna") == 0)
 		return &nastooh;
+	if (strcmp(name, "none") == 0)
+		return &none;
 	return NULL;
 }
 
@@ -72,12 +104,14 @@ int extract_rules_from_source(const struct cfg_source *src, struct extract_rules
 {
 	memset(r, 0, sizeof *r);
 	if (src->rules && !preset_find(src->rules)) {
-		buf_printf(err, "source %s: no built-in rules named '%s' (known: nastooh, irna)",
+		buf_printf(err,
+			   "source %s: no built-in rules named '%s' (known: nastooh, irna, none)",
 			   src->name, src->rules);
 		return -1;
 	}
-	r->preset = src->rules;
+	r->preset = src->rules ? src->rules : "none";
 	r->timezone = src->timezone;
+	r->date_format = src->date_format;
 	for (size_t i = 0; i < CFG_XPATH_COUNT; i++)
 		r->xpath[i] = src->xpath[i];
 	r->news_id_re = src->news_id.code;
@@ -93,237 +127,93 @@ void article_page_free(struct article_page *p)
 	free(p->body);
 	free(p->author);
 	free(p->image);
+	free(p->caption);
 	free(p->language);
 	for (size_t i = 0; i < p->n_tags; i++)
 		free(p->tags[i]);
 	free(p->tags);
 	memset(p, 0, sizeof *p);
 	p->published = EXTRACT_TIME_NONE;
+	p->updated = EXTRACT_TIME_NONE;
 }
 
-/* The state of one extraction. */
-struct ex {
-	xmlXPathContextPtr xc;
-	const char *url;
-	struct buf *err;
-	bool bad_xpath; /* err says which expression */
-};
+/* ---- time ---- */
 
-/* libxml2 would print XPath syntax errors on stderr; they are reported
- * through err instead. */
-static void xpath_quiet(void *ctx, xmlErrorPtr e)
+/* The UTC offset in seconds in force at t under the current TZ. */
+static int offset_at(int64_t t, long *off)
 {
-	(void)ctx;
-	(void)e;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!localtime_r(&tt, &tm))
+		return -1;
+	*off = tm.tm_gmtoff;
+	return 0;
 }
 
-/* The node set (or string) expr selects; NULL when it selects nothing or
- * does not compile, which sets bad_xpath. */
-static xmlXPathObjectPtr eval(struct ex *x, const char *expr, const char *field)
+/* The instant whose local time in the current TZ reads wall (a wall clock
+ * counted as if it were UTC), by the rules in extract.h.  A zone's offset
+ * changes at most once within a day either side of any time (true of every
+ * zone in the tz database), so the offsets in force a day before and a day
+ * after are the only candidates; each is kept if it gives an instant that
+ * actually reads wall. */
+static int wall_to_instant(int64_t wall, int64_t *out)
 {
-	xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, x->xc);
-	if (!o) {
-		if (!x->bad_xpath)
-			buf_printf(x->err, "xpath.%s: not a valid XPath expression: %s",
-				   field ? field : "?", expr);
-		x->bad_xpath = true;
-	}
-	return o;
-}
-
-/* A node's text with white space folded; NULL when there is none. */
-static char *node_text(xmlNodePtr n)
-{
-	xmlChar *s = xmlNodeGetContent(n);
-	if (!s)
-		return NULL;
-	struct buf b;
-	buf_init(&b);
-	text_fold_space((const char *)s, strlen((const char *)s), &b);
-	xmlFree(s);
-	return b.len ? buf_steal(&b) : (buf_free(&b), NULL);
-}
-
-/* The first non-empty text expr selects, or NULL. */
-static char *first_text(struct ex *x, const char *expr, const char *field)
-{
-	xmlXPathObjectPtr o = eval(x, expr, field);
-	char *r = NULL;
-	if (!o)
-		return NULL;
-	if (o->type == XPATH_STRING && o->stringval)
-		r = text_clean_field(xstrdup((const char *)o->stringval));
-	else if (o->type == XPATH_NODESET && o->nodesetval)
-		for (int i = 0; !r && i < o->nodesetval->nodeNr; i++)
-			r = node_text(o->nodesetval->nodeTab[i]);
-	xmlXPathFreeObject(o);
-	return r;
-}
-
-/* The content of <meta attr="value">, or NULL. */
-static char *meta(struct ex *x, const char *attr, const char *value)
-{
-	char expr[160];
-	snprintf(expr, sizeof expr, "//meta[@%s='%s']/@content", attr, value);
-	return first_text(x, expr, "meta");
-}
-
-/* The field's text by the source's rule, else the preset's. */
-static char *field_text(struct ex *x, const struct extract_rules *rules, const struct preset *p,
-			enum cfg_xpath_field f)
-{
-	const char *name = cfg_xpath_field_name(f);
-	if (rules && rules->xpath[f])
-		return first_text(x, rules->xpath[f], name);
-	char *r = NULL;
-	for (size_t i = 0; !r && i < 2 && p->xpath[f][i]; i++)
-		r = first_text(x, p->xpath[f][i], name);
-	return r;
-}
-
-/* The texts of every node the field's expression selects, in page order. */
-static xmlXPathObjectPtr field_nodes(struct ex *x, const struct extract_rules *rules,
-				     const struct preset *p, enum cfg_xpath_field f)
-{
-	const char *expr = rules && rules->xpath[f] ? rules->xpath[f] : p->xpath[f][0];
-	if (!expr)
-		return NULL;
-	xmlXPathObjectPtr o = eval(x, expr, cfg_xpath_field_name(f));
-	if (o && (o->type != XPATH_NODESET || !o->nodesetval)) {
-		xmlXPathFreeObject(o);
-		o = NULL;
-	}
-	return o;
-}
-
-/* Whether a paragraph is an editor's code such as "3266**4353": digits
- * (ASCII or Persian) and stars only, which no sentence is. */
-static bool is_editor_code(const char *s)
-{
-	bool digit = false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (isdigit(*p)) {
-			digit = true;
-		} else if (p[0] == 0xdb && p[1] >= 0xb0 && p[1] <= 0xb9) {
-			digit = true;
-			p++;
-		} else if (*p != '*' && *p != ' ') {
-			return false;
+	long before, after;
+	if (offset_at(wall - 86400, &before) != 0 || offset_at(wall + 86400, &after) != 0)
+		return -1;
+	const long cand[2] = {before, after};
+	bool found = false;
+	int64_t best = 0;
+	for (int i = 0; i < 2; i++) {
+		int64_t t = wall - cand[i];
+		long real;
+		if (offset_at(t, &real) != 0)
+			return -1;
+		if (real == cand[i] && (!found || t < best)) {
+			best = t;
+			found = true;
 		}
 	}
-	return digit;
+	/* Neither reads wall: it fell in a gap. */
+	*out = found ? best : wall - before;
+	return 0;
 }
 
-/* The body, one paragraph per line, without a trailing editor code. */
-static char *extract_body(struct ex *x, const struct extract_rules *rules, const struct preset *p)
+/*
+ * glibc offers no per-call time zone, so TZ is swapped around the
+ * conversion and put back, with tzset after each change.  That is not
+ * thread-safe and touches the process environment; it is acceptable only
+ * because extraction runs on one thread (the command, the daemon's loop).
+ * A worker pool would need a tz library instead.  The leading ':' makes
+ * glibc read the name from the tz database, never as a POSIX rule string.
+ */
+int extract_local_to_utc(const char *tz, const struct tm *tm, int64_t *out)
 {
-	xmlXPathObjectPtr o = field_nodes(x, rules, p, CFG_XPATH_BODY);
-	if (!o)
-		return NULL;
-	struct buf b;
-	buf_init(&b);
-	size_t last_start = 0;
-	for (int i = 0; i < o->nodesetval->nodeNr; i++) {
-		char *t = node_text(o->nodesetval->nodeTab[i]);
-		if (!t)
-			continue;
-		if (b.len)
-			buf_putc(&b, '\n');
-		last_start = b.len;
-		buf_puts(&b, t);
-		free(t);
-	}
-	xmlXPathFreeObject(o);
-	if (b.len && is_editor_code(b.data + last_start)) {
-		b.len = last_start ? last_start - 1 : 0;
-		b.data[b.len] = '\0';
-	}
-	return b.len ? buf_steal(&b) : (buf_free(&b), NULL);
-}
-
-static void add_tag(struct article_page *a, char *t)
-{
-	if (!t)
-		return;
-	for (size_t i = 0; i < a->n_tags; i++) {
-		if (strcmp(a->tags[i], t) == 0) {
-			free(t);
-			return;
-		}
-	}
-	if (a->n_tags == MAX_TAGS) {
-		free(t);
-		return;
-	}
-	a->tags = xrealloc(a->tags, (a->n_tags + 1) * sizeof *a->tags);
-	a->tags[a->n_tags++] = t;
-}
-
-/* Tags from the tag list, else from the keywords meta (comma-separated,
- * Latin or Arabic comma). */
-static void extract_tags(struct ex *x, const struct extract_rules *rules, const struct preset *p,
-			 struct article_page *a)
-{
-	xmlXPathObjectPtr o = field_nodes(x, rules, p, CFG_XPATH_TAGS);
-	for (int i = 0; o && i < o->nodesetval->nodeNr; i++)
-		add_tag(a, node_text(o->nodesetval->nodeTab[i]));
-	xmlXPathFreeObject(o);
-	if (a->n_tags)
-		return;
-	char *kw = meta(x, "name", "keywords");
-	if (!kw)
-		return;
-	char *s = kw;
-	while (*s) {
-		size_t n = 0;
-		while (s[n] && s[n] != ',' && strncmp(s + n, "\xd8\x8c", 2) != 0)
-			n++;
-		struct buf b;
-		buf_init(&b);
-		text_fold_space(s, n, &b);
-		add_tag(a, b.len ? buf_steal(&b) : (buf_free(&b), NULL));
-		s += n;
-		if (*s)
-			s += *s == ',' ? 1 : 2;
-	}
-	free(kw);
-}
-
-/* The image URL, made absolute against the page's URL. */
-static char *absolute(const char *ref, const char *base)
-{
-	if (!ref || !base)
-		return ref ? xstrdup(ref) : NULL;
-	xmlChar *u = xmlBuildURI((const xmlChar *)ref, (const xmlChar *)base);
-	char *r = xstrdup(u ? (const char *)u : ref);
-	xmlFree(u);
-	return r;
-}
-
-/* Converts a wall-clock time in zone tz to seconds since the epoch.
- *
- * glibc offers no per-call time zone, so TZ is swapped around mktime and put
- * back. That is not thread-safe and touches the process environment; it is
- * acceptable only because extraction runs on one thread (the command, the
- * daemon's loop). A worker pool would need a tz library instead. */
-static int local_to_utc(const char *tz, struct tm *tm, int64_t *out)
-{
+	struct tm w = {.tm_year = tm->tm_year,
+		       .tm_mon = tm->tm_mon,
+		       .tm_mday = tm->tm_mday,
+		       .tm_hour = tm->tm_hour,
+		       .tm_min = tm->tm_min,
+		       .tm_sec = tm->tm_sec};
+	int64_t wall = (int64_t)timegm(&w);
+	if (wall == -1 && !(w.tm_year == 69 && w.tm_mon == 11 && w.tm_mday == 31))
+		return -1;
 	const char *cur = getenv("TZ");
 	char *saved = cur ? xstrdup(cur) : NULL;
-	setenv("TZ", tz, 1);
+	char *name = xmalloc(strlen(tz) + 2);
+	name[0] = ':';
+	strcpy(name + 1, tz);
+	setenv("TZ", name, 1);
 	tzset();
-	tm->tm_isdst = -1;
-	time_t t = mktime(tm);
+	int rc = wall_to_instant(wall, out);
 	if (saved)
 		setenv("TZ", saved, 1);
 	else
 		unsetenv("TZ");
 	tzset();
 	free(saved);
-	if (t == (time_t)-1)
-		return -1;
-	*out = (int64_t)t;
-	return 0;
+	free(name);
+	return rc;
 }
 
 /* Reads a visible date such as "Jun 11, 2025, 7:16 PM" (also "June", and
@@ -358,41 +248,523 @@ static int parse_visible_date(const char *s, const char *tz, int64_t *out)
 			.tm_mday = day,
 			.tm_hour = hour,
 			.tm_min = min};
-	return local_to_utc(tz, &tm, out);
+	return extract_local_to_utc(tz, &tm, out);
 }
 
-/* A date by a source's rule: ISO or RFC 822 if it reads as one, else the
- * visible format in the source's zone. */
-static int parse_any_date(const char *s, const char *tz, int64_t *out)
+/* Reads s by a source's strptime pattern, in zone tz unless the pattern
+ * has %z; 0, or -1 unless year and day were both read. */
+static int parse_with_format(const char *s, const char *fmt, const char *tz, int64_t *out)
 {
-	return date_parse(s, out) == 0 ? 0 : parse_visible_date(s, tz, out);
-}
-
-static int64_t extract_published(struct ex *x, const struct extract_rules *rules,
-				 const struct preset *p)
-{
-	const char *tz = rules && rules->timezone ? rules->timezone : "Asia/Tehran";
-	int64_t t;
-	char *s;
-	if (rules && rules->xpath[CFG_XPATH_PUBLISHED]) {
-		s = first_text(x, rules->xpath[CFG_XPATH_PUBLISHED], "published");
-		int rc = s ? parse_any_date(s, tz, &t) : -1;
-		free(s);
-		if (rc == 0)
-			return t;
+	struct tm tm = {.tm_year = INT_MIN};
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!strptime(s, fmt, &tm) || tm.tm_year == INT_MIN || tm.tm_mday == 0)
+		return -1;
+	if (strstr(fmt, "%z")) {
+		long off = tm.tm_gmtoff;
+		tm.tm_isdst = 0;
+		time_t t = timegm(&tm);
+		*out = (int64_t)t - off;
+		return 0;
 	}
-	/* The meta tag is UTC and ISO on every edition; the visible line is
-	 * local, and Jalali on the Persian ones. */
-	s = meta(x, "property", "article:published_time");
-	int rc = s ? date_parse(s, &t) : -1;
-	free(s);
-	if (rc == 0)
-		return t;
-	s = p->date_line ? first_text(x, p->date_line, "published") : NULL;
-	rc = s ? parse_visible_date(s, tz, &t) : -1;
+	return extract_local_to_utc(tz, &tm, out);
+}
+
+/* Whether a string date_parse reads carries its own zone: then an offset
+ * written after it is refused, or read as a label of that same zone, which
+ * two different offsets cannot both be; a string without a zone takes
+ * either.  A date without a clock is a local day, never a UTC one. */
+static bool has_zone(const char *s)
+{
+	if (!strchr(s, ':'))
+		return false;
+	static const char *const probes[] = {" +0100", " +0200"};
+	int taken = 0;
+	for (size_t i = 0; i < ARRAY_LEN(probes); i++) {
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "%s%s", s, probes[i]);
+		int64_t t;
+		taken += date_parse(buf_str(&b), &t) == 0;
+		buf_free(&b);
+	}
+	return taken < 2;
+}
+
+int extract_parse_date(const char *s, const char *tz, const char *date_format, int64_t *out)
+{
+	int64_t t;
+	bool read = date_parse(s, &t) == 0;
+	if (read && has_zone(s)) {
+		*out = t;
+		return 0;
+	}
+	if (date_format && parse_with_format(s, date_format, tz, out) == 0)
+		return 0;
+	if (read) {
+		/* date_parse read the wall clock as UTC. */
+		time_t tt = (time_t)t;
+		struct tm tm;
+		if (!gmtime_r(&tt, &tm))
+			return -1;
+		return extract_local_to_utc(tz, &tm, out);
+	}
+	return parse_visible_date(s, tz, out);
+}
+
+/* ---- the document ---- */
+
+/* The state of one extraction. */
+struct ex {
+	xmlXPathContextPtr xc;
+	const char *url;
+	const char *tz;
+	const char *date_format;
+	const struct extract_rules *rules; /* NULL: none */
+	const struct preset *p;
+	struct jsonld_article ld; /* empty when the page has none */
+	/* The page's <meta> elements with content, in page order: read once,
+	 * because each XPath search walks the whole tree. */
+	xmlNodePtr *metas;
+	size_t n_metas;
+	struct buf *err;
+	bool bad_xpath; /* err says which expression */
+};
+
+/* libxml2 would print XPath syntax errors on stderr; they are reported
+ * through err instead. */
+static void xpath_quiet(void *ctx, xmlErrorPtr e)
+{
+	(void)ctx;
+	(void)e;
+}
+
+/* What expr selects; NULL when it does not compile, which sets bad_xpath
+ * and says so in err. */
+static xmlXPathObjectPtr eval(struct ex *x, const char *expr, const char *field)
+{
+	xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, x->xc);
+	if (!o) {
+		if (!x->bad_xpath)
+			buf_printf(x->err, "xpath.%s: not a valid XPath expression: %s",
+				   field ? field : "?", expr);
+		x->bad_xpath = true;
+	}
+	return o;
+}
+
+/* What expr selects if it is a non-empty node set, else NULL. */
+static xmlXPathObjectPtr eval_nodes(struct ex *x, const char *expr, const char *field)
+{
+	xmlXPathObjectPtr o = eval(x, expr, field);
+	if (o && (o->type != XPATH_NODESET || !o->nodesetval || o->nodesetval->nodeNr == 0)) {
+		xmlXPathFreeObject(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* A node's text with white space folded; NULL when there is none. */
+static char *node_text(xmlNodePtr n)
+{
+	xmlChar *s = xmlNodeGetContent(n);
+	if (!s)
+		return NULL;
+	struct buf b;
+	buf_init(&b);
+	text_fold_space((const char *)s, strlen((const char *)s), &b);
+	xmlFree(s);
+	return b.len ? buf_steal(&b) : (buf_free(&b), NULL);
+}
+
+/* The first non-empty text expr selects, or NULL. */
+static char *first_text(struct ex *x, const char *expr, const char *field)
+{
+	xmlXPathObjectPtr o = eval(x, expr, field);
+	char *r = NULL;
+	if (!o)
+		return NULL;
+	if (o->type == XPATH_STRING && o->stringval)
+		r = text_clean_field(xstrdup((const char *)o->stringval));
+	else if (o->type == XPATH_NODESET && o->nodesetval)
+		for (int i = 0; !r && i < o->nodesetval->nodeNr; i++)
+			r = node_text(o->nodesetval->nodeTab[i]);
+	xmlXPathFreeObject(o);
+	return r;
+}
+
+/* Whether meta element n has property=name or name=name. */
+static bool meta_is(xmlNodePtr n, const char *name)
+{
+	static const char *const attrs[] = {"property", "name"};
+	for (size_t i = 0; i < ARRAY_LEN(attrs); i++) {
+		xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)attrs[i]);
+		bool eq = v && strcmp((const char *)v, name) == 0;
+		xmlFree(v);
+		if (eq)
+			return true;
+	}
+	return false;
+}
+
+/* The folded content of the i-th <meta>, or NULL when empty. */
+static char *meta_content(const struct ex *x, size_t i)
+{
+	xmlChar *v = xmlGetNoNsProp(x->metas[i], (const xmlChar *)"content");
+	char *r = v ? text_clean_field(xstrdup((const char *)v)) : NULL;
+	xmlFree(v);
+	return r;
+}
+
+/* The content of the first non-empty <meta property=name> or <meta
+ * name=name>, or NULL. */
+static char *meta(struct ex *x, const char *name)
+{
+	char *r = NULL;
+	for (size_t i = 0; !r && i < x->n_metas; i++)
+		if (meta_is(x->metas[i], name))
+			r = meta_content(x, i);
+	return r;
+}
+
+/* Collects the page's <meta content> elements into x->metas. */
+static void read_metas(struct ex *x)
+{
+	xmlXPathObjectPtr o = eval_nodes(x, "//meta[@content]", NULL);
+	size_t n = o ? (size_t)o->nodesetval->nodeNr : 0;
+	if (n > MAX_METAS)
+		n = MAX_METAS;
+	x->metas = n ? xmalloc(n * sizeof *x->metas) : NULL;
+	for (size_t i = 0; i < n; i++)
+		x->metas[i] = o->nodesetval->nodeTab[i];
+	x->n_metas = n;
+	xmlXPathFreeObject(o);
+}
+
+/* The field's expressions: the source's rule, else the preset's. */
+static size_t field_exprs(const struct ex *x, enum cfg_xpath_field f,
+			  const char *out[PRESET_ALTERNATIVES])
+{
+	if (x->rules && x->rules->xpath[f]) {
+		out[0] = x->rules->xpath[f];
+		return 1;
+	}
+	size_t n = 0;
+	while (n < PRESET_ALTERNATIVES && x->p->xpath[f][n]) {
+		out[n] = x->p->xpath[f][n];
+		n++;
+	}
+	return n;
+}
+
+/* The field's text by the source's rule, else the preset's; NULL when they
+ * find nothing. */
+static char *rule_text(struct ex *x, enum cfg_xpath_field f)
+{
+	const char *exprs[PRESET_ALTERNATIVES];
+	size_t n = field_exprs(x, f, exprs);
+	char *r = NULL;
+	for (size_t i = 0; !r && i < n; i++)
+		r = first_text(x, exprs[i], cfg_xpath_field_name(f));
+	return r;
+}
+
+/* The nodes of the first of the field's expressions that selects any. */
+static xmlXPathObjectPtr rule_nodes(struct ex *x, enum cfg_xpath_field f)
+{
+	const char *exprs[PRESET_ALTERNATIVES];
+	size_t n = field_exprs(x, f, exprs);
+	xmlXPathObjectPtr o = NULL;
+	for (size_t i = 0; !o && i < n; i++)
+		o = eval_nodes(x, exprs[i], cfg_xpath_field_name(f));
+	return o;
+}
+
+/* Cuts what expr selects out of the document.  Every node is unlinked
+ * before any is freed, because the set may hold a node and its ancestor. */
+static void exclude(struct ex *x, const char *expr)
+{
+	xmlXPathObjectPtr o = eval_nodes(x, expr, "exclude");
+	if (!o)
+		return;
+	xmlNodeSetPtr s = o->nodesetval;
+	for (int i = 0; i < s->nodeNr; i++) {
+		xmlNodePtr n = s->nodeTab[i];
+		if (n->type == XML_NAMESPACE_DECL || n->type == XML_DOCUMENT_NODE ||
+		    n->type == XML_HTML_DOCUMENT_NODE || n->type == XML_DTD_NODE) {
+			s->nodeTab[i] = NULL;
+			continue;
+		}
+		xmlUnlinkNode(n);
+	}
+	for (int i = 0; i < s->nodeNr; i++)
+		if (s->nodeTab[i])
+			xmlFreeNode(s->nodeTab[i]);
+	/* The set now points at freed nodes: empty it before freeing it. */
+	s->nodeNr = 0;
+	xmlXPathFreeObject(o);
+}
+
+/* ---- the body ---- */
+
+/* Elements that are not text of the article wherever they are. */
+static bool skipped_element(const char *name)
+{
+	static const char *const names[] = {"script", "style",	  "noscript", "template",
+					    "iframe", "form",	  "button",   "select",
+					    "input",  "textarea", "figure",   "svg"};
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Elements that end a paragraph. */
+static bool block_element(const char *name)
+{
+	static const char *const names[] = {
+		"p",	   "div", "br",	   "li",      "ul",	    "ol",     "h1",	 "h2",
+		"h3",	   "h4",  "h5",	   "h6",      "blockquote", "tr",     "table",	 "section",
+		"article", "pre", "hr",	   "dl",      "dt",	    "dd",     "header",	 "footer",
+		"main",	   "nav", "aside", "address", "figcaption", "center", "details", "summary",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Ends the paragraph gathered in line, appending it to out if it has
+ * text. */
+static void end_paragraph(struct buf *line, struct buf *out)
+{
+	struct buf t;
+	buf_init(&t);
+	text_fold_space(line->data ? line->data : "", line->len, &t);
+	if (t.len) {
+		if (out->len)
+			buf_putc(out, '\n');
+		buf_append(out, t.data, t.len);
+	}
+	buf_free(&t);
+	buf_reset(line);
+}
+
+/* Appends n's text to out, one paragraph per line: block elements and
+ * <br> end paragraphs. */
+static void walk(xmlNodePtr n, struct buf *line, struct buf *out)
+{
+	for (xmlNodePtr c = n->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+			if (c->content)
+				buf_puts(line, (const char *)c->content);
+		} else if (c->type == XML_ELEMENT_NODE && c->name) {
+			const char *name = (const char *)c->name;
+			if (skipped_element(name))
+				continue;
+			bool block = block_element(name);
+			if (block)
+				end_paragraph(line, out);
+			walk(c, line, out);
+			if (block)
+				end_paragraph(line, out);
+		}
+	}
+}
+
+/* Whether n or an ancestor was already walked (marked in _private, which
+ * libxml2 leaves to its users). */
+static bool inside_taken(xmlNodePtr n, void *mark)
+{
+	for (; n; n = n->parent)
+		if (n->_private == mark)
+			return true;
+	return false;
+}
+
+/* Whether a paragraph is an editor's code such as "3266**4353": digits
+ * (ASCII or Persian) and stars only, which no sentence is. */
+static bool is_editor_code(const char *s)
+{
+	bool digit = false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isdigit(*p)) {
+			digit = true;
+		} else if (p[0] == 0xdb && p[1] >= 0xb0 && p[1] <= 0xb9) {
+			digit = true;
+			p++;
+		} else if (*p != '*' && *p != ' ') {
+			return false;
+		}
+	}
+	return digit;
+}
+
+/* The body by the rules: the text of every node selected, one paragraph
+ * per line, without a trailing editor code; NULL when there is none. */
+static char *rule_body(struct ex *x)
+{
+	xmlXPathObjectPtr o = rule_nodes(x, CFG_XPATH_BODY);
+	if (!o)
+		return NULL;
+	struct buf b, line;
+	buf_init(&b);
+	buf_init(&line);
+	static char mark;
+	xmlNodeSetPtr s = o->nodesetval;
+	for (int i = 0; i < s->nodeNr; i++) {
+		xmlNodePtr n = s->nodeTab[i];
+		if (n->type == XML_ELEMENT_NODE) {
+			if (inside_taken(n, &mark))
+				continue;
+			n->_private = &mark;
+			end_paragraph(&line, &b);
+			walk(n, &line, &b);
+			end_paragraph(&line, &b);
+		} else if (n->type != XML_NAMESPACE_DECL && !inside_taken(n->parent, &mark)) {
+			char *t = node_text(n);
+			if (t) {
+				buf_puts(&line, t);
+				end_paragraph(&line, &b);
+				free(t);
+			}
+		}
+	}
+	for (int i = 0; i < s->nodeNr; i++)
+		if (s->nodeTab[i]->type == XML_ELEMENT_NODE)
+			s->nodeTab[i]->_private = NULL;
+	xmlXPathFreeObject(o);
+	buf_free(&line);
+	if (b.len) {
+		char *nl = strrchr(b.data, '\n');
+		size_t last = nl ? (size_t)(nl - b.data) + 1 : 0;
+		if (is_editor_code(b.data + last)) {
+			b.len = last ? last - 1 : 0;
+			b.data[b.len] = '\0';
+		}
+	}
+	return b.len ? buf_steal(&b) : (buf_free(&b), NULL);
+}
+
+/* The body by the generic heuristic, one paragraph per line (it gives
+ * them a blank line apart); NULL when nothing reads like an article. */
+static char *generic_text(struct ex *x)
+{
+	struct buf g, b;
+	buf_init(&g);
+	buf_init(&b);
+	if (generic_body(x->xc->doc, &g) == 0) {
+		const char *s = buf_str(&g);
+		while (*s) {
+			size_t n = strcspn(s, "\n");
+			struct buf t;
+			buf_init(&t);
+			text_fold_space(s, n, &t);
+			if (t.len) {
+				if (b.len)
+					buf_putc(&b, '\n');
+				buf_append(&b, t.data, t.len);
+			}
+			buf_free(&t);
+			s += n;
+			s += strspn(s, "\n");
+		}
+	}
+	buf_free(&g);
+	return b.len ? buf_steal(&b) : (buf_free(&b), NULL);
+}
+
+/* ---- tags ---- */
+
+static void add_tag(struct article_page *a, char *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < a->n_tags; i++) {
+		if (strcmp(a->tags[i], t) == 0) {
+			free(t);
+			return;
+		}
+	}
+	if (a->n_tags == MAX_TAGS) {
+		free(t);
+		return;
+	}
+	a->tags = xrealloc(a->tags, (a->n_tags + 1) * sizeof *a->tags);
+	a->tags[a->n_tags++] = t;
+}
+
+/* Adds each item of a list separated by Latin or Arabic commas. */
+static void add_tag_list(struct article_page *a, const char *s)
+{
+	while (*s) {
+		size_t n = 0;
+		while (s[n] && s[n] != ',' && strncmp(s + n, "\xd8\x8c", 2) != 0)
+			n++;
+		struct buf b;
+		buf_init(&b);
+		text_fold_space(s, n, &b);
+		add_tag(a, b.len ? buf_steal(&b) : (buf_free(&b), NULL));
+		s += n;
+		if (*s)
+			s += *s == ',' ? 1 : 2;
+	}
+}
+
+/* Tags by the rules, else the JSON-LD keywords, else article:tag metas,
+ * else the keywords meta. */
+static void extract_tags(struct ex *x, struct article_page *a)
+{
+	xmlXPathObjectPtr o = rule_nodes(x, CFG_XPATH_TAGS);
+	for (int i = 0; o && i < o->nodesetval->nodeNr; i++)
+		add_tag(a, node_text(o->nodesetval->nodeTab[i]));
+	xmlXPathFreeObject(o);
+	if (a->n_tags)
+		return;
+	for (size_t i = 0; i < x->ld.n_keywords; i++)
+		add_tag_list(a, x->ld.keywords[i]);
+	if (a->n_tags)
+		return;
+	for (size_t i = 0; i < x->n_metas; i++)
+		if (meta_is(x->metas[i], "article:tag"))
+			add_tag(a, meta_content(x, i));
+	if (a->n_tags)
+		return;
+	char *kw = meta(x, "keywords");
+	if (kw)
+		add_tag_list(a, kw);
+	free(kw);
+}
+
+/* ---- dates ---- */
+
+/* Parses s (taken) as a page date; EXTRACT_TIME_NONE when it is not one. */
+static int64_t take_date(struct ex *x, char *s)
+{
+	int64_t t;
+	int rc = s ? extract_parse_date(s, x->tz, x->date_format, &t) : -1;
 	free(s);
 	return rc == 0 ? t : EXTRACT_TIME_NONE;
 }
+
+/* A date by the rules (each expression's first text that reads as a date),
+ * else from the JSON-LD, else from the meta tags named. */
+static int64_t extract_date(struct ex *x, enum cfg_xpath_field f, const char *ld,
+			    const char *const metas[], size_t n_metas)
+{
+	const char *exprs[PRESET_ALTERNATIVES];
+	size_t n = field_exprs(x, f, exprs);
+	int64_t t = EXTRACT_TIME_NONE;
+	for (size_t i = 0; t == EXTRACT_TIME_NONE && i < n; i++)
+		t = take_date(x, first_text(x, exprs[i], cfg_xpath_field_name(f)));
+	if (t == EXTRACT_TIME_NONE && ld)
+		t = take_date(x, xstrdup(ld));
+	for (size_t i = 0; t == EXTRACT_TIME_NONE && i < n_metas; i++)
+		t = take_date(x, meta(x, metas[i]));
+	return t;
+}
+
+/* ---- the checks ---- */
 
 /* The first run of digits in s (Persian and Arabic-Indic ones as ASCII),
  * or NULL. */
@@ -432,34 +804,13 @@ static char *url_news_id(const char *url, const struct extract_rules *rules)
 	return n && (s[n] == '/' || s[n] == '\0' || s[n] == '?') ? xstrndup(s, n) : NULL;
 }
 
-/* The charset a <meta> near the top names, or NULL (then UTF-8). */
-static char *meta_charset(const char *html, size_t len)
-{
-	size_t n = len < 1024 ? len : 1024;
-	for (size_t i = 0; i + 8 < n; i++) {
-		if (strncasecmp(html + i, "charset=", 8) != 0)
-			continue;
-		size_t j = i + 8;
-		while (j < n && (html[j] == '"' || html[j] == '\''))
-			j++;
-		size_t k = j;
-		while (k < n && (isalnum((unsigned char)html[k]) || strchr("-_:.", html[k])))
-			k++;
-		return k > j ? xstrndup(html + j, k - j) : NULL;
-	}
-	return NULL;
-}
-
 /* Checks that the page is an article and sets its news ID; 0, or -1. */
-static int check_article(struct ex *x, const struct extract_rules *rules, const struct preset *p,
-			 struct article_page *a)
+static int check_article(struct ex *x, struct article_page *a)
 {
-	if (!(rules && rules->xpath[CFG_XPATH_BODY])) {
-		xmlXPathObjectPtr o = eval(x, p->container, NULL);
-		bool found =
-			o && o->type == XPATH_NODESET && o->nodesetval && o->nodesetval->nodeNr > 0;
+	if (x->p->container && !(x->rules && x->rules->xpath[CFG_XPATH_BODY])) {
+		xmlXPathObjectPtr o = eval_nodes(x, x->p->container, NULL);
 		xmlXPathFreeObject(o);
-		if (!found) {
+		if (!o) {
 			char *t = first_text(x, "//title", NULL);
 			buf_printf(x->err,
 				   "not an article: no article container (page title \"%s\")",
@@ -468,9 +819,9 @@ static int check_article(struct ex *x, const struct extract_rules *rules, const 
 			return -1;
 		}
 	}
-	char *label = p->news_id ? first_text(x, p->news_id, NULL) : NULL;
+	char *label = x->p->news_id ? first_text(x, x->p->news_id, NULL) : NULL;
 	char *page_id = label ? first_number(label) : NULL;
-	char *url_id = url_news_id(a->url, rules);
+	char *url_id = url_news_id(a->url, x->rules);
 	free(label);
 	if (page_id && url_id && strcmp(page_id, url_id) != 0) {
 		buf_printf(x->err, "not an article: news ID %s on the page, %s in the URL", page_id,
@@ -485,38 +836,135 @@ static int check_article(struct ex *x, const struct extract_rules *rules, const 
 	return 0;
 }
 
-static int extract_doc(struct ex *x, const struct extract_rules *rules, const struct preset *p,
-		       struct article_page *a)
+/* ---- fields ---- */
+
+/* ref made absolute against base (either may be NULL). */
+static char *absolute(const char *ref, const char *base)
 {
+	if (!ref || !base)
+		return ref ? xstrdup(ref) : NULL;
+	xmlChar *u = xmlBuildURI((const xmlChar *)ref, (const xmlChar *)base);
+	char *r = xstrdup(u ? (const char *)u : ref);
+	xmlFree(u);
+	return r;
+}
+
+/* Reads the first article in the page's JSON-LD blocks into x->ld. */
+static void read_jsonld(struct ex *x)
+{
+	xmlXPathObjectPtr o =
+		eval_nodes(x,
+			   "//script[translate(normalize-space(@type),'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
+			   "'abcdefghijklmnopqrstuvwxyz')='application/ld+json']",
+			   NULL);
+	for (int i = 0; o && i < o->nodesetval->nodeNr && i < MAX_JSONLD_BLOCKS; i++) {
+		xmlChar *s = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
+		if (!s)
+			continue;
+		int rc = jsonld_article((const char *)s, strlen((const char *)s), &x->ld);
+		xmlFree(s);
+		if (rc == 0)
+			break;
+	}
+	xmlXPathFreeObject(o);
+}
+
+/* The first of a and b that is set; the other is freed. */
+static char *or_else(char *a, char *b)
+{
+	if (a) {
+		free(b);
+		return a;
+	}
+	return b;
+}
+
+/* A copy of s, or NULL. */
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* An author meta that is a profile URL (article:author often is) names no
+ * one. */
+static char *not_url(char *s)
+{
+	if (s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int extract_doc(struct ex *x, struct article_page *a)
+{
+	/* JSON-LD first: exclude is about the visible page, and a source that
+	 * cuts out every <script> still wants its metadata. */
+	read_jsonld(x);
+	if (x->p->exclude)
+		exclude(x, x->p->exclude);
+	if (x->rules && x->rules->xpath[CFG_XPATH_EXCLUDE])
+		exclude(x, x->rules->xpath[CFG_XPATH_EXCLUDE]);
+	if (x->bad_xpath)
+		return -1;
+	read_metas(x);
+
 	a->url = x->url ? xstrdup(x->url) : NULL;
 	if (!a->url) {
 		char *c = first_text(x, "//link[@rel='canonical']/@href", NULL);
-		a->url = c ? c : meta(x, "property", "og:url");
+		a->url = c ? c : meta(x, "og:url");
 	}
-	if (check_article(x, rules, p, a) != 0)
+	if (check_article(x, a) != 0)
 		return -1;
 
-	a->title = field_text(x, rules, p, CFG_XPATH_TITLE);
+	a->title = rule_text(x, CFG_XPATH_TITLE);
 	if (!a->title)
-		a->title = meta(x, "property", "og:title");
+		a->title = dup_or_null(x->ld.headline);
+	if (!a->title)
+		a->title = meta(x, "og:title");
 	if (!a->title)
 		a->title = first_text(x, "//title", NULL);
-	a->lead = field_text(x, rules, p, CFG_XPATH_LEAD);
+	if (!a->title)
+		a->title = first_text(x, "//h1", NULL);
+
+	a->lead = rule_text(x, CFG_XPATH_LEAD);
 	if (!a->lead)
-		a->lead = meta(x, "property", "og:description");
+		a->lead = dup_or_null(x->ld.description);
 	if (!a->lead)
-		a->lead = meta(x, "name", "description");
-	a->body = extract_body(x, rules, p);
-	a->author = field_text(x, rules, p, CFG_XPATH_AUTHOR);
+		a->lead = or_else(meta(x, "og:description"), meta(x, "description"));
+
+	a->body = rule_body(x);
+	if (!a->body)
+		a->body = dup_or_null(x->ld.body);
+	if (!a->body)
+		a->body = generic_text(x);
+
+	a->author = rule_text(x, CFG_XPATH_AUTHOR);
 	if (!a->author)
-		a->author = meta(x, "name", "author");
-	a->published = extract_published(x, rules, p);
-	extract_tags(x, rules, p, a);
-	char *img = field_text(x, rules, p, CFG_XPATH_IMAGE);
+		a->author = dup_or_null(x->ld.author);
+	if (!a->author)
+		a->author = or_else(meta(x, "author"), not_url(meta(x, "article:author")));
+
+	static const char *const published[] = {"article:published_time", "og:published_time"};
+	static const char *const updated[] = {"article:modified_time", "og:updated_time"};
+	a->published = extract_date(x, CFG_XPATH_PUBLISHED, x->ld.published, published,
+				    ARRAY_LEN(published));
+	a->updated =
+		extract_date(x, CFG_XPATH_UPDATED, x->ld.modified, updated, ARRAY_LEN(updated));
+
+	extract_tags(x, a);
+
+	char *img = rule_text(x, CFG_XPATH_IMAGE);
 	if (!img)
-		img = meta(x, "property", "og:image");
+		img = dup_or_null(x->ld.image);
+	if (!img)
+		img = or_else(meta(x, "og:image"), meta(x, "og:image:url"));
 	a->image = absolute(img, a->url);
 	free(img);
+	a->caption = rule_text(x, CFG_XPATH_CAPTION);
+	if (!a->caption && a->image)
+		a->caption = meta(x, "og:image:alt");
+
 	a->language = first_text(x, "/html/@lang", NULL);
 	if (x->bad_xpath)
 		return -1;
@@ -527,11 +975,65 @@ static int extract_doc(struct ex *x, const struct extract_rules *rules, const st
 	return 0;
 }
 
-int extract_page(const char *html, size_t len, const char *url, const struct extract_rules *rules,
-		 struct article_page *out, struct buf *err)
+/* ---- the encoding ---- */
+
+/* Skips white space at s[i..n); returns the new index. */
+static size_t skip_ws(const char *s, size_t i, size_t n)
+{
+	while (i < n && isspace((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+/* The value after "charset=" at s[i..n) (quoted or not), or NULL. */
+static char *charset_value(const char *s, size_t i, size_t n)
+{
+	i = skip_ws(s, i, n);
+	while (i < n && (s[i] == '"' || s[i] == '\''))
+		i++;
+	size_t k = i;
+	while (k < n && (isalnum((unsigned char)s[k]) || strchr("-_:.", s[k])))
+		k++;
+	return k > i ? xstrndup(s + i, k - i) : NULL;
+}
+
+/* The charset the page's <meta charset> or <meta http-equiv=Content-Type
+ * content="...; charset=..."> names within the first CHARSET_PRESCAN bytes,
+ * or NULL.  A UTF-16 label is read as UTF-8, as the HTML standard says: a
+ * page whose <meta> could be read this way is not UTF-16. */
+static char *meta_charset(const char *html, size_t len)
+{
+	size_t n = len < CHARSET_PRESCAN ? len : CHARSET_PRESCAN;
+	for (size_t i = 0; i + 5 < n; i++) {
+		if (strncasecmp(html + i, "<meta", 5) != 0 || !isspace((unsigned char)html[i + 5]))
+			continue;
+		const char *end = memchr(html + i, '>', n - i);
+		size_t e = end ? (size_t)(end - html) : n;
+		for (size_t j = i + 5; j + 7 < e; j++) {
+			if (strncasecmp(html + j, "charset", 7) != 0)
+				continue;
+			size_t k = skip_ws(html, j + 7, e);
+			if (k >= e || html[k] != '=')
+				continue;
+			char *cs = charset_value(html, k + 1, e);
+			if (cs && strncasecmp(cs, "utf-16", 6) == 0) {
+				free(cs);
+				cs = xstrdup("UTF-8");
+			}
+			if (cs)
+				return cs;
+		}
+		i = e;
+	}
+	return NULL;
+}
+
+int extract_page(const char *html, size_t len, const char *url, const char *charset,
+		 const struct extract_rules *rules, struct article_page *out, struct buf *err)
 {
 	memset(out, 0, sizeof *out);
 	out->published = EXTRACT_TIME_NONE;
+	out->updated = EXTRACT_TIME_NONE;
 	const struct preset *p = preset_find(rules ? rules->preset : NULL);
 	if (!p) {
 		buf_printf(err, "no built-in rules named '%s'", rules->preset);
@@ -542,8 +1044,9 @@ int extract_page(const char *html, size_t len, const char *url, const struct ext
 		return -1;
 	}
 
-	char *cs = meta_charset(html, len);
-	struct charset_conv *cv = charset_conv_new(cs);
+	/* charset_conv itself lets a byte-order mark win over its hint. */
+	char *cs = charset && *charset ? NULL : meta_charset(html, len);
+	struct charset_conv *cv = charset_conv_new(charset && *charset ? charset : cs);
 	free(cs);
 	struct buf u;
 	buf_init(&u);
@@ -568,8 +1071,18 @@ int extract_page(const char *html, size_t len, const char *url, const struct ext
 	}
 	xmlXPathContextPtr xc = xmlXPathNewContext(doc);
 	xc->error = xpath_quiet;
-	struct ex x = {.xc = xc, .url = url, .err = err};
-	int rc = extract_doc(&x, rules, p, out);
+	struct ex x = {
+		.xc = xc,
+		.url = url,
+		.tz = rules && rules->timezone ? rules->timezone : "Asia/Tehran",
+		.date_format = rules ? rules->date_format : NULL,
+		.rules = rules,
+		.p = p,
+		.err = err,
+	};
+	int rc = extract_doc(&x, out);
+	jsonld_article_free(&x.ld);
+	free(x.metas);
 	xmlXPathFreeContext(xc);
 	xmlFreeDoc(doc);
 	if (rc != 0)

@@ -484,8 +484,12 @@ static void text_run(struct feed_parser *p, const char *s, size_t n)
 		buf_append(&p->fixed, s, n);
 }
 
-/* One character of text content, decoded from a reference. ']' closes the
- * section first, so that no "]]>" can ever form inside it. */
+/* One character of text content, decoded from a reference or a literal
+ * ']'. "]]>" may not stand in text, and libxml2 recovers from it by
+ * dropping text (how much depends on where the input was cut into pushes),
+ * so ']' is always written as a character reference: no "]]>" can form,
+ * inside the section or out of it, whatever '>' follows and in which push.
+ * libxml2 still delivers character references after an error. */
 static void text_char(struct feed_parser *p, uint32_t cp)
 {
 	if (cp == '<' || cp == '&') {
@@ -494,10 +498,7 @@ static void text_char(struct feed_parser *p, uint32_t cp)
 		cdata_run(p, &c, 1);
 	} else if (cp == ']') {
 		cdata_close(p);
-		buf_putc(&p->fixed, ']');
-	} else if (cp == '>' && !p->out_cdata && p->fixed.len >= 2 &&
-		   memcmp(p->fixed.data + p->fixed.len - 2, "]]", 2) == 0) {
-		buf_puts(&p->fixed, "&#62;"); /* "]]>" may not stand in text */
+		buf_puts(&p->fixed, "&#93;");
 	} else {
 		text_put_utf8(&p->fixed, cp);
 	}

@@ -22,6 +22,7 @@
 #include "feedd/log.h"
 #include "feedd/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <ev.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 /* One ev_io per socket libcurl wants watched. */
@@ -55,6 +57,8 @@ struct transfer {
 	uint64_t seq;	    /* order of fetch_start */
 	int64_t started_ms;
 	char errbuf[CURL_ERROR_SIZE];
+	bool public_only;
+	char refused_addr[INET6_ADDRSTRLEN]; /* the first address on_open_socket refused */
 	struct transfer *prev, *next;
 };
 
@@ -278,6 +282,132 @@ static size_t on_write(char *p, size_t size, size_t n, void *userp)
 	return len;
 }
 
+/* ---- addresses ------------------------------------------------------------ */
+
+/* a is in host order. */
+static bool v4_public(uint32_t a)
+{
+	unsigned b0 = a >> 24, b1 = (a >> 16) & 0xff, b2 = (a >> 8) & 0xff;
+	if (b0 == 0 || b0 == 10 || b0 == 127 || b0 >= 224) /* this network, private, loopback,
+							      multicast, reserved */
+		return false;
+	if ((b0 == 100 && (b1 & 0xc0) == 64) ||		      /* 100.64/10, carrier-grade NAT */
+	    (b0 == 169 && b1 == 254) ||			      /* link-local */
+	    (b0 == 172 && (b1 & 0xf0) == 16) ||		      /* private */
+	    (b0 == 192 && b1 == 168) ||			      /* private */
+	    (b0 == 192 && b1 == 0 && (b2 == 0 || b2 == 2)) || /* IETF, TEST-NET-1 */
+	    (b0 == 198 && (b1 & 0xfe) == 18) ||		      /* benchmarking */
+	    (b0 == 198 && b1 == 51 && b2 == 100) ||	      /* TEST-NET-2 */
+	    (b0 == 203 && b1 == 0 && b2 == 113))	      /* TEST-NET-3 */
+		return false;
+	return true;
+}
+
+static uint32_t v4_at(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static bool v6_public(const uint8_t b[16])
+{
+	static const uint8_t zero[16];
+	if (memcmp(b, zero, 15) == 0 && b[15] <= 1) /* :: and ::1 */
+		return false;
+	/* IPv4 inside IPv6: mapped (::ffff:0:0/96), compatible (::/96),
+	 * NAT64 (64:ff9b::/96) and 6to4 (2002::/16) answer for the IPv4
+	 * address they carry. */
+	if (memcmp(b, zero, 10) == 0 && ((b[10] == 0xff && b[11] == 0xff) || (b[10] | b[11]) == 0))
+		return v4_public(v4_at(b + 12));
+	if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+	    memcmp(b + 4, zero, 8) == 0)
+		return v4_public(v4_at(b + 12));
+	if (b[0] == 0x20 && b[1] == 0x02)
+		return v4_public(v4_at(b + 2));
+	if ((b[0] & 0xfe) == 0xfc ||		       /* fc00::/7, unique local */
+	    (b[0] == 0xfe && (b[1] & 0x80) == 0x80) || /* fe80::/10, fec0::/10 */
+	    b[0] == 0xff ||			       /* multicast */
+	    (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) || /* documentation */
+	    (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) ||	      /* Teredo */
+	    (b[0] == 0x01 && memcmp(b + 1, zero, 7) == 0)) /* 100::/64, discard */
+		return false;
+	return true;
+}
+
+bool fetch_address_public(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		return v4_public(ntohl(in->sin_addr.s_addr));
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		return v6_public(in6->sin6_addr.s6_addr);
+	}
+	return false; /* AF_UNIX and the like */
+}
+
+/* Parses an IP literal into sa; false when text is not one. */
+static bool parse_ip(const char *text, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *in = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
+	if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+bool fetch_host_private(const char *host)
+{
+	char name[256];
+	size_t n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof name)
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (name[n - 1] == '.') /* "localhost." */
+		name[--n] = '\0';
+	static const char lh[] = "localhost";
+	size_t l = sizeof lh - 1;
+	if (strcasecmp(name, lh) == 0 ||
+	    (n > l && name[n - l - 1] == '.' && strcasecmp(name + n - l, lh) == 0))
+		return true;
+	struct sockaddr_storage ss;
+	return parse_ip(name, &ss) && !fetch_address_public((const struct sockaddr *)&ss);
+}
+
+static void format_address(const struct sockaddr *sa, char *out, size_t n)
+{
+	const void *a = sa->sa_family == AF_INET6
+		? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
+		: (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	if (!inet_ntop(sa->sa_family, a, out, (socklen_t)n))
+		snprintf(out, n, "?");
+}
+
+/* libcurl asks us for every socket it connects: the place to refuse a
+ * non-public address, after name resolution, for redirects too. */
+static curl_socket_t on_open_socket(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct transfer *t = userp;
+	if (t->public_only && purpose == CURLSOCKTYPE_IPCXN && !fetch_address_public(&a->addr)) {
+		if (!t->refused_addr[0])
+			format_address(&a->addr, t->refused_addr, sizeof t->refused_addr);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 /* ---- the result --------------------------------------------------------- */
 
 /* libcurl's name for the error, then its detail when that adds something;
@@ -333,6 +463,10 @@ static char *describe(const struct fetcher *f, const struct transfer *t, CURLcod
 	const struct fetch_config *c = &f->cfg;
 	struct buf b;
 	buf_init(&b);
+	if (rc != CURLE_OK && t->refused_addr[0]) {
+		buf_printf(&b, "refused: the address %s is not public", t->refused_addr);
+		return buf_steal(&b);
+	}
 	switch (rc) {
 	case CURLE_OK:
 		return NULL;
@@ -436,6 +570,24 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 	r->effective_url = url ? xstrdup(url) : NULL;
 	r->duration_ms = now_ms() - t->started_ms;
 	r->error = cancelled ? xstrdup("cancelled") : describe(f, t, rc, r->duration_ms);
+	r->refused = !cancelled && rc != CURLE_OK && t->refused_addr[0];
+	if (!r->error && t->public_only) {
+		/* A connection reused from another request was never shown
+		 * to on_open_socket. */
+		char *ip = NULL;
+		struct sockaddr_storage ss;
+		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
+		if (ip && parse_ip(ip, &ss) &&
+		    !fetch_address_public((const struct sockaddr *)&ss)) {
+			struct buf b;
+			buf_init(&b);
+			buf_printf(&b, "refused: the address %s is not public", ip);
+			r->error = buf_steal(&b);
+			r->refused = true;
+			buf_free(&r->body);
+			buf_init(&r->body);
+		}
+	}
 	if (!r->error && url && redirects > 0 && t->hops == redirects && t->all_permanent)
 		r->permanent_url = xstrdup(url);
 	if (r->http_status == 304 && !r->error) {
@@ -718,6 +870,10 @@ static int setup(const struct fetcher *f, struct transfer *t, const char *url)
 	SET(CURLOPT_LOW_SPEED_TIME, clamp_long(c->low_speed_time_s));
 	/* A proxy's CONNECT response is not the server's. */
 	SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+	if (t->public_only) {
+		SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		SET(CURLOPT_OPENSOCKETDATA, t);
+	}
 	if (c->user_agent)
 		SET(CURLOPT_USERAGENT, c->user_agent);
 	if (t->headers)
@@ -739,6 +895,7 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req)
 	t->max_bytes = req->max_bytes;
 	t->max_bytes_name = req->max_bytes_name ? xstrdup(req->max_bytes_name) : NULL;
 	t->all_permanent = true;
+	t->public_only = req->public_only;
 	if (usable_validator(req->etag)) {
 		t->req_etag = xstrdup(req->etag);
 		add_header(t, "If-None-Match", req->etag);

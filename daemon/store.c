@@ -14,6 +14,8 @@
 #include "feedd/dedup.h"
 #include "feedd/log.h"
 #include "feedd/migrate.h"
+#include "feedd/record.h"
+#include "feedd/spool.h"
 #include "feedd/util.h"
 
 #include <ev.h>
@@ -27,7 +29,13 @@ static const char *const sql_version =
 	"SELECT coalesce(max(version), 0) FROM feedd.schema_migrations";
 static const char *const sql_article =
 	"SELECT article_id, outcome, revision FROM feedd.store_article($1, $2, $3, $4, $5, $6, "
-	"$7, $8, $9::text[], $10::timestamptz, $11, $12, $13, $14::timestamptz)";
+	"$7, $8, $9::text[], $10::timestamptz, $11, $12, $13, $14::timestamptz, $15::bool)";
+static const char *const sql_page =
+	"SELECT article_id, outcome, revision FROM feedd.record_page($1, $2, $3, $4, $5, $6, $7, "
+	"$8, $9::text[], $10::timestamptz, $11::timestamptz, $12, $13, $14, $15, "
+	"$16::timestamptz, $17::timestamptz, $18::int[])";
+static const char *const sql_claim = "SELECT source, news_id, url, visits, attempts "
+				     "FROM feedd.claim_visits($1::text[], $2::int, $3::int)";
 static const char *const sql_poll =
 	"SELECT feedd.record_fetch($1, $2::timestamptz, $3::int, $4::int, $5::bigint, $6::int, "
 	"$7::int, $8, $9, $10, $11::timestamptz, $12, $13)";
@@ -50,21 +58,32 @@ static const struct {
 	const char *name;
 	const char *const *sql;
 } statements[] = {
-	{"feedd_article", &sql_article},
-	{"feedd_poll", &sql_poll},
-	{"feedd_source", &sql_source},
-	{"feedd_feed", &sql_feed},
+	{"feedd_article", &sql_article}, {"feedd_poll", &sql_poll}, {"feedd_source", &sql_source},
+	{"feedd_feed", &sql_feed},	 {"feedd_page", &sql_page}, {"feedd_claim", &sql_claim},
 };
 
-enum item_kind { ITEM_ARTICLE, ITEM_POLL, ITEM_SOURCE, ITEM_FEED };
+enum item_kind { ITEM_ARTICLE, ITEM_POLL, ITEM_SOURCE, ITEM_FEED, ITEM_PAGE, ITEM_CLAIM };
+
+/* A claim of due page visits and, once answered, the rows it got. */
+struct claim {
+	char **sources;
+	size_t n_sources;
+	int limit, lease_s;
+	struct store_visit *rows; /* strings owned */
+	size_t n_rows;
+};
 
 struct item {
 	enum item_kind kind;
-	bool solo;	  /* send alone: its batch failed for its data */
+	bool solo;	 /* send alone: its batch failed for its data */
+	bool from_spool; /* read back from the spool, at pos */
+	struct spool_pos pos;
 	double queued_at; /* ev_now */
 	union {
 		struct store_article *article;
 		struct store_poll *poll;
+		struct store_page *page;
+		struct claim *claim;
 		struct {
 			char *name, *home;
 		} source;
@@ -76,6 +95,8 @@ struct item {
 	} u;
 	/* the result of the current attempt */
 	enum store_outcome outcome;
+	enum store_page_outcome page_outcome;
+	int revision;
 	bool failed;
 	struct item *next;
 };
@@ -126,12 +147,30 @@ struct store {
 	struct dedup *dedup;
 	bool warmed;
 	struct store_stats stats;
+
+	/* While the database is away, spoolable items go to the spool; those
+	 * appended wait in the sync list until the next loop iteration syncs
+	 * them (one fdatasync for all), and only then count as accepted. */
+	struct spool *spool;
+	struct item *sync_head, *sync_tail;
+	size_t n_syncing;
+	ev_prepare syncer;
+	bool spool_full, spool_announced;
+	struct buf rec;
 };
+
+const char *store_page_outcome_name(enum store_page_outcome o)
+{
+	static const char *const names[] = {"extracted", "unchanged", "revised", "failed",
+					    "missing",	 "rejected",  "spooled"};
+	return (size_t)o < ARRAY_LEN(names) ? names[o] : "?";
+}
 
 const char *store_outcome_name(enum store_outcome o)
 {
-	static const char *const names[] = {"inserted", "linked",    "unchanged",
-					    "revised",	"duplicate", "rejected"};
+	static const char *const names[] = {
+		"inserted",  "linked",	 "unchanged", "revised",
+		"duplicate", "rejected", "spooled",   "refused: spool full"};
 	return (size_t)o < ARRAY_LEN(names) ? names[o] : "?";
 }
 
@@ -145,6 +184,8 @@ void store_config_default(struct store_config *c)
 	c->dedup_max_entries = 1000000;
 	c->reconnect_min_ms = 250;
 	c->reconnect_max_ms = 30000;
+	c->spool_dir = NULL;
+	c->spool_max_bytes = 0;
 }
 
 /* ---- articles and polls ------------------------------------------------ */
@@ -167,6 +208,49 @@ void store_article_free(struct store_article *a)
 		free(a->tags[i]);
 	free(a->tags);
 	free(a);
+}
+
+void store_page_free(struct store_page *p)
+{
+	if (!p)
+		return;
+	free(p->source);
+	free(p->news_id);
+	free(p->status);
+	free(p->error);
+	free(p->title);
+	free(p->lead);
+	free(p->body);
+	free(p->author);
+	free(p->image);
+	free(p->caption);
+	free(p->language);
+	for (size_t i = 0; i < p->n_tags; i++)
+		free(p->tags[i]);
+	free(p->tags);
+	free(p->revisit_s);
+	free(p);
+}
+
+static void claim_rows_free(struct claim *c)
+{
+	for (size_t i = 0; i < c->n_rows; i++) {
+		free((char *)c->rows[i].source);
+		free((char *)c->rows[i].news_id);
+		free((char *)c->rows[i].url);
+	}
+	free(c->rows);
+	c->rows = NULL;
+	c->n_rows = 0;
+}
+
+static void claim_free(struct claim *c)
+{
+	claim_rows_free(c);
+	for (size_t i = 0; i < c->n_sources; i++)
+		free(c->sources[i]);
+	free(c->sources);
+	free(c);
 }
 
 void store_poll_free(struct store_poll *p)
@@ -194,27 +278,57 @@ static void hash_field(XXH3_state_t *st, const char *s)
 		XXH3_128bits_update(st, s, len);
 }
 
-void store_article_hash(struct store_article *a)
+static XXH3_state_t *hash_start(void)
 {
 	XXH3_state_t *st = XXH3_createState();
 	if (!st)
 		xmalloc(SIZE_MAX); /* out of memory: let the allocator say so */
 	XXH3_128bits_reset(st);
+	return st;
+}
+
+static void hash_tags(XXH3_state_t *st, char *const *tags, size_t n_tags)
+{
+	uint64_t n = n_tags;
+	XXH3_128bits_update(st, &n, sizeof n);
+	for (size_t i = 0; i < n_tags; i++)
+		hash_field(st, tags[i]);
+}
+
+static void hash_finish(XXH3_state_t *st, char out[33])
+{
+	XXH128_hash_t h = XXH3_128bits_digest(st);
+	XXH3_freeState(st);
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64);
+}
+
+void store_article_hash(struct store_article *a)
+{
+	XXH3_state_t *st = hash_start();
 	hash_field(st, a->url);
 	hash_field(st, a->title);
 	hash_field(st, a->lead);
 	hash_field(st, a->body);
 	hash_field(st, a->author);
 	hash_field(st, a->image);
-	uint64_t n = a->n_tags;
-	XXH3_128bits_update(st, &n, sizeof n);
-	for (size_t i = 0; i < a->n_tags; i++)
-		hash_field(st, a->tags[i]);
+	hash_tags(st, a->tags, a->n_tags);
 	XXH3_128bits_update(st, &a->published_at, sizeof a->published_at);
-	XXH128_hash_t h = XXH3_128bits_digest(st);
-	XXH3_freeState(st);
-	snprintf(a->content_hash, sizeof a->content_hash, "%016llx%016llx",
-		 (unsigned long long)h.high64, (unsigned long long)h.low64);
+	hash_finish(st, a->content_hash);
+}
+
+void store_page_hash(struct store_page *p)
+{
+	XXH3_state_t *st = hash_start();
+	hash_field(st, p->title);
+	hash_field(st, p->lead);
+	hash_field(st, p->body);
+	hash_field(st, p->author);
+	hash_field(st, p->image);
+	hash_field(st, p->caption);
+	hash_tags(st, p->tags, p->n_tags);
+	XXH3_128bits_update(st, &p->published_at, sizeof p->published_at);
+	hash_finish(st, p->content_hash);
 }
 
 /* The dedup set keeps the first 64 bits of the content hash. */
@@ -256,6 +370,12 @@ static void item_free(struct item *it)
 		free(it->u.feed.source);
 		free(it->u.feed.url);
 		break;
+	case ITEM_PAGE:
+		store_page_free(it->u.page);
+		break;
+	case ITEM_CLAIM:
+		claim_free(it->u.claim);
+		break;
 	}
 	free(it);
 }
@@ -276,6 +396,12 @@ static void item_describe(const struct item *it, char *out, size_t n)
 		break;
 	case ITEM_FEED:
 		snprintf(out, n, "feed %s", it->u.feed.name);
+		break;
+	case ITEM_PAGE:
+		snprintf(out, n, "page of article %s/%s", it->u.page->source, it->u.page->news_id);
+		break;
+	case ITEM_CLAIM:
+		snprintf(out, n, "a claim of %d page visits", it->u.claim->limit);
 		break;
 	}
 }
@@ -375,6 +501,7 @@ static void batch_fail(struct batch *b, struct item *it, const PGresult *r, cons
 
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
 static void dispatch(struct store *s);
+static void spool_queued(struct store *s);
 static void flush(struct store *s);
 
 static void watch(struct store *s, int fd, int events)
@@ -439,6 +566,8 @@ static void disconnect(struct store *s, const char *why)
 			 s->n_queued);
 	else
 		LOG_WARN("database: %s", why);
+	if (s->spool)
+		spool_queued(s);
 	if (was_ready && s->h.on_state)
 		s->h.on_state(s->h.ctx, false);
 	schedule_reconnect(s);
@@ -614,6 +743,34 @@ static void handle_result(struct store *s, struct cmd *c, PGresult *r)
 				batch_fail(b, c->item, r, "statement failed");
 			break;
 		}
+		if (c->item->kind == ITEM_PAGE && PQntuples(r) == 1) {
+			const char *o = PQgetvalue(r, 0, 1);
+			c->item->page_outcome = strcmp(o, "extracted") == 0 ? STORE_PAGE_EXTRACTED
+				: strcmp(o, "unchanged") == 0		    ? STORE_PAGE_UNCHANGED
+				: strcmp(o, "revised") == 0		    ? STORE_PAGE_REVISED
+				: strcmp(o, "failed") == 0		    ? STORE_PAGE_FAILED
+									    : STORE_PAGE_MISSING;
+			c->item->revision = PQgetisnull(r, 0, 2) ? 0 : atoi(PQgetvalue(r, 0, 2));
+		}
+		if (c->item->kind == ITEM_CLAIM) {
+			/* A batch sent again answers again: keep the last. */
+			struct claim *cl = c->item->u.claim;
+			claim_rows_free(cl);
+			cl->n_rows = (size_t)PQntuples(r);
+			cl->rows = xcalloc(cl->n_rows ? cl->n_rows : 1, sizeof *cl->rows);
+			for (size_t i = 0; i < cl->n_rows; i++) {
+				int row = (int)i;
+				cl->rows[i] = (struct store_visit){
+					.source = xstrdup(PQgetvalue(r, row, 0)),
+					.news_id = xstrdup(PQgetvalue(r, row, 1)),
+					.url = PQgetisnull(r, row, 2)
+						? NULL
+						: xstrdup(PQgetvalue(r, row, 2)),
+					.visits = atoi(PQgetvalue(r, row, 3)),
+					.attempts = atoi(PQgetvalue(r, row, 4)),
+				};
+			}
+		}
 		if (c->item->kind == ITEM_ARTICLE && PQntuples(r) == 1) {
 			const char *o = PQgetvalue(r, 0, 1);
 			c->item->outcome = strcmp(o, "inserted") == 0 ? STORE_INSERTED
@@ -629,6 +786,9 @@ static void handle_result(struct store *s, struct cmd *c, PGresult *r)
 
 static void item_done(struct store *s, struct item *it, bool ok)
 {
+	/* Committed or rejected for good: either way its record is done. */
+	if (it->from_spool && s->spool)
+		spool_done(s->spool, &it->pos);
 	switch (it->kind) {
 	case ITEM_ARTICLE: {
 		struct store_article *a = it->u.article;
@@ -643,11 +803,264 @@ static void item_done(struct store *s, struct item *it, bool ok)
 		if (s->h.on_poll)
 			s->h.on_poll(s->h.ctx, it->u.poll, ok);
 		break;
+	case ITEM_PAGE:
+		if (s->h.on_page)
+			s->h.on_page(s->h.ctx, it->u.page,
+				     ok ? it->page_outcome : STORE_PAGE_REJECTED, it->revision);
+		break;
+	case ITEM_CLAIM:
+		if (s->h.on_visits)
+			s->h.on_visits(s->h.ctx, it->u.claim->rows, ok ? it->u.claim->n_rows : 0,
+				       ok);
+		break;
 	case ITEM_SOURCE:
 	case ITEM_FEED:
 		break;
 	}
 	item_free(it);
+}
+
+/* ---- the spool ------------------------------------------------------------ */
+
+static bool spoolable(const struct item *it)
+{
+	return it->kind == ITEM_ARTICLE || it->kind == ITEM_POLL || it->kind == ITEM_PAGE;
+}
+
+static void encode(const struct item *it, struct buf *out)
+{
+	switch (it->kind) {
+	case ITEM_ARTICLE:
+		record_encode_article(it->u.article, out);
+		break;
+	case ITEM_POLL:
+		record_encode_poll(it->u.poll, out);
+		break;
+	case ITEM_PAGE:
+		record_encode_page(it->u.page, out);
+		break;
+	default:
+		buf_reset(out);
+		break;
+	}
+}
+
+/* A record read back from the spool as a new item, or NULL. */
+static struct item *decode(struct store *s, const struct buf *rec)
+{
+	struct item *it = NULL;
+	switch (record_kind_of(rec->data, rec->len)) {
+	case RECORD_ARTICLE: {
+		struct store_article *a = record_decode_article(rec->data, rec->len);
+		if (a) {
+			it = item_new(s, ITEM_ARTICLE);
+			it->u.article = a;
+		}
+		break;
+	}
+	case RECORD_POLL: {
+		struct store_poll *p = record_decode_poll(rec->data, rec->len);
+		if (p) {
+			it = item_new(s, ITEM_POLL);
+			it->u.poll = p;
+		}
+		break;
+	}
+	case RECORD_PAGE: {
+		struct store_page *p = record_decode_page(rec->data, rec->len);
+		if (p) {
+			it = item_new(s, ITEM_PAGE);
+			it->u.page = p;
+		}
+		break;
+	}
+	}
+	return it;
+}
+
+/* An item the full spool would not take: refused, never silently dropped. */
+static void refuse(struct store *s, struct item *it)
+{
+	char what[300];
+	item_describe(it, what, sizeof what);
+	switch (it->kind) {
+	case ITEM_ARTICLE:
+		if (s->h.on_article)
+			s->h.on_article(s->h.ctx, it->u.article, STORE_FULL);
+		break;
+	case ITEM_POLL:
+		LOG_WARN("database: the %s is dropped: the spool is full", what);
+		if (s->h.on_poll)
+			s->h.on_poll(s->h.ctx, it->u.poll, false);
+		break;
+	case ITEM_PAGE:
+		LOG_WARN("database: the %s is dropped: the spool is full; the page comes due "
+			 "again when its claim lapses",
+			 what);
+		if (s->h.on_page)
+			s->h.on_page(s->h.ctx, it->u.page, STORE_PAGE_REJECTED, 0);
+		break;
+	default:
+		break;
+	}
+	item_free(it);
+}
+
+enum spooled { SPOOLED, KEEP, REFUSED };
+
+/* Appends a spoolable item to the spool; SPOOLED (it waits in the sync
+ * list), KEEP (writing failed: the caller keeps it in memory) or REFUSED
+ * (the spool is full: it was refused and freed). */
+static enum spooled spool_item(struct store *s, struct item *it)
+{
+	struct buf err;
+	buf_init(&err);
+	encode(it, &s->rec);
+	int r = spool_append(s->spool, s->rec.data, s->rec.len, &err);
+	if (r == 0) {
+		if (!s->spool_announced)
+			LOG_NOTICE("spool: the database is away; what is accepted goes to %s until "
+				   "it is back",
+				   spool_dir(s->spool));
+		s->spool_announced = true;
+		s->spool_full = false;
+		it->next = NULL;
+		if (s->sync_tail)
+			s->sync_tail->next = it;
+		else
+			s->sync_head = it;
+		s->sync_tail = it;
+		s->n_syncing++;
+		ev_prepare_start(s->loop, &s->syncer);
+		buf_free(&err);
+		return SPOOLED;
+	}
+	if (r == -2) {
+		LOG_ERR("spool: %s; keeping the item in memory", buf_str(&err));
+		buf_free(&err);
+		return KEEP;
+	}
+	buf_free(&err);
+	if (it->from_spool)
+		return KEEP; /* already in the spool, from before */
+	if (!s->spool_full)
+		LOG_ERR("spool: %s is full (spool_max_size, %llu bytes): new articles are "
+			"refused until the database is back; their feeds back off",
+			spool_dir(s->spool), (unsigned long long)s->cfg.spool_max_bytes);
+	s->spool_full = true;
+	refuse(s, it);
+	return REFUSED;
+}
+
+/* Before the loop blocks: one fdatasync for everything appended since the
+ * last, then the items count as accepted. */
+static void on_syncer(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct store *s = w->data;
+	ev_prepare_stop(loop, w);
+	struct item *it = s->sync_head;
+	s->sync_head = s->sync_tail = NULL;
+	s->n_syncing = 0;
+	struct buf err;
+	buf_init(&err);
+	if (spool_sync(s->spool, &err) != 0) {
+		LOG_ERR("spool: %s; the items wait in memory instead", buf_str(&err));
+		for (struct item *nx; it; it = nx) {
+			nx = it->next;
+			push_back(s, it);
+		}
+		buf_free(&err);
+		return;
+	}
+	buf_free(&err);
+	for (struct item *nx; it; it = nx) {
+		nx = it->next;
+		/* A record read back and spooled again: the new copy stands in
+		 * for the old. */
+		if (it->from_spool)
+			spool_done(s->spool, &it->pos);
+		s->stats.spooled++;
+		switch (it->kind) {
+		case ITEM_ARTICLE: {
+			struct store_article *a = it->u.article;
+			dedup_remember(s->dedup, a->source, a->news_id, hash64(a->content_hash),
+				       a->feed);
+			if (s->h.on_article)
+				s->h.on_article(s->h.ctx, a, STORE_SPOOLED);
+			break;
+		}
+		case ITEM_POLL:
+			if (s->h.on_poll)
+				s->h.on_poll(s->h.ctx, it->u.poll, true);
+			break;
+		case ITEM_PAGE:
+			if (s->h.on_page)
+				s->h.on_page(s->h.ctx, it->u.page, STORE_PAGE_SPOOLED, 0);
+			break;
+		default:
+			break;
+		}
+		item_free(it);
+	}
+}
+
+/* The database went away: what waits in the queue goes to the spool. */
+static void spool_queued(struct store *s)
+{
+	struct item *keep_head = NULL, *keep_tail = NULL;
+	size_t kept = 0, spooled = 0;
+	struct item *it;
+	while ((it = pop_front(s))) {
+		if (spoolable(it)) {
+			enum spooled r = spool_item(s, it);
+			if (r != KEEP) {
+				spooled += r == SPOOLED;
+				continue;
+			}
+		}
+		it->next = NULL;
+		if (keep_tail)
+			keep_tail->next = it;
+		else
+			keep_head = it;
+		keep_tail = it;
+		kept++;
+	}
+	s->head = keep_head;
+	s->tail = keep_tail;
+	s->n_queued = kept;
+	if (spooled)
+		LOG_NOTICE("spool: %zu items written to %s until the database is back", spooled,
+			   spool_dir(s->spool));
+}
+
+/* Reads spooled records into the queue, up to a window, so that new work
+ * queued behind them waits for at most that many. */
+static void refill(struct store *s)
+{
+	if (!s->spool)
+		return;
+	size_t window = 2 * (size_t)s->cfg.batch_size;
+	while (s->n_queued < window && spool_readable(s->spool)) {
+		struct spool_pos pos;
+		int r = spool_read(s->spool, &s->rec, &pos);
+		if (r == 0)
+			break;
+		if (r < 0)
+			continue;
+		struct item *it = decode(s, &s->rec);
+		if (!it) {
+			LOG_ERR("spool: a record of %zu bytes in %s is not one this feedd can "
+				"read; "
+				"skipped",
+				s->rec.len, spool_dir(s->spool));
+			spool_done(s->spool, &pos);
+			continue;
+		}
+		it->from_spool = true;
+		it->pos = pos;
+		push_back(s, it);
+	}
 }
 
 /* SQLSTATE classes that say "try again later", not "this data is bad". */
@@ -673,9 +1086,15 @@ static void setup_done(struct store *s, struct batch *b)
 	}
 	batch_free(b);
 	s->state = ST_READY;
+	s->spool_announced = false;
 	s->backoff_ms = s->cfg.reconnect_min_ms;
 	s->stats.connects++;
-	LOG_INFO("database: connected, %zu items queued", s->n_queued);
+	if (s->spool && spool_readable(s->spool))
+		LOG_NOTICE("database: connected, %zu items queued, %llu in the spool to store "
+			   "first",
+			   s->n_queued, (unsigned long long)spool_pending(s->spool));
+	else
+		LOG_INFO("database: connected, %zu items queued", s->n_queued);
 	if (s->h.on_state)
 		s->h.on_state(s->h.ctx, true);
 	dispatch(s);
@@ -821,14 +1240,14 @@ static void format_time_us(int64_t us, char *out, size_t n)
 }
 
 /* A PostgreSQL text[] literal: {"a","b \" c"}. */
-static void tags_literal(const struct store_article *a, struct buf *out)
+static void tags_literal(char *const *tags, size_t n, struct buf *out)
 {
 	buf_putc(out, '{');
-	for (size_t i = 0; i < a->n_tags; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (i)
 			buf_putc(out, ',');
 		buf_putc(out, '"');
-		for (const char *p = a->tags[i]; *p; p++) {
+		for (const char *p = tags[i]; *p; p++) {
 			if (*p == '"' || *p == '\\')
 				buf_putc(out, '\\');
 			buf_putc(out, *p);
@@ -836,6 +1255,49 @@ static void tags_literal(const struct store_article *a, struct buf *out)
 		buf_putc(out, '"');
 	}
 	buf_putc(out, '}');
+}
+
+static bool send_page(PGconn *c, const struct store_page *pg)
+{
+	struct buf tags, revisit;
+	buf_init(&tags);
+	buf_init(&revisit);
+	tags_literal(pg->tags, pg->n_tags, &tags);
+	buf_putc(&revisit, '{');
+	for (size_t i = 0; i < pg->n_revisit; i++)
+		buf_printf(&revisit, "%s%lld", i ? "," : "", (long long)pg->revisit_s[i]);
+	buf_putc(&revisit, '}');
+	char pub[DATE_ISO_LEN], mod[DATE_ISO_LEN], seen[40], retry[40];
+	bool has_pub =
+		pg->published_at != STORE_TIME_NONE && date_format_utc(pg->published_at, pub) == 0;
+	bool has_mod =
+		pg->modified_at != STORE_TIME_NONE && date_format_utc(pg->modified_at, mod) == 0;
+	format_time_us(pg->seen_at_us, seen, sizeof seen);
+	bool has_retry = pg->retry_at_us != STORE_TIME_NONE;
+	if (has_retry)
+		format_time_us(pg->retry_at_us, retry, sizeof retry);
+	const char *p[18] = {pg->source,
+			     pg->news_id,
+			     pg->status,
+			     pg->error,
+			     pg->title,
+			     pg->lead,
+			     pg->body,
+			     pg->author,
+			     tags.data,
+			     has_pub ? pub : NULL,
+			     has_mod ? mod : NULL,
+			     pg->image,
+			     pg->caption,
+			     pg->language,
+			     pg->content_hash[0] ? pg->content_hash : NULL,
+			     seen,
+			     has_retry ? retry : NULL,
+			     revisit.data};
+	bool ok = PQsendQueryPrepared(c, "feedd_page", 18, p, NULL, NULL, 0) == 1;
+	buf_free(&tags);
+	buf_free(&revisit);
+	return ok;
 }
 
 static bool send_item(struct store *s, struct item *it)
@@ -847,16 +1309,27 @@ static bool send_item(struct store *s, struct item *it)
 		struct store_article *a = it->u.article;
 		struct buf tags;
 		buf_init(&tags);
-		tags_literal(a, &tags);
+		tags_literal(a->tags, a->n_tags, &tags);
 		char iso[DATE_ISO_LEN];
 		bool has_pub = a->published_at != STORE_TIME_NONE &&
 			date_format_utc(a->published_at, iso) == 0;
 		format_time_us(a->seen_at_us, t2, sizeof t2);
-		const char *p[14] = {
-			a->source, a->feed,	a->news_id,	 a->url,    a->title,
-			a->lead,   a->body,	a->author,	 tags.data, has_pub ? iso : NULL,
-			a->image,  a->language, a->content_hash, t2};
-		bool ok = PQsendQueryPrepared(c, "feedd_article", 14, p, NULL, NULL, 0) == 1;
+		const char *p[15] = {a->source,
+				     a->feed,
+				     a->news_id,
+				     a->url,
+				     a->title,
+				     a->lead,
+				     a->body,
+				     a->author,
+				     tags.data,
+				     has_pub ? iso : NULL,
+				     a->image,
+				     a->language,
+				     a->content_hash,
+				     t2,
+				     a->fetch_page ? "t" : "f"};
+		bool ok = PQsendQueryPrepared(c, "feedd_article", 15, p, NULL, NULL, 0) == 1;
 		buf_free(&tags);
 		return ok;
 	}
@@ -885,6 +1358,20 @@ static bool send_item(struct store *s, struct item *it)
 				     pl->permanent_url,
 				     pl->disabled_reason};
 		return PQsendQueryPrepared(c, "feedd_poll", 13, p, NULL, NULL, 0) == 1;
+	}
+	case ITEM_PAGE:
+		return send_page(c, it->u.page);
+	case ITEM_CLAIM: {
+		struct claim *cl = it->u.claim;
+		struct buf names;
+		buf_init(&names);
+		tags_literal(cl->sources, cl->n_sources, &names);
+		snprintf(n1, sizeof n1, "%d", cl->limit);
+		snprintf(n2, sizeof n2, "%d", cl->lease_s);
+		const char *p[3] = {names.data, n1, n2};
+		bool ok = PQsendQueryPrepared(c, "feedd_claim", 3, p, NULL, NULL, 0) == 1;
+		buf_free(&names);
+		return ok;
 	}
 	case ITEM_SOURCE: {
 		const char *p[2] = {it->u.source.name, it->u.source.home};
@@ -933,6 +1420,8 @@ static void send_batch(struct store *s)
 
 static void dispatch(struct store *s)
 {
+	if (s->state == ST_READY)
+		refill(s);
 	while (s->state == ST_READY && s->head &&
 	       s->batches_in_flight < s->cfg.max_batches_in_flight) {
 		bool full = s->n_queued >= (size_t)s->cfg.batch_size || s->head->solo;
@@ -950,6 +1439,7 @@ static void dispatch(struct store *s)
 			}
 		}
 		send_batch(s);
+		refill(s);
 	}
 }
 
@@ -995,6 +1485,20 @@ struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 	s->retry.data = s;
 	ev_init(&s->kick, on_kick);
 	s->kick.data = s;
+	ev_prepare_init(&s->syncer, on_syncer);
+	s->syncer.data = s;
+	buf_init(&s->rec);
+	if (s->cfg.spool_dir) {
+		struct buf err;
+		buf_init(&err);
+		s->spool = spool_open(s->cfg.spool_dir, s->cfg.spool_max_bytes, &err);
+		if (!s->spool)
+			LOG_ERR("spool: %s; what is accepted while the database is away waits "
+				"in memory only (set state_dir to a writable directory)",
+				buf_str(&err));
+		buf_free(&err);
+		s->cfg.spool_dir = NULL; /* borrowed; spool_dir() has its copy */
+	}
 	s->state = ST_BACKOFF;
 	connect_start(s);
 	return s;
@@ -1007,6 +1511,13 @@ void store_free(struct store *s)
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->retry);
 	ev_timer_stop(s->loop, &s->kick);
+	ev_prepare_stop(s->loop, &s->syncer);
+	for (struct item *it = s->sync_head, *nx; it; it = nx) {
+		nx = it->next;
+		item_free(it);
+	}
+	spool_close(s->spool);
+	buf_free(&s->rec);
 	while (s->sent_count) {
 		struct cmd *c = sent_peek(s);
 		if (c->kind == CMD_ITEM)
@@ -1026,6 +1537,15 @@ void store_free(struct store *s)
 	free(s);
 }
 
+/* Into the queue, or, while the database is away, into the spool. */
+static void enqueue(struct store *s, struct item *it)
+{
+	if (s->spool && s->state != ST_READY && spoolable(it) && spool_item(s, it) != KEEP)
+		return;
+	push_back(s, it);
+	poke(s);
+}
+
 int store_submit_article(struct store *s, struct store_article *a)
 {
 	if (!a->content_hash[0])
@@ -1040,8 +1560,7 @@ int store_submit_article(struct store *s, struct store_article *a)
 	}
 	struct item *it = item_new(s, ITEM_ARTICLE);
 	it->u.article = a;
-	push_back(s, it);
-	poke(s);
+	enqueue(s, it);
 	return 0;
 }
 
@@ -1049,6 +1568,30 @@ void store_submit_poll(struct store *s, struct store_poll *p)
 {
 	struct item *it = item_new(s, ITEM_POLL);
 	it->u.poll = p;
+	enqueue(s, it);
+}
+
+void store_submit_page(struct store *s, struct store_page *p)
+{
+	if (strcmp(p->status, "ok") == 0 && !p->content_hash[0])
+		store_page_hash(p);
+	struct item *it = item_new(s, ITEM_PAGE);
+	it->u.page = p;
+	enqueue(s, it);
+}
+
+void store_claim_visits(struct store *s, const char *const *sources, size_t n_sources, int limit,
+			int lease_s)
+{
+	struct claim *cl = xcalloc(1, sizeof *cl);
+	cl->sources = xcalloc(n_sources ? n_sources : 1, sizeof *cl->sources);
+	for (size_t i = 0; i < n_sources; i++)
+		cl->sources[i] = xstrdup(sources[i]);
+	cl->n_sources = n_sources;
+	cl->limit = limit;
+	cl->lease_s = lease_s;
+	struct item *it = item_new(s, ITEM_CLAIM);
+	it->u.claim = cl;
 	push_back(s, it);
 	poke(s);
 }
@@ -1077,7 +1620,50 @@ void store_sync_feed(struct store *s, const char *name, const char *source, cons
 
 size_t store_backlog(const struct store *s)
 {
-	return s->n_queued + s->n_in_flight;
+	return s->n_queued + s->n_in_flight + s->n_syncing;
+}
+
+uint64_t store_spooled(const struct store *s)
+{
+	return s->spool ? spool_pending(s->spool) : 0;
+}
+
+bool store_spool_full(const struct store *s)
+{
+	return s->spool_full;
+}
+
+/* Appends it unless it is in the spool already; true when it is there. */
+static bool spool_copy(struct store *s, struct item *it, struct buf *err)
+{
+	if (!spoolable(it) || it->from_spool) /* nothing to keep, or kept already */
+		return true;
+	encode(it, &s->rec);
+	return spool_append(s->spool, s->rec.data, s->rec.len, err) == 0;
+}
+
+size_t store_spool_all(struct store *s)
+{
+	size_t total = store_backlog(s);
+	if (!s->spool)
+		return total;
+	size_t missed = 0;
+	struct buf err;
+	buf_init(&err);
+	for (struct item *it = s->head; it; it = it->next)
+		missed += !spool_copy(s, it, &err);
+	for (size_t i = 0; i < s->sent_count; i++) {
+		struct cmd *c = &s->sent[(s->sent_head + i) % s->sent_cap];
+		if (c->kind == CMD_ITEM)
+			missed += !spool_copy(s, c->item, &err);
+	}
+	/* Those waiting for their sync are in the spool already. */
+	if (spool_sync(s->spool, &err) != 0) {
+		LOG_ERR("spool: %s", buf_str(&err));
+		missed = total;
+	}
+	buf_free(&err);
+	return missed;
 }
 
 bool store_ready(const struct store *s)

@@ -3,12 +3,14 @@
  */
 #include "feedd/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static void out_of_memory(size_t n)
@@ -151,4 +153,40 @@ int read_file_capped(const char *path, size_t max, struct buf *out, bool *trunca
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return 0;
+}
+
+/* The host of an http(s) URL: after "://" and any "user@", before any
+ * port, path, query or fragment; "[v6]" keeps its brackets.  NULL if the
+ * URL has no http:// or https:// scheme or no host. */
+char *url_host(const char *url)
+{
+	const char *s;
+	if (strncasecmp(url, "http://", 7) == 0)
+		s = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		s = url + 8;
+	else
+		return NULL;
+	size_t auth = strcspn(s, "/?#");
+	const char *at = memchr(s, '@', auth);
+	if (at) {
+		auth -= (size_t)(at + 1 - s);
+		s = at + 1;
+	}
+	size_t n;
+	if (*s == '[') {
+		const char *close = memchr(s, ']', auth);
+		if (!close)
+			return NULL;
+		n = (size_t)(close + 1 - s);
+	} else {
+		const char *colon = memchr(s, ':', auth);
+		n = colon ? (size_t)(colon - s) : auth;
+	}
+	if (n == 0)
+		return NULL;
+	char *host = xstrndup(s, n);
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return host;
 }

@@ -88,6 +88,7 @@ struct cfg_source {
 	char *date_format; /* NULL: none */
 	struct cfg_durations revisit;
 	int64_t interval_ms;	      /* 0: not set, feeds use default_interval */
+	int64_t page_delay_ms;	      /* between two page requests to one host */
 	char *xpath[CFG_XPATH_COUNT]; /* NULL where not set */
 };
 
@@ -139,6 +140,8 @@ struct cfg {
 	int64_t fetch_timeout_ms;
 	int64_t connect_timeout_ms;
 	int64_t shutdown_timeout_ms;
+	int page_retries; /* failed page fetches retried before giving up */
+	size_t spool_max_size;
 
 	struct cfg_database db; /* [database] */
 

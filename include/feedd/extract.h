@@ -1,18 +1,22 @@
 /*
  * extract: an article page's HTML in, its fields out (title, lead, body,
- * tags, date, ...).  Pages are read with libxml2's HTML parser and picked
+ * tags, dates, ...).  Pages are read with libxml2's HTML parser and picked
  * apart with XPath: a built-in preset per CMS (only `nastooh`, alias `irna`,
- * so far), with a source's xpath.FIELD rules taking precedence, and the
- * page's OpenGraph and meta tags as the fallback for a field the rules miss.
+ * so far), with a source's xpath.FIELD rules taking precedence.  A field the
+ * rules miss comes from the page's JSON-LD, then its OpenGraph and
+ * article:* meta tags, then (title only) <title> or the first <h1>; the
+ * body last of all from the generic heuristic (generic.h).
  * A page that is not an article (a bot challenge served with HTTP 200, a page
  * whose news ID is not the one in its URL) is refused, never half-stored.
- * No I/O.
+ * No I/O; the only global state touched is TZ, swapped and restored while a
+ * local time is converted.
  */
 #ifndef FEEDD_EXTRACT_H
 #define FEEDD_EXTRACT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "feedd/config.h"
 #include "feedd/util.h"
@@ -21,32 +25,51 @@
 
 /* How to read one source's pages. Borrowed strings; NULL where unset. */
 struct extract_rules {
-	const char *preset;		    /* "nastooh" or "irna"; NULL: nastooh */
-	const char *timezone;		    /* of visible dates; NULL: Asia/Tehran */
-	const char *xpath[CFG_XPATH_COUNT]; /* overrides of the preset */
+	/* "nastooh" or its alias "irna"; "none": no preset, only xpath.FIELD
+	 * and the fallbacks; NULL: nastooh. */
+	const char *preset;
+	const char *timezone;		    /* of dates without a zone; NULL: Asia/Tehran */
+	const char *date_format;	    /* strptime pattern of visible dates, or NULL */
+	const char *xpath[CFG_XPATH_COUNT]; /* override the preset; exclude adds to it */
 	/* The source's news_id pattern, tried on the URL; NULL: /news/NNN/. */
 	const struct pcre2_real_code_8 *news_id_re;
 };
 
 struct article_page {
-	char *url, *news_id, *title, *lead, *body, *author, *image, *language;
+	char *url, *news_id, *title, *lead, *body, *author, *image, *caption, *language;
 	char **tags;
 	size_t n_tags;
-	int64_t published; /* EXTRACT_TIME_NONE: none */
+	int64_t published; /* seconds since the epoch, UTC; EXTRACT_TIME_NONE: none */
+	int64_t updated;   /* the same */
 };
 
-/* Fills r from a source's rules, timezone, xpath.FIELD and news_id; 0, or
- * -1 with the reason in err when its preset is not one extract knows. */
+/* Fills r from a source's rules (none when unset), timezone, date_format,
+ * xpath.FIELD and news_id; 0, or -1 with the reason in err when its preset
+ * is not one extract knows.  r borrows from src. */
 int extract_rules_from_source(const struct cfg_source *src, struct extract_rules *r,
 			      struct buf *err);
 
 /* Extracts the article in html[0..len) fetched from url (NULL: unknown) with
- * rules (NULL: the nastooh preset); 0 with *out filled (free it with
- * article_page_free), or -1 with the reason in err and *out empty. */
-int extract_page(const char *html, size_t len, const char *url, const struct extract_rules *rules,
-		 struct article_page *out, struct buf *err);
+ * the HTTP Content-Type charset (NULL: none) and rules (NULL: the nastooh
+ * preset); 0 with *out filled (free it with article_page_free), or -1 with
+ * the reason in err and *out empty.  The encoding is the byte-order mark's,
+ * else charset, else the page's <meta charset>, else UTF-8. */
+int extract_page(const char *html, size_t len, const char *url, const char *charset,
+		 const struct extract_rules *rules, struct article_page *out, struct buf *err);
 
 /* Frees what p owns and empties it; an empty page is fine. */
 void article_page_free(struct article_page *p);
+
+/* Converts the wall-clock time in tm (year, month, day, hour, minute,
+ * second; the rest is ignored) in tz database zone tz to seconds since the
+ * epoch; 0, or -1.  A time the clocks skipped (spring forward) is read with
+ * the offset before the change, i.e. moved forward by the gap; a time that
+ * happened twice (fall back) is the earlier of the two. */
+int extract_local_to_utc(const char *tz, const struct tm *tm, int64_t *out);
+
+/* Reads a date found on a page: one with a zone or offset as written; one
+ * without in zone tz, by date_format (strptime, may be NULL) or the forms
+ * date_parse and the visible "Jun 11, 2025, 7:16 PM" take; 0, or -1. */
+int extract_parse_date(const char *s, const char *tz, const char *date_format, int64_t *out);
 
 #endif

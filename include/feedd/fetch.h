@@ -53,6 +53,11 @@ struct fetch_request {
 	/* The setting behind max_bytes, named in the error ("max_feed_size"),
 	 * or NULL.  max_bytes 0 means no cap. */
 	const char *max_bytes_name;
+	/* Connect only to public addresses: a name that resolves to a
+	 * loopback, private, link-local or otherwise non-global address is
+	 * refused at connect time (every connection, redirects included),
+	 * and a reused connection is checked after the transfer. */
+	bool public_only;
 };
 
 struct fetch_result {
@@ -67,6 +72,7 @@ struct fetch_result {
 	int64_t retry_after_s; /* from Retry-After (delta-seconds or HTTP-date), -1 when absent */
 	int64_t duration_ms;
 	int redirects;
+	bool refused;	 /* public_only refused the address; error says which */
 	struct buf body; /* the decoded body (gzip/deflate/br as libcurl supports) */
 };
 
@@ -85,6 +91,17 @@ size_t fetch_in_flight(const struct fetcher *f);
 /* Aborts everything in flight; done is called for each with error "cancelled". */
 void fetch_cancel_all(struct fetcher *f);
 void fetch_free(struct fetcher *f); /* cancels silently (done not called) */
+
+struct sockaddr;
+/* Whether an address is one a public_only request may connect to: not
+ * loopback, private (RFC 1918, fc00::/7), link-local, carrier-grade NAT,
+ * unspecified, multicast, reserved or documentation ranges, nor an IPv4
+ * address hidden in IPv6 (mapped, compatible, NAT64, 6to4) that is. */
+bool fetch_address_public(const struct sockaddr *sa);
+/* Whether a URL host names a non-public place by itself: "localhost",
+ * "*.localhost", or an IP literal (IPv6 with or without brackets) that
+ * fetch_address_public refuses.  Other names are not resolved. */
+bool fetch_host_private(const char *host);
 
 /* The charset parameter of a Content-Type value, unquoted, or NULL; the
  * caller frees it. */

@@ -41,6 +41,9 @@ struct store_article {
 	int64_t seen_at_us;    /* when feedd first saw it, microseconds */
 	char content_hash[33]; /* set by store_article_hash */
 	void *ctx;	       /* the submitter's, handed back in on_article; not owned */
+	/* The source fetches article pages: a new article is queued for its
+	 * page, and a known one whose page was extracted is only linked. */
+	bool fetch_page;
 };
 
 void store_article_free(struct store_article *a);
@@ -48,6 +51,49 @@ void store_article_free(struct store_article *a);
  * article's content: url, title, lead, body, author, tags, image,
  * published_at. */
 void store_article_hash(struct store_article *a);
+
+/* One visit of an article's page, for feedd.record_page: the extracted
+ * fields when status is "ok" (NULL where the page had nothing: the stored
+ * value stays), else why it failed.  Every string is owned. */
+struct store_page {
+	char *source, *news_id;
+	char *status; /* "ok", "http_error", "fetch_error", "not_html", "not_article", "refused" */
+	char *error;  /* one line; NULL for "ok" */
+	char *title, *lead, *body, *author, *image, *caption, *language;
+	char **tags;
+	size_t n_tags;
+	int64_t published_at, modified_at; /* seconds, or STORE_TIME_NONE */
+	int64_t seen_at_us;
+	int64_t retry_at_us; /* a failure: when to try again; STORE_TIME_NONE: give up */
+	int64_t *revisit_s;  /* the source's revisit ages, seconds, increasing */
+	size_t n_revisit;
+	char content_hash[33]; /* set by store_page_hash for "ok" */
+	void *ctx;
+};
+
+void store_page_free(struct store_page *p);
+/* Sets p->content_hash over title, lead, body, author, tags, image, caption
+ * and published_at: what a revisit compares. */
+void store_page_hash(struct store_page *p);
+
+enum store_page_outcome {
+	STORE_PAGE_EXTRACTED, /* the first page of the article: merged in, no revision */
+	STORE_PAGE_UNCHANGED, /* a revisit found the same content */
+	STORE_PAGE_REVISED,   /* a revisit found new content: a new revision */
+	STORE_PAGE_FAILED,    /* the failure was recorded (and a retry, if any) */
+	STORE_PAGE_MISSING,   /* no such article */
+	STORE_PAGE_REJECTED,  /* the database refused it; logged */
+	STORE_PAGE_SPOOLED,   /* the database is away: in the spool, recorded later */
+};
+
+const char *store_page_outcome_name(enum store_page_outcome o);
+
+/* An article whose page is due, as claimed by store_claim_visits. */
+struct store_visit {
+	const char *source, *news_id, *url;
+	int visits;   /* pages extracted before: 0 is the first visit */
+	int attempts; /* failed attempts at this visit so far */
+};
 
 /* One fetch of one feed, for the polls table. */
 struct store_poll {
@@ -79,6 +125,8 @@ enum store_outcome {
 	STORE_REVISED,	 /* known, content changed: old version kept as a revision */
 	STORE_DUPLICATE, /* answered by the dedup set: no round trip */
 	STORE_REJECTED,	 /* the database refused it; logged */
+	STORE_SPOOLED,	 /* the database is away: durably in the spool, stored later */
+	STORE_FULL,	 /* the database is away and the spool is full: not accepted */
 };
 
 const char *store_outcome_name(enum store_outcome o);
@@ -91,9 +139,15 @@ struct store_config {
 	int64_t dedup_window_ms; /* warm the dedup set with articles first seen this recently */
 	size_t dedup_max_entries;
 	int64_t reconnect_min_ms, reconnect_max_ms;
+	/* Where articles, poll records and page visits go while the database
+	 * is away (see spool.h), and its cap in bytes; NULL: no spool, they
+	 * wait in memory. */
+	const char *spool_dir;
+	uint64_t spool_max_bytes;
 };
 
-/* Defaults: 200 items, 50 ms, 4 batches, 30 days, 1,000,000 entries, 0.25 s to 30 s. */
+/* Defaults: 200 items, 50 ms, 4 batches, 30 days, 1,000,000 entries, 0.25 s to 30 s,
+ * no spool. */
 void store_config_default(struct store_config *c);
 
 struct store_handler {
@@ -108,6 +162,12 @@ struct store_handler {
 	/* Each feed's stored fetch state, while connecting, before on_state
 	 * reports ready (only if set); the strings live during the call. */
 	void (*on_feed_state)(void *ctx, const struct store_feed_state *st);
+	/* A page visit's fate, once committed (revision: the article's). */
+	void (*on_page)(void *ctx, const struct store_page *p, enum store_page_outcome o,
+			int revision);
+	/* The answer to store_claim_visits, once committed (ok false: the
+	 * claim failed and was logged; v is then empty). */
+	void (*on_visits)(void *ctx, const struct store_visit *v, size_t n, bool ok);
 	void *ctx;
 };
 
@@ -119,6 +179,7 @@ struct store_stats {
 	uint64_t rejected;    /* items the database refused */
 	uint64_t resent;      /* items sent again after a broken connection */
 	uint64_t connects;    /* successful connections */
+	uint64_t spooled;     /* items written to the spool */
 };
 
 struct store;
@@ -135,13 +196,29 @@ void store_free(struct store *s);
 int store_submit_article(struct store *s, struct store_article *a);
 /* Takes p. */
 void store_submit_poll(struct store *s, struct store_poll *p);
+/* Takes p. */
+void store_submit_page(struct store *s, struct store_page *p);
+/* Claims up to limit articles of the named sources whose page is due, each
+ * for lease_s seconds (feedd.claim_visits); the answer comes to on_visits. */
+void store_claim_visits(struct store *s, const char *const *sources, size_t n_sources, int limit,
+			int lease_s);
 /* Registers (upserts) a source or feed by name before articles refer to it. */
 void store_sync_source(struct store *s, const char *name, const char *home);
 void store_sync_feed(struct store *s, const char *name, const char *source, const char *url,
 		     int interval_s, bool enabled);
 
-/* Items accepted and not yet committed (queued plus in flight). */
+/* Items accepted and not yet committed, in memory (queued plus in flight);
+ * and those in the spool. */
 size_t store_backlog(const struct store *s);
+uint64_t store_spooled(const struct store *s);
+/* Whether the spool refused an item since the database went away (it is
+ * full); false again once it has room. */
+bool store_spool_full(const struct store *s);
+/* Moves what waits in memory (queued or in flight) into the spool and
+ * syncs it, before exiting with the database away or slow; in flight items
+ * may be committed as well, which the store's semantics make harmless.
+ * Returns how many could not be spooled. */
+size_t store_spool_all(struct store *s);
 bool store_ready(const struct store *s);
 void store_get_stats(const struct store *s, struct store_stats *out);
 const struct dedup *store_dedup(const struct store *s);

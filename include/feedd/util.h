@@ -66,4 +66,9 @@ const char *buf_str(const struct buf *b);
  * whether more was there. Returns 0, or -1 with errno set. */
 int read_file_capped(const char *path, size_t max, struct buf *out, bool *truncated);
 
+/* The host of an http(s) URL ("https://user@Example.org:8080/x" ->
+ * "example.org"; an IPv6 literal keeps its brackets), lower-cased, as a new
+ * string; NULL when the URL is not http(s) or has no host. */
+char *url_host(const char *url);
+
 #endif

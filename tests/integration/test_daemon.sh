@@ -38,6 +38,7 @@ httpd_start "$work/feeds" || exit $?
 write_conf() { # extra feed sections on stdin
   cat > "$work/feedd.conf" <<CONF
 [feedd]
+state_dir = $work/state
 log_level = info
 min_interval = 1s
 default_interval = 2s
@@ -344,7 +345,7 @@ grep -q "the database stayed unreachable" "$work/nodb.log" && ok "and says why" 
 
 kill "$notify_pid" 2>/dev/null
 grep -qx "READY=1" "$work/notify.log" && ok "sd_notify: READY=1" || not_ok "sd_notify: READY=1" "$(head -3 "$work/notify.log")"
-grep -q "^STATUS=.* feeds, .* polls in flight, .* articles stored today, .* failing" "$work/notify.log" &&
+grep -q "^STATUS=.* feeds, .* polls and .* pages in flight, .* articles stored today, .* failing" "$work/notify.log" &&
   ok "sd_notify: STATUS" || not_ok "sd_notify: STATUS" "$(grep STATUS "$work/notify.log" | head -2)"
 grep -q "^RELOADING=1" "$work/notify.log" && ok "sd_notify: RELOADING=1 on SIGHUP" || not_ok "sd_notify: RELOADING=1 on SIGHUP"
 grep -qx "STOPPING=1" "$work/notify.log" && ok "sd_notify: STOPPING=1 on SIGTERM" || not_ok "sd_notify: STOPPING=1 on SIGTERM"

@@ -27,6 +27,7 @@ cp "$tests/fixtures/feeds/broken-mismatch.xml" "$work/feeds/c.xml"
 httpd_start "$work/feeds" || exit $?
 cat > "$work/feedd.conf" <<CONF
 [feedd]
+state_dir = $work/state
 fetch_timeout = 5s
 [database]
 conninfo = $FEEDD_TEST_CONNINFO

@@ -5,7 +5,7 @@ It listens on 127.0.0.1 only, prints "PORT <n>" as its first line on stdout
 once it accepts connections, and serves until it is killed (or, with
 --parent-pid, until that process is gone, so that a test killed without
 running its traps leaves no server behind).  One request is one line on
-stderr.
+stderr, ending in " t=" and the Unix time it was answered.
 
   /feeds/NAME              the file NAME under --root, with a strong ETag (a
                            hash of the bytes sent) and Last-Modified (its
@@ -89,7 +89,7 @@ class Handler(BaseHTTPRequestHandler):
   server_version = "feedd-fixture/1"
 
   def log_message(self, fmt, *args):
-    sys.stderr.write("httpd: %s %s\n" % (self.address_string(), fmt % args))
+    sys.stderr.write("httpd: %s %s t=%.3f\n" % (self.address_string(), fmt % args, time.time()))
 
   # ---- helpers
 

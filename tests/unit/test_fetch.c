@@ -9,11 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <ev.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "feedd/fetch.h"
+
+#include <sys/socket.h>
 
 static void check_charset(const char *content_type, const char *want)
 {
@@ -116,13 +119,95 @@ static void test_unusable_urls(void **state)
 	ev_loop_destroy(loop);
 }
 
+static bool public_address(const char *text)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	struct sockaddr_in *in = (struct sockaddr_in *)(void *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
+	if (inet_pton(AF_INET, text, &in->sin_addr) == 1)
+		in->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1)
+		in6->sin6_family = AF_INET6;
+	else
+		fail_msg("%s: not an address", text);
+	return fetch_address_public((const struct sockaddr *)&ss);
+}
+
+static void test_address_public(void **state)
+{
+	static const char *const public[] = {
+		"1.1.1.1",	  "8.8.8.8",	      "93.184.216.34",	 "172.15.255.255",
+		"172.32.0.1",	  "100.63.0.1",	      "100.128.0.1",	 "192.169.0.1",
+		"169.253.1.1",	  "223.255.255.254",  "2001:4860::8888", "2a00:1450::1",
+		"::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",
+	};
+	static const char *const private[] = {
+		"127.0.0.1",
+		"127.255.0.9",
+		"10.1.2.3",
+		"172.16.0.1",
+		"172.31.255.255",
+		"192.168.1.1",
+		"169.254.169.254",
+		"100.64.0.1",
+		"100.127.255.255",
+		"0.0.0.0",
+		"0.1.2.3",
+		"224.0.0.1",
+		"255.255.255.255",
+		"240.0.0.1",
+		"192.0.2.1",
+		"198.18.0.1",
+		"198.51.100.7",
+		"203.0.113.9",
+		"192.0.0.8",
+		"::1",
+		"::",
+		"fe80::1",
+		"fc00::1",
+		"fd12:3456::1",
+		"fec0::1",
+		"ff02::1",
+		"2001:db8::1",
+		"::ffff:127.0.0.1",
+		"::ffff:10.0.0.1",
+		"::127.0.0.1",
+		"64:ff9b::a00:1",
+		"2002:7f00:1::1",
+		"2001:0:4136:e378::1",
+		"100::1",
+	};
+	for (size_t i = 0; i < sizeof public / sizeof *public; i++)
+		if (!public_address(public[i]))
+			fail_msg("%s: refused, but it is public", public[i]);
+	for (size_t i = 0; i < sizeof private / sizeof *private; i++)
+		if (public_address(private[i]))
+			fail_msg("%s: taken for public", private[i]);
+}
+
+static void test_host_private(void **state)
+{
+	static const char *const yes[] = {"localhost", "LocalHost",  "localhost.", "a.localhost",
+					  "127.0.0.1", "10.0.0.7",   "[::1]",	   "::1",
+					  "[fe80::1]", "192.168.0.1"};
+	static const char *const no[] = {"example.org",	    "localhost.example.org", "notlocalhost",
+					 "8.8.8.8",	    "[2001:4860::8888]",     "",
+					 "127.0.0.1.nip.io"};
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+		if (!fetch_host_private(yes[i]))
+			fail_msg("%s: not taken for private", yes[i]);
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+		if (fetch_host_private(no[i]))
+			fail_msg("%s: taken for private", no[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_charset),
-		cmocka_unit_test(test_retry_after),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_unusable_urls),
+		cmocka_unit_test(test_charset),	       cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_unusable_urls),
+		cmocka_unit_test(test_address_public), cmocka_unit_test(test_host_private),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,60 @@
+/*
+ * pages: fetching and extracting the pages of articles, for the sources with
+ * `articles = fetch`.
+ *
+ * The database is the queue.  An article of such a source is stored from
+ * its feed at once with its page due (feedd.store_article); pages claims due
+ * pages in bulk (feedd.claim_visits, with a lease), fetches each through its
+ * own libcurl-multi fetcher and extracts it, and records the outcome
+ * (feedd.record_page): the extracted fields, or the failure with a retry
+ * time, and the next revisit.  A crash loses nothing: leased pages come due
+ * again when the lease ends.
+ *
+ * Politeness and fairness: at most per_host_connections pages of one host
+ * at once and the source's page_delay between two of them; claimed pages
+ * wait in one queue per source, served round-robin, so that a busy source
+ * does not starve the others.  Article URLs come from feeds, which are not
+ * trusted: a page is fetched only from the source's hosts (home's and
+ * `hosts =`), and only from public addresses unless home itself is a private
+ * one (localhost, 127.0.0.1, 10.x.x.x, ...).
+ */
+#ifndef FEEDD_PAGES_H
+#define FEEDD_PAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "feedd/config.h"
+#include "feedd/fetch.h"
+#include "feedd/store.h"
+
+struct ev_loop;
+struct pages;
+
+/* Pages on loop, writing through store, fetching with their own fetcher
+ * configured as fc; cfg must outlive it (see pages_set_config).  once:
+ * claim until nothing is due, then be idle. */
+struct pages *pages_new(struct ev_loop *loop, struct store *store, const struct cfg *cfg,
+			const struct fetch_config *fc, bool once);
+/* Stops the watchers, cancels fetches and frees everything. */
+void pages_free(struct pages *p);
+
+/* The configuration changed (SIGHUP); the old one is freed after this. */
+void pages_set_config(struct pages *p, const struct cfg *cfg);
+/* The store is ready: start claiming. */
+void pages_start(struct pages *p);
+/* A new article of a fetch source was committed: claim soon. */
+void pages_article_stored(struct pages *p);
+/* Shutting down: no new claims or fetches; those in flight finish. */
+void pages_stop(struct pages *p);
+
+/* The store's answers, passed on by the daemon. */
+void pages_on_visits(struct pages *p, const struct store_visit *v, size_t n, bool ok);
+void pages_on_page(struct pages *p, const struct store_page *pg, enum store_page_outcome o,
+		   int revision);
+
+/* Nothing in flight, queued or awaiting the store; once: nothing due. */
+bool pages_idle(const struct pages *p);
+size_t pages_in_flight(const struct pages *p);
+
+#endif

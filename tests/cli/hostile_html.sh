@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# Hostile pages for `feedd extract`: absurd nesting, sizes and counts, pages
+# of nothing but scripts or meta tags, deep JSON-LD, NUL bytes, invalid and
+# lying encodings, entity bombs, and external entities, DTDs, XInclude and
+# stylesheets that point at local files.  The pages come from
+# tests/hostile/gen_html.py (deterministic) into a temporary directory.
+#
+# Whatever the page, feedd must end in time, by itself (exit 0 or 1, never a
+# signal), in bounded memory; exit 0 with one valid UTF-8 JSON object on
+# stdout, or exit 1 with a one-line error on stderr; and print nothing read
+# from a file the page points at.  Beyond that only safety properties are
+# checked (nothing expands, no NUL comes out, the page over the size limit
+# is refused), not what the extractor makes of the page.
+#
+# Prints "ok - CHECK" or "not ok - CHECK: WHY" per check and a last line
+# "hostile_html: N passed, M failed"; exits non-zero if any check failed.
+#
+# usage: hostile_html.sh FEEDD TESTS_DIR
+set -u
+
+if [ $# -ne 2 ]; then
+  echo "usage: hostile_html.sh FEEDD TESTS_DIR" >&2
+  exit 2
+fi
+# Absolute: the pages are read from inside their directory, so that a
+# relative SYSTEM id would find the file it names.
+feedd=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+tests=$(cd "$2" && pwd)
+
+time_limit=20 # seconds per page, generous for ASan; each takes ~2 s at most
+url=https://en.irna.ir/news/85859288/Hostile-page
+
+pass=0 fail=0
+ok() {
+  echo "ok - $1"
+  pass=$((pass + 1))
+}
+not_ok() {
+  echo "not ok - $1: $2"
+  fail=$((fail + 1))
+}
+finish() {
+  echo "hostile_html: $pass passed, $fail failed"
+  [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
+  exit
+}
+
+for tool in python3 timeout prlimit; do
+  if ! command -v "$tool" >/dev/null; then
+    not_ok "setup" "$tool not found"
+    finish
+  fi
+done
+if [ ! -x /usr/bin/time ]; then
+  not_ok "setup" "/usr/bin/time (GNU time) not found: apt-get install time"
+  finish
+fi
+if [ ! -x "$feedd" ]; then
+  not_ok "setup" "$feedd is not an executable"
+  finish
+fi
+
+# A DOM of a million elements takes ~370 MB: the address-space cap leaves
+# room for that and fails a runaway allocation.  AddressSanitizer reserves
+# terabytes of address space and doubles what the heap uses: under it only
+# a wider RSS limit holds memory in check.
+prlimit=(prlimit --as=$((1536 << 20)) --)
+rss_limit_mb=768
+if ldd "$feedd" 2>/dev/null | grep -q libasan || nm "$feedd" 2>/dev/null | grep -q __asan_init; then
+  prlimit=()
+  rss_limit_mb=2048
+  echo "# $feedd uses AddressSanitizer: no address-space cap, RSS limit $rss_limit_mb MB"
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pages=$tmp/pages
+if ! python3 "$tests/hostile/gen_html.py" "$pages" 2>"$tmp/gen.err"; then
+  not_ok "setup" "tests/hostile/gen_html.py failed: $(head -5 "$tmp/gen.err")"
+  finish
+fi
+
+# What must never appear in any output: the first line of /etc/passwd and
+# the marker inside secret.txt.
+{
+  cat "$pages/secret.txt"
+  head -n 1 /etc/passwd 2>/dev/null
+} >"$tmp/leaks"
+grep -q . "$tmp/leaks" || echo "# nothing to look for in the leak checks"
+
+# check.py NAME OUT ERR STATUS [LABEL EXPR]...: checks the contract of
+# either outcome, then evaluates each EXPR with out (bytes), err (str),
+# status (int), page (the JSON object or None) and MiB bound.
+cat >"$tmp/check.py" <<'EOF'
+import json, sys
+
+name, out_path, err_path, status = sys.argv[1:5]
+exprs = sys.argv[5:]
+out = open(out_path, "rb").read()
+err = open(err_path, "rb").read().decode("utf-8", "replace")
+status = int(status)
+MiB = 1 << 20
+
+
+def strings(v):
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            yield k
+            yield from strings(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from strings(x)
+
+
+def contract():
+    """None, or why the outcome breaks extract's contract."""
+    if status == 1:
+        lines = err.splitlines()
+        if len(lines) != 1 or not lines[0].startswith("feedd: "):
+            return None, "exit 1 without a one-line 'feedd: ' error on stderr: %.300r" % err
+        if out:
+            return None, "exit 1 with output on stdout: %.100r" % out
+        return None, None
+    if not out.endswith(b"\n") or out.count(b"\n") != 1:
+        return None, "exit 0 without exactly one line on stdout"
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return None, "the output is not valid UTF-8: %s" % e
+    try:
+        page = json.loads(text)
+    except ValueError as e:
+        return None, "the output is not JSON: %s: %.80r" % (e, text)
+    if not isinstance(page, dict):
+        return None, "the output is not a JSON object"
+    if any(0xD800 <= ord(c) <= 0xDFFF for s in strings(page) for c in s):
+        return page, "the output holds a lone surrogate"
+    return page, None
+
+
+page, why = contract()
+label = "%s: %s" % (name, "one-line error" if status == 1 else "one valid UTF-8 JSON object")
+if why:
+    print("not ok - %s: %s" % (label, why))
+else:
+    print("ok - %s" % label)
+env = dict(out=out, err=err, status=status, page=page, MiB=MiB)
+for label, expr in zip(exprs[0::2], exprs[1::2]):
+    label = "%s: %s" % (name, label)
+    try:
+        good = eval(expr, env)
+        why = "false: %s" % expr
+    except Exception as e:
+        good, why = False, "%s: %s" % (type(e).__name__, e)
+    if good:
+        print("ok - %s" % label)
+    else:
+        print("not ok - %s: %s; exit status %d, stderr: %.300r" % (label, why, status, err))
+EOF
+
+# run NAME [LABEL EXPR]...: extracts $pages/NAME.html and checks the time,
+# the exit, the memory, the contract, leaks and the given expressions.
+run() {
+  local name=$1 status secs rss_kb line results found
+  shift
+  (cd "$pages" && exec /usr/bin/time -o "$tmp/$name.time" -f '%e %M' \
+    timeout -k 5 "$time_limit" "${prlimit[@]}" "$feedd" extract --url "$url" "$name.html") \
+    >"$tmp/$name.out" 2>"$tmp/$name.err"
+  status=$?
+  secs='?' rss_kb=0
+  read -r secs rss_kb < <(tail -n 1 "$tmp/$name.time")
+  case $rss_kb in '' | *[!0-9]*) rss_kb=0 ;; esac
+
+  local label="$name: ends within ${time_limit} s"
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    not_ok "$label" "still running after ${time_limit} s, killed"
+    return
+  fi
+  ok "$label ($secs s)"
+  label="$name: exits by itself with status 0 or 1"
+  if [ "$status" -gt 128 ]; then
+    not_ok "$label" "killed by signal $((status - 128)); stderr: $(tail -c 300 "$tmp/$name.err")"
+    return
+  elif [ "$status" -gt 1 ]; then
+    not_ok "$label" "exit status $status; stderr: $(tail -c 300 "$tmp/$name.err")"
+    return
+  fi
+  ok "$label (exit $status)"
+
+  label="$name: peak RSS below $rss_limit_mb MB"
+  if [ "$rss_kb" -eq 0 ]; then
+    not_ok "$label" "no measurement from /usr/bin/time"
+  elif [ "$rss_kb" -ge $((rss_limit_mb * 1000)) ]; then
+    not_ok "$label" "peak RSS $((rss_kb / 1024)) MiB"
+  else
+    ok "$label ($((rss_kb / 1024)) MiB)"
+  fi
+
+  found=$(grep -a -h -o -F -f "$tmp/leaks" "$tmp/$name.out" "$tmp/$name.err" | head -3 | tr '\n' ' ')
+  if [ -n "$found" ]; then
+    not_ok "$name: nothing read from the files it points at" "found $found"
+  else
+    ok "$name: nothing read from the files it points at"
+  fi
+
+  if ! results=$(python3 "$tmp/check.py" "$name" "$tmp/$name.out" "$tmp/$name.err" \
+    "$status" "$@" 2>"$tmp/check.err"); then
+    not_ok "$name: output checks" "check.py failed: $(tail -n 3 "$tmp/check.err")"
+  fi
+  while IFS= read -r line; do
+    echo "$line"
+    case $line in
+      "ok - "*) pass=$((pass + 1)) ;;
+      "not ok - "*) fail=$((fail + 1)) ;;
+    esac
+  done <<<"$results"
+}
+
+if ! grep -q '^root:' /etc/passwd 2>/dev/null; then
+  echo "# /etc/passwd has no root: line; the passwd leak checks prove less"
+fi
+
+# ---- sizes, depths and counts -----------------------------------------------
+run deep_nesting
+run size_just_under "not refused for its size (8 MiB - 1 KiB)" \
+  'status == 0 or "larger" not in err'
+run size_just_over "refused (8 MiB + 1 byte), the error names the limit" \
+  '(status == 1 and "size_just_over.html" in err and
+    any(w in err for w in ("larger than", "max_article_size", "8388608", "8M")))'
+run script_only "no script text comes out as the body" \
+  'page is None or "not a paragraph" not in (page.get("body") or "")'
+run million_elements
+run huge_attributes
+run many_meta
+run json_ld
+
+# ---- bytes and encodings ----------------------------------------------------
+run nul_bytes "no NUL in the output" 'b"\\u0000" not in out and b"\0" not in out'
+run invalid_utf8
+run utf16_lie
+
+# ---- entity bombs, external entities, includes --------------------------------
+run billion_laughs "no expansion (output under 64 KiB)" 'len(out) < 64 * 1024' \
+  "no 'lol' run in the output" 'b"lollollol" not in out'
+run xxe_entities
+run xxe_external_dtd
+run xinclude_and_stylesheets
+
+finish

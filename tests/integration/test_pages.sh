@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# test_pages: full articles end to end.  Feeds on the fixture HTTP server
+# (tests/lib/httpd.py) link to article pages served beside them; `feedd
+# once` against the private PostgreSQL that with-pg.sh started must leave:
+# extracted rows for good pages; the feed's data with an extract_status for
+# a page that fails, and the page retried on a later pass; a revision when a
+# page is edited between visits (and none when only the feed's teaser
+# changes); refusals, logged, for a foreign host and for a private address
+# from a public source; a bot-challenge page (HTTP 200) as a failure, not an
+# article.
+#
+# usage (through with-pg.sh): test_pages.sh FEEDD TESTS_DIR
+set -u
+feedd=$1
+tests=$2
+# shellcheck source=../lib/httpd.sh
+source "$tests/lib/httpd.sh"
+
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+not_ok() { echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; fail=$((fail + 1)); }
+is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
+logged() { # NAME PATTERN FILE
+  if grep -q -- "$2" "$3"; then ok "$1"; else not_ok "$1" "no line matching '$2' in: $(head -c 1500 "$3")"; fi
+}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+www=$work/www
+mkdir -p "$www"
+httpd_start "$www" || exit $?
+port=${FEEDD_TEST_HTTP##*:}
+
+page=$tests/fixtures/articles/irna-article.html
+# The fixture page is article 85859288; the same page under other IDs.
+cp "$page" "$www/a-85859288.html"
+sed 's/85859288/85850001/g' "$page" > "$www/a-85850001.html"
+sed 's/85859288/85850003/g' "$page" > "$www/b-85850003.html"
+cp "$tests/fixtures/articles/bot-challenge.html" "$www/a-85850004.html"
+# a-85850002.html is missing at first: 404.
+
+item() { # NEWS_URL TITLE
+  printf '<item><title>%s</title><link>%s</link><description>Teaser of %s.</description><category>FeedTag</category><pubDate>Wed, 11 Jun 2025 15:46:00 GMT</pubDate></item>\n' "$2" "$1" "$2"
+}
+rss() {
+  printf '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>T</title><link>%s/</link>\n' "$FEEDD_TEST_HTTP"
+  cat
+  printf '</channel></rss>\n'
+}
+{
+  item "$FEEDD_TEST_HTTP/feeds/a-85859288.html" "Good page"
+  item "$FEEDD_TEST_HTTP/feeds/a-85850001.html" "Good page too"
+  item "$FEEDD_TEST_HTTP/feeds/a-85850002.html" "Missing page"
+  item "http://foreign.example.com:$port/feeds/a-85850005.html" "Foreign host"
+  item "$FEEDD_TEST_HTTP/feeds/a-85850004.html" "Bot challenge"
+} | rss > "$www/agency.xml"
+{
+  item "http://localhost:$port/feeds/b-85850003.html" "Private address"
+} | rss > "$www/public.xml"
+
+cat > "$work/feedd.conf" <<CONF
+[feedd]
+state_dir = $work/state
+log_level = info
+fetch_timeout = 5s
+page_retries = 2
+
+[database]
+conninfo = $FEEDD_TEST_CONNINFO
+batch_delay = 10ms
+
+# The fixture server is the agency's own site: home on 127.0.0.1.
+[source agency]
+home = $FEEDD_TEST_HTTP/
+news_id = /[ab]-([0-9]+)\.html
+articles = fetch
+rules = nastooh
+timezone = Asia/Tehran
+revisit = 1h
+
+# A public site that lists localhost among its hosts: the name passes the
+# host check, the address it resolves to must not.
+[source public]
+home = https://public.example.org/
+hosts = localhost
+news_id = /[ab]-([0-9]+)\.html
+articles = fetch
+rules = nastooh
+
+[feed agency-all]
+source = agency
+url = $FEEDD_TEST_HTTP/feeds/agency.xml
+
+[feed public-all]
+source = public
+url = $FEEDD_TEST_HTTP/feeds/public.xml
+CONF
+
+"$feedd" migrate -c "$work/feedd.conf" > /dev/null || { echo "not ok - migrate"; exit 1; }
+
+col() { # NEWS_ID COLUMN
+  sql "SELECT $2 FROM feedd.articles WHERE news_id = '$1'"
+}
+
+# 1. The first pass: feeds, then pages.
+timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once1.log"
+is "once exits 0" 0 $?
+is "every item is an article" 6 "$(sql "SELECT count(*) FROM feedd.articles")"
+is "good pages are extracted" "ok ok" \
+  "$(col 85859288 extract_status) $(col 85850001 extract_status)"
+expected_title=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["title"])' \
+  "$tests/fixtures/articles/irna-article.expected.json")
+is "the page's title replaces the feed's" "$expected_title" "$(col 85859288 title)"
+expected_body=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["body"])' \
+  "$tests/fixtures/articles/irna-article.expected.json")
+is "the body is the page's, paragraph by paragraph" "$expected_body" "$(col 85859288 body)"
+expected_tags=$(python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["tags"]))' \
+  "$tests/fixtures/articles/irna-article.expected.json")
+is "the page's tags replace the feed's" "$expected_tags" "$(col 85859288 "array_to_string(tags, ',')")"
+is "extraction is not an edit: revision 1, no revisions" "1 0" \
+  "$(col 85859288 revision) $(sql "SELECT count(*) FROM feedd.article_revisions")"
+is "the next visit is the revisit, an hour after first sight" "t" \
+  "$(col 85859288 "next_visit_at = first_seen_at + interval '1 hour'")"
+is "a missing page: the feed's data, http_error, retry due later" \
+  "Missing page|Teaser of Missing page.|http_error|HTTP 404|1|t" \
+  "$(col 85850002 "concat_ws('|', title, lead, extract_status, page_error, page_attempts, next_visit_at > now())")"
+logged "the failed page is logged with its retry" \
+  "article agency/85850002: page .*a-85850002.html: HTTP 404; trying again in" "$work/once1.log"
+is "a foreign host is refused, not retried" "refused|t" \
+  "$(col 85850005 "concat_ws('|', extract_status, next_visit_at IS NULL)")"
+is "... and says why" "t" "$(col 85850005 "page_error LIKE 'refused: foreign.example.com is not a host of source agency%'")"
+logged "the refusal is logged" "article agency/85850005: page .*foreign.example.com.*not fetched" "$work/once1.log"
+is "a private address from a public source is refused" "refused|t" \
+  "$(col 85850003 "concat_ws('|', extract_status, page_error LIKE 'refused: the address % is not public')")"
+logged "... and logged" "article public/85850003: page .*not public; not fetched" "$work/once1.log"
+is "the private page was never requested" 0 "$(grep -c 'b-85850003' "$FEEDD_TEST_HTTP_LOG")"
+is "a bot challenge (HTTP 200) is not an article" "not_article|Bot challenge|1" \
+  "$(col 85850004 "concat_ws('|', extract_status, title, page_attempts)")"
+
+# 2. The missing page appears; its retry comes due (moved to now rather than
+# waiting a minute) and the next pass extracts it.
+sed 's/85859288/85850002/g' "$page" > "$www/a-85850002.html"
+sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85850002'" > /dev/null
+timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once2.log"
+is "second once exits 0" 0 $?
+is "the retried page is extracted" "ok||0|$expected_title" \
+  "$(col 85850002 "concat_ws('|', extract_status, coalesce(page_error, ''), page_attempts, title)")"
+is "pages not due are not fetched again" 1 "$(grep -c 'GET /feeds/a-85859288.html' "$FEEDD_TEST_HTTP_LOG")"
+
+# 3. The feed's teaser changes for an extracted article: the page owns the
+# content, so nothing is revised.
+sed -i 's/Teaser of Good page\./A new teaser./' "$www/agency.xml"
+touch -d '+1 minute' "$www/agency.xml"
+timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once3.log"
+is "a new teaser does not revise an extracted article" "1|$expected_title" \
+  "$(col 85859288 "concat_ws('|', revision, title)")"
+
+# 4. The publisher edits the page; the revisit (made due now) finds it.
+sed -i 's/Freight that now waits days at the border should cross in hours/Freight should now cross the border in minutes/' "$www/a-85859288.html"
+# (as if an hour had passed: the revisit age is reached)
+sql "UPDATE feedd.articles SET next_visit_at = now(), first_seen_at = now() - interval '61 minutes' WHERE news_id = '85859288'" > /dev/null
+timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4.log"
+is "the edit makes revision 2" 2 "$(col 85859288 revision)"
+is "the new body is stored" "t" "$(col 85859288 "body LIKE '%cross the border in minutes%'")"
+is "the old version is in article_revisions" "1|t" \
+  "$(sql "SELECT concat_ws('|', r.revision, r.body LIKE '%cross in hours%') FROM feedd.article_revisions r JOIN feedd.articles a ON a.id = r.article_id AND a.source_id = r.source_id WHERE a.news_id = '85859288'")"
+is "edited_articles lists it" "agency|85859288|1" \
+  "$(sql "SELECT concat_ws('|', source, news_id, edits) FROM feedd.edited_articles")"
+logged "the edit is logged" "article agency/85859288: edited by the publisher, now revision 2" "$work/once4.log"
+is "visits counted" 2 "$(col 85859288 visits)"
+is "no revisit left after the last age" "t" "$(col 85859288 "next_visit_at IS NULL")"
+
+# 5. A revisit of an unchanged page is not a revision.
+sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85850001'" > /dev/null
+timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once5.log"
+is "an unchanged revisit keeps revision 1" "1|2" "$(col 85850001 "concat_ws('|', revision, visits)")"
+
+# 6. Retries end: the bot challenge fails page_retries + 1 times in all.
+for round in 1 2 3; do
+  sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85850004' AND next_visit_at IS NOT NULL" > /dev/null
+  timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/retry$round.log"
+done
+is "a page that keeps failing is given up after page_retries" "not_article|3|t" \
+  "$(col 85850004 "concat_ws('|', extract_status, page_attempts, next_visit_at IS NULL)")"
+logged "giving up is logged" "article agency/85850004: page .*giving up after 3 attempts" "$work/retry2.log"
+
+# 7. Fairness and politeness: a busy source with 12 new pages on 127.0.0.1,
+# page_delay 300ms and one connection per host, and a quiet source with one
+# page on localhost (another host, so not held by the busy one's delay).
+# The quiet page goes out among the first requests rather than after the
+# busy ones, and the busy host's requests are at least page_delay apart.
+for i in $(seq 10 21); do
+  sed "s/85859288/858600$i/g" "$page" > "$www/b-858600$i.html"
+  item "$FEEDD_TEST_HTTP/feeds/b-858600$i.html" "Busy $i"
+done | rss > "$www/busy.xml"
+sed 's/85859288/85870001/g' "$page" > "$www/q-85870001.html"
+item "http://localhost:$port/feeds/q-85870001.html" "Quiet" | rss > "$www/quiet.xml"
+cat > "$work/fair.conf" <<CONF
+[feedd]
+state_dir = $work/state
+log_level = info
+per_host_connections = 1
+
+[database]
+conninfo = $FEEDD_TEST_CONNINFO
+batch_delay = 10ms
+
+[source busy]
+home = $FEEDD_TEST_HTTP/
+news_id = /[bq]-([0-9]+)\.html
+articles = fetch
+rules = nastooh
+page_delay = 300ms
+
+[source quiet]
+home = http://localhost:$port/
+news_id = /[bq]-([0-9]+)\.html
+articles = fetch
+rules = nastooh
+
+[feed busy-all]
+source = busy
+url = $FEEDD_TEST_HTTP/feeds/busy.xml
+
+[feed quiet-all]
+source = quiet
+url = $FEEDD_TEST_HTTP/feeds/quiet.xml
+CONF
+timeout 120 "$feedd" once -c "$work/fair.conf" 2> "$work/fair.log"
+is "fairness: once exits 0" 0 $?
+is "every busy and quiet page is extracted" 13 \
+  "$(sql "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id WHERE s.name IN ('busy', 'quiet') AND extract_status = 'ok'")"
+grep -E 'GET /feeds/[bq]-858[67]' "$FEEDD_TEST_HTTP_LOG" > "$work/fair.requests"
+quiet_at=$(grep -n 'q-85870001' "$work/fair.requests" | head -1 | cut -d: -f1)
+if [ -n "$quiet_at" ] && [ "$quiet_at" -le 2 ]; then
+  ok "the quiet source is not starved (its page was request $quiet_at of 13)"
+else
+  not_ok "the quiet source is not starved" "its page was request ${quiet_at:-none} of $(wc -l < "$work/fair.requests")"
+fi
+min_gap=$(grep 'b-858600' "$work/fair.requests" | sed 's/.* t=//' |
+  awk 'NR > 1 { g = $1 - prev; if (min == "" || g < min) min = g } { prev = $1 } END { printf "%.3f", min }')
+if awk -v g="$min_gap" 'BEGIN { exit !(g >= 0.25) }'; then
+  ok "page_delay spaces one host's requests (shortest gap $min_gap s)"
+else
+  not_ok "page_delay spaces one host's requests" "shortest gap $min_gap s, want >= 0.3 s"
+fi
+
+echo "# $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
