@@ -8,17 +8,23 @@
 #include "feedd/log.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int run_or_once(int argc, char **argv, enum daemon_mode mode)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"allow-root", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
+	const char *env = getenv("FEEDD_ALLOW_ROOT");
+	bool allow_root = env && strcmp(env, "1") == 0;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -26,16 +32,27 @@ static int run_or_once(int argc, char **argv, enum daemon_mode mode)
 		case 'c':
 			path = optarg;
 			break;
+		case 'R':
+			allow_root = true;
+			break;
 		case 'h':
-			printf(mode == DAEMON_RUN ? "usage: feedd run [-c FILE]\n"
-						  : "usage: feedd once [-c FILE] [FEED...]\n");
+			printf(mode == DAEMON_RUN
+				       ? "usage: feedd run [-c FILE] [--allow-root]\n"
+				       : "usage: feedd once [-c FILE] [--allow-root] [FEED...]\n");
 			return 0;
 		default:
 			return 2;
 		}
 	}
 	if (mode == DAEMON_RUN && optind != argc) {
-		fputs("usage: feedd run [-c FILE]\n", stderr);
+		fputs("usage: feedd run [-c FILE] [--allow-root]\n", stderr);
+		return 2;
+	}
+	/* A daemon that reads what strangers publish does not need root;
+	 * the unit runs it as its own user. */
+	if (geteuid() == 0 && !allow_root) {
+		LOG_ERR("refusing to run as root: run feedd as its own user (the systemd unit "
+			"does), or pass --allow-root (or set FEEDD_ALLOW_ROOT=1) if you must");
 		return 2;
 	}
 	if (!path)

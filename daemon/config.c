@@ -113,6 +113,7 @@ enum key_id {
 	K_FEED_URL,
 	K_FEED_INTERVAL,
 	K_FEED_ENABLED,
+	K_FEED_VERIFY_TLS,
 	K_COUNT
 };
 
@@ -243,6 +244,9 @@ static const struct key keys[K_COUNT] = {
 	[K_FEED_INTERVAL] = {SEC_FEED, "interval", V_DUR, F(interval_ms), NULL, SECS(1), DAYS(30),
 			     .reload = true},
 	[K_FEED_ENABLED] = {SEC_FEED, "enabled", V_BOOL, F(enabled), "true", .reload = true},
+	/* off only for one feed, and logged at every start */
+	[K_FEED_VERIFY_TLS] = {SEC_FEED, "verify_tls", V_BOOL, F(verify_tls), "true",
+			       .reload = true},
 };
 
 /* Enums are stored through an int; these keep that honest. */

@@ -552,6 +552,7 @@ static void start_poll(struct daemon *d, struct feed_rt *f)
 		.max_bytes = d->cfg->max_feed_size,
 		.max_bytes_name = "max_feed_size",
 		.ctx = p,
+		.insecure = !f->cfg->verify_tls,
 	};
 	if (fetch_start(d->fetcher, &req) != 0) {
 		p->error = xstrdup("the URL cannot be fetched");
@@ -684,6 +685,10 @@ static void start_polling(struct daemon *d)
 		}
 		/* Feeds never polled are spread over the first minute rather
 		 * than all fetched in the same instant. */
+		if (!f->cfg->verify_tls)
+			LOG_WARN("feed %s: TLS certificates are NOT verified (verify_tls = false, "
+				 "%s:%d): anyone on the path can serve this feed",
+				 f->name, f->cfg->loc.file, f->cfg->loc.line);
 		double when = f->entry.due > 0
 			? f->entry.due
 			: now + (d->mode == DAEMON_RUN ? 60.0 * (double)n / (double)d->n_feeds : 0);

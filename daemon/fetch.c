@@ -57,7 +57,7 @@ struct transfer {
 	uint64_t seq;	    /* order of fetch_start */
 	int64_t started_ms;
 	char errbuf[CURL_ERROR_SIZE];
-	bool public_only;
+	bool public_only, insecure;
 	char refused_addr[INET6_ADDRSTRLEN]; /* the first address on_open_socket refused */
 	struct transfer *prev, *next;
 };
@@ -862,8 +862,9 @@ static int setup(const struct fetcher *f, struct transfer *t, const char *url)
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	SET(CURLOPT_SSL_VERIFYPEER, c->verify_tls ? 1L : 0L);
-	SET(CURLOPT_SSL_VERIFYHOST, c->verify_tls ? 2L : 0L);
+	bool verify = c->verify_tls && !t->insecure;
+	SET(CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, clamp_long(c->connect_timeout_ms));
 	SET(CURLOPT_TIMEOUT_MS, clamp_long(c->timeout_ms));
 	SET(CURLOPT_LOW_SPEED_LIMIT, clamp_long(c->low_speed_bytes));
@@ -896,6 +897,7 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req)
 	t->max_bytes_name = req->max_bytes_name ? xstrdup(req->max_bytes_name) : NULL;
 	t->all_permanent = true;
 	t->public_only = req->public_only;
+	t->insecure = req->insecure;
 	if (usable_validator(req->etag)) {
 		t->req_etag = xstrdup(req->etag);
 		add_header(t, "If-None-Match", req->etag);

@@ -111,6 +111,7 @@ struct cfg_feed {
 	int64_t interval_ms;
 	enum cfg_interval_from interval_from;
 	bool enabled;
+	bool verify_tls; /* false: this feed's TLS certificate is not checked */
 };
 
 struct cfg_database {

@@ -58,6 +58,9 @@ struct fetch_request {
 	 * refused at connect time (every connection, redirects included),
 	 * and a reused connection is checked after the transfer. */
 	bool public_only;
+	/* Skip the TLS certificate and name checks for this request (a feed's
+	 * verify_tls = false); the fetcher's verify_tls still rules the rest. */
+	bool insecure;
 };
 
 struct fetch_result {

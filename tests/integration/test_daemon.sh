@@ -77,6 +77,17 @@ write_conf < /dev/null
 
 "$feedd" migrate -c "$work/feedd.conf" > /dev/null || { echo "not ok - migrate"; exit 1; }
 
+# 0. Root: refused unless allowed (ctest sets FEEDD_ALLOW_ROOT=1 for the rest).
+if [ "$(id -u)" = 0 ]; then
+  env -u FEEDD_ALLOW_ROOT "$feedd" once -c "$work/feedd.conf" 2> "$work/root.log"
+  is "as root without --allow-root: exit 2" 2 $?
+  grep -q "refusing to run as root" "$work/root.log" && ok "... and says why" ||
+    not_ok "... and says why" "$(cat "$work/root.log")"
+else
+  FEEDD_ALLOW_ROOT=0 "$feedd" once -c "$work/feedd.conf" --help > /dev/null
+  is "not root: no refusal" 0 $?
+fi
+
 # 1. once: every entry becomes an article.
 timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once1.log"
 is "once exits 0" 0 $?
@@ -211,6 +222,60 @@ sed -i 's/^shutdown_timeout = 10s/shutdown_timeout = 10s\nper_host_connections =
 timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4b.log"
 is "per host, one at a time: only the hanging feed fails" "hanging" \
   "$(grep -o 'feed [a-z-]*: .*timed out' "$work/once4b.log" | cut -d' ' -f2 | tr -d ':' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+# 4c. More HTTP faults, each ending in bounded time with its polls row and
+# log line, while the good feeds of the same pass are not held up.
+write_conf <<CONF
+
+[source faults]
+home = http://127.0.0.1/
+
+[feed reset]
+source = faults
+url = $FEEDD_TEST_HTTP/reset
+
+[feed drip]
+source = faults
+url = $FEEDD_TEST_HTTP/drip?bytes=100
+
+[feed gzip-bomb]
+source = faults
+url = $FEEDD_TEST_HTTP/gzip-bomb?mb=64
+
+[feed redirect-loop]
+source = faults
+url = $FEEDD_TEST_HTTP/redirect-loop
+
+[feed tls-failure]
+source = faults
+url = https://127.0.0.1:${FEEDD_TEST_HTTP##*:}/feeds/irna.xml
+CONF
+sed -i 's/^shutdown_timeout = 10s/shutdown_timeout = 10s\nmax_feed_size = 2M/' "$work/feedd.conf"
+touch "$work/feeds/"*
+start=$(date +%s)
+timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4c.log"
+is "faults: once exits 1" 1 $?
+took=$(( $(date +%s) - start ))
+[ "$took" -le 20 ] && ok "faults end in bounded time (${took} s)" || not_ok "faults end in bounded time" "took ${took} s"
+fault_is() { # FEED PATTERN WHAT
+  case $(err_of "$1") in
+    $2) ok "$3" ;;
+    *) not_ok "$3" "$(err_of "$1")" ;;
+  esac
+}
+fault_is reset "*|*" "a connection reset mid-body has its polls row"
+case $(err_of reset) in *"|-") not_ok "... as an error" "$(err_of reset)" ;; *) ok "... as an error" ;; esac
+fault_is drip "*|timed out after 5 s*" "a one-byte-a-second drip times out"
+fault_is gzip-bomb "*max_feed_size*" "a gzip bomb stops at max_feed_size, decoded"
+fault_is redirect-loop "*too many redirects*" "a redirect loop stops"
+fault_is tls-failure "-|TLS: *" "a TLS failure is an error"
+missing=
+for f in reset drip gzip-bomb redirect-loop tls-failure; do
+  grep -q "feed $f: " "$work/once4c.log" || missing="$missing $f"
+done
+is "every fault has a log line" "" "$missing"
+is "the good feeds were not held up (their polls took < 2 s)" 3 \
+  "$(sql "SELECT count(*) FROM (SELECT DISTINCT ON (p.feed_id) p.duration_ms FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name IN ('irna-all', 'blog-atom', 'slash') ORDER BY p.feed_id, p.started_at DESC) last WHERE duration_ms < 2000")"
 
 # 5. The daemon: new items on the next poll, SIGHUP, SIGTERM.
 write_conf < /dev/null
