@@ -259,7 +259,11 @@ static void on_check_done(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct daemon *d = w->data;
 	ev_idle_stop(loop, w);
-	bool drained = d->polls_active == 0 && store_backlog(d->store) == 0 && pages_idle(d->pages);
+	/* With the database away, what is accepted is in the spool, and the
+	 * rest (registrations, claims) is not worth waiting for. */
+	bool stored = store_backlog(d->store) == 0 ||
+		(!store_ready(d->store) && store_unspooled(d->store) == 0);
+	bool drained = d->polls_active == 0 && stored && pages_idle(d->pages);
 	if ((d->mode == DAEMON_ONCE && once_done(d)) || (d->stopping && drained))
 		ev_break(loop, EVBREAK_ALL);
 }

@@ -579,7 +579,10 @@ void pages_stop(struct pages *p)
 
 bool pages_idle(const struct pages *p)
 {
-	bool quiet = p->in_flight == 0 && p->queued == 0 && p->recording == 0 && !p->claiming;
+	/* A claim still unanswered at shutdown is dropped: its pages come due
+	 * again when the lease lapses. */
+	bool quiet = p->in_flight == 0 && p->queued == 0 && p->recording == 0 &&
+		(!p->claiming || p->stopping);
 	return quiet && (!p->once || p->stopping || !p->more_due || !p->n_queues);
 }
 

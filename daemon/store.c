@@ -1642,6 +1642,20 @@ static bool spool_copy(struct store *s, struct item *it, struct buf *err)
 	return spool_append(s->spool, s->rec.data, s->rec.len, err) == 0;
 }
 
+size_t store_unspooled(const struct store *s)
+{
+	if (!s->spool)
+		return store_backlog(s);
+	size_t n = 0;
+	for (const struct item *it = s->head; it; it = it->next)
+		n += spoolable(it) && !it->from_spool;
+	for (size_t i = 0; i < s->sent_count; i++) {
+		const struct cmd *c = &s->sent[(s->sent_head + i) % s->sent_cap];
+		n += c->kind == CMD_ITEM && spoolable(c->item) && !c->item->from_spool;
+	}
+	return n;
+}
+
 size_t store_spool_all(struct store *s)
 {
 	size_t total = store_backlog(s);

@@ -214,6 +214,10 @@ uint64_t store_spooled(const struct store *s);
 /* Whether the spool refused an item since the database went away (it is
  * full); false again once it has room. */
 bool store_spool_full(const struct store *s);
+/* Articles, poll records and page results in memory that are not in the
+ * spool (all of the backlog when there is no spool): what an exit would
+ * lose if store_spool_all could not write them.  Walks the queue. */
+size_t store_unspooled(const struct store *s);
 /* Moves what waits in memory (queued or in flight) into the spool and
  * syncs it, before exiting with the database away or slow; in flight items
  * may be committed as well, which the store's semantics make harmless.
