@@ -185,6 +185,37 @@ is "a page that keeps failing is given up after page_retries" "not_article|3|t" 
   "$(col 85850004 "concat_ws('|', extract_status, page_attempts, next_visit_at IS NULL)")"
 logged "giving up is logged" "article agency/85850004: page .*giving up after 3 attempts" "$work/retry2.log"
 
+# 6b. Hostile input on the daemon's path: a feed and an article page that
+# declare external entities (a local file, a DTD and an entity on the
+# fixture server) are parsed without resolving any of them.
+cat > "$www/xxe.xml" <<XML
+<?xml version="1.0"?>
+<!DOCTYPE rss SYSTEM "$FEEDD_TEST_HTTP/feeds/evil-feed.dtd" [
+  <!ENTITY passwd SYSTEM "file:///etc/passwd">
+  <!ENTITY remote SYSTEM "$FEEDD_TEST_HTTP/feeds/evil-entity.txt">
+]>
+<rss version="2.0"><channel><title>X</title>
+<item><title>Secret: &passwd; &remote;</title><link>$FEEDD_TEST_HTTP/feeds/a-85850077.html</link>
+<description>&passwd;</description></item>
+</channel></rss>
+XML
+sed -e 's/85859288/85850077/g' \
+  -e "s|<!DOCTYPE html>|<!DOCTYPE html SYSTEM \"$FEEDD_TEST_HTTP/feeds/evil-page.dtd\" [<!ENTITY passwd SYSTEM \"file:///etc/passwd\">]>|" \
+  -e 's|<p>|<p>\&passwd; |' "$page" > "$www/a-85850077.html"
+grep -q 'evil-page.dtd' "$www/a-85850077.html" || not_ok "the hostile page has its DOCTYPE" "$(head -3 "$www/a-85850077.html")"
+cat >> "$work/feedd.conf" <<CONF
+
+[feed hostile]
+source = agency
+url = $FEEDD_TEST_HTTP/feeds/xxe.xml
+CONF
+timeout 120 "$feedd" once -c "$work/feedd.conf" hostile 2> "$work/xxe.log"
+is "hostile: the article is stored" 1 "$(sql "SELECT count(*) FROM feedd.articles WHERE news_id = '85850077'")"
+is "hostile: nothing of /etc/passwd in any article" 0 \
+  "$(sql "SELECT count(*) FROM feedd.articles WHERE concat(title, lead, body) LIKE '%root:%'")"
+is "hostile: no DTD or entity was fetched" 0 "$(grep -c 'evil-' "$FEEDD_TEST_HTTP_LOG")"
+is "hostile: the page was still extracted" ok "$(col 85850077 extract_status)"
+
 # 7. Fairness and politeness: a busy source with 12 new pages on 127.0.0.1,
 # page_delay 300ms and one connection per host, and a quiet source with one
 # page on localhost (another host, so not held by the busy one's delay).
