@@ -969,6 +969,7 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	buf_printf(&spool_dir, "%s/spool", cfg->state_dir);
 	sc.spool_dir = buf_str(&spool_dir);
 	sc.spool_max_bytes = cfg->spool_max_size;
+	sc.warm_lazily = mode == DAEMON_ONCE;
 	struct store_handler sh = {
 		.on_article = on_article,
 		.on_poll = on_poll_stored,

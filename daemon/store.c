@@ -77,6 +77,7 @@ struct item {
 	enum item_kind kind;
 	bool solo;	 /* send alone: its batch failed for its data */
 	bool from_spool; /* read back from the spool, at pos */
+	bool unchecked;	 /* an article not yet looked up in the dedup set */
 	struct spool_pos pos;
 	double queued_at; /* ev_now */
 	union {
@@ -103,6 +104,7 @@ struct item {
 
 struct batch {
 	bool setup;
+	bool warm; /* the dedup warm-up alone (store_config.warm_lazily) */
 	struct item **items;
 	size_t n;
 	/* the first failure in the batch, if any */
@@ -146,6 +148,7 @@ struct store {
 
 	struct dedup *dedup;
 	bool warmed;
+	bool warm_wanted, warm_in_flight; /* warm_lazily */
 	struct store_stats stats;
 
 	/* While the database is away, spoolable items go to the spool; those
@@ -186,6 +189,7 @@ void store_config_default(struct store_config *c)
 	c->reconnect_max_ms = 30000;
 	c->spool_dir = NULL;
 	c->spool_max_bytes = 0;
+	c->warm_lazily = false;
 }
 
 /* ---- articles and polls ------------------------------------------------ */
@@ -554,6 +558,7 @@ static void disconnect(struct store *s, const char *why)
 	s->stats.resent += n;
 	s->batches_in_flight = 0;
 	s->n_in_flight = 0;
+	s->warm_in_flight = false;
 
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->kick);
@@ -623,7 +628,7 @@ static void send_setup(struct store *s)
 		if (ok)
 			sent_push(s, CMD_PREPARE, b, NULL);
 	}
-	if (ok && !s->warmed && s->cfg.dedup_window_ms > 0) {
+	if (ok && !s->warmed && s->cfg.dedup_window_ms > 0 && !s->cfg.warm_lazily) {
 		char secs[32];
 		snprintf(secs, sizeof secs, "%.3f", (double)s->cfg.dedup_window_ms / 1000.0);
 		const char *params[] = {secs};
@@ -1102,6 +1107,17 @@ static void setup_done(struct store *s, struct batch *b)
 
 static void batch_done(struct store *s, struct batch *b)
 {
+	if (b->warm) {
+		s->warm_in_flight = false;
+		if (b->error) {
+			/* Only round trips are at stake: go on without it. */
+			LOG_WARN("database: %s (%s); going on without the dedup set's warm-up",
+				 b->error, b->sqlstate);
+			s->warmed = true;
+		}
+		batch_free(b);
+		return;
+	}
 	if (b->setup) {
 		setup_done(s, b);
 		return;
@@ -1394,15 +1410,34 @@ static void send_batch(struct store *s)
 	b->sent_at = ev_now(s->loop);
 	size_t max = s->head->solo ? 1 : (size_t)s->cfg.batch_size;
 	b->items = xmalloc(max * sizeof *b->items);
+	bool failed = false;
 	while (b->n < max && s->head && (b->n == 0 || !s->head->solo)) {
 		struct item *it = pop_front(s);
+		if (it->unchecked) {
+			/* Queued before the warm-up answered: look it up now. */
+			struct store_article *a = it->u.article;
+			it->unchecked = false;
+			if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash),
+					 a->feed) == DEDUP_SAME) {
+				s->stats.duplicates++;
+				if (s->h.on_article)
+					s->h.on_article(s->h.ctx, a, STORE_DUPLICATE);
+				item_free(it);
+				continue;
+			}
+		}
 		if (!send_item(s, it)) {
 			push_front(s, &it, 1);
+			failed = true;
 			break;
 		}
 		it->solo = false;
 		b->items[b->n++] = it;
 		sent_push(s, CMD_ITEM, b, it);
+	}
+	if (b->n == 0 && !failed) { /* all were duplicates */
+		batch_free(b);
+		return;
 	}
 	if (b->n == 0 || PQpipelineSync(s->conn) != 1) {
 		/* Whatever was sent goes back through the sent queue. */
@@ -1418,8 +1453,34 @@ static void send_batch(struct store *s)
 	s->stats.round_trips++;
 }
 
+/* The dedup set's warm-up, sent when the first article needs it. */
+static void send_warm(struct store *s)
+{
+	struct batch *b = batch_new(false);
+	b->warm = true;
+	char secs[32];
+	snprintf(secs, sizeof secs, "%.3f", (double)s->cfg.dedup_window_ms / 1000.0);
+	const char *params[] = {secs};
+	bool ok = PQsendQueryParams(s->conn, sql_warm, 1, NULL, params, NULL, NULL, 0) == 1;
+	if (ok)
+		sent_push(s, CMD_WARM, b, NULL);
+	ok = ok && PQpipelineSync(s->conn) == 1;
+	sent_push(s, CMD_SYNC, b, NULL);
+	s->warm_in_flight = true;
+	if (!ok) {
+		lost(s, "cannot send the dedup warm-up");
+		return;
+	}
+	s->stats.round_trips++;
+}
+
 static void dispatch(struct store *s)
 {
+	if (s->state == ST_READY && s->warm_wanted && !s->warmed && !s->warm_in_flight)
+		send_warm(s);
+	/* Articles queued meanwhile are looked up once it is answered. */
+	if (s->warm_in_flight)
+		return;
 	if (s->state == ST_READY)
 		refill(s);
 	while (s->state == ST_READY && s->head &&
@@ -1550,8 +1611,11 @@ int store_submit_article(struct store *s, struct store_article *a)
 {
 	if (!a->content_hash[0])
 		store_article_hash(a);
-	if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash), a->feed) ==
-	    DEDUP_SAME) {
+	bool lazy = s->cfg.warm_lazily && !s->warmed && s->cfg.dedup_window_ms > 0;
+	if (lazy) {
+		s->warm_wanted = true;
+	} else if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash),
+				a->feed) == DEDUP_SAME) {
 		s->stats.duplicates++;
 		if (s->h.on_article)
 			s->h.on_article(s->h.ctx, a, STORE_DUPLICATE);
@@ -1560,6 +1624,7 @@ int store_submit_article(struct store *s, struct store_article *a)
 	}
 	struct item *it = item_new(s, ITEM_ARTICLE);
 	it->u.article = a;
+	it->unchecked = lazy;
 	enqueue(s, it);
 	return 0;
 }

@@ -144,6 +144,9 @@ struct store_config {
 	 * wait in memory. */
 	const char *spool_dir;
 	uint64_t spool_max_bytes;
+	/* Warm the dedup set only when the first article is submitted, not
+	 * while connecting: a pass of 304s (feedd once) never needs it. */
+	bool warm_lazily;
 };
 
 /* Defaults: 200 items, 50 ms, 4 batches, 30 days, 1,000,000 entries, 0.25 s to 30 s,

@@ -118,6 +118,10 @@ touch -d '+1 minute' "$work/feeds/irna.xml"
 timeout 60 "$feedd" once -c "$work/feedd.conf" irna-all 2> "$work/once3.log"
 is "once FEED polls only that feed" 1 "$(grep -c '^feedd: feed ' "$work/once3.log")"
 is "the new item is stored" 1 "$(sql "SELECT count(*) FROM feedd.articles WHERE news_id = '85859999'")"
+grep -q "dedup set warmed" "$work/once2.log" && not_ok "a pass of 304s does not warm the dedup set" ||
+  ok "a pass of 304s does not warm the dedup set"
+grep -q "dedup set warmed with 8 recent articles" "$work/once3.log" && ok "the first article warms it" ||
+  not_ok "the first article warms it" "$(grep database "$work/once3.log")"
 is "its poll counts one new" 1 "$(sql "SELECT new_items FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'irna-all' ORDER BY started_at DESC LIMIT 1")"
 
 # 4. A failing feed: a polls row with the error, a log line, exit 1, and
