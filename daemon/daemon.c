@@ -102,6 +102,9 @@ struct daemon {
 	size_t host_cap;
 	struct feed_rt **index; /* see index_feeds */
 	size_t index_cap;
+	/* Per feed of d->cfg (same index): its row already matches the
+	 * configuration, as feed_state said at the first connection. */
+	bool *in_sync;
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer watchdog, deadline, pressure, drain_check;
 	ev_idle check_done;
@@ -277,6 +280,7 @@ static void check_done(struct daemon *d)
 /* ---- polls ------------------------------------------------------------------ */
 
 static void on_due(void *ctx, void *owner);
+static void sync_config(struct daemon *d, bool only_changed);
 
 static void schedule_next(struct daemon *d, struct feed_rt *f, const struct sched_outcome *o,
 			  double *next_s)
@@ -655,9 +659,25 @@ static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok)
 	check_done(d);
 }
 
+/* Whether a feed's row says what feedd.sync_feed would write for cf. */
+static bool registered_as(const struct cfg_feed *cf, const struct store_feed_state *st)
+{
+	const char *reason = cf->enabled ? NULL : "disabled in the configuration";
+	return st->url && strcmp(st->url, cf->url) == 0 && st->source &&
+		strcmp(st->source, cf->source->name) == 0 &&
+		st->interval_s == (int)(cf->interval_ms / 1000) && st->enabled == cf->enabled &&
+		(reason ? st->disabled_reason && strcmp(st->disabled_reason, reason) == 0
+			: !st->disabled_reason);
+}
+
 static void on_feed_state(void *ctx, const struct store_feed_state *st)
 {
 	struct daemon *d = ctx;
+	if (!d->started) {
+		const struct cfg_feed *cf = cfg_feed_find(d->cfg, st->name);
+		if (cf && registered_as(cf, st))
+			d->in_sync[cf - d->cfg->feeds] = true;
+	}
 	struct feed_rt *f = find_feed(d, st->name);
 	if (!f || d->started)
 		return;
@@ -720,6 +740,8 @@ static void on_store_state(void *ctx, bool ready)
 		return;
 	}
 	if (!d->started) {
+		/* Before any poll record: FIFO order makes the feeds exist. */
+		sync_config(d, true);
 		start_polling(d);
 		pages_start(d->pages);
 		if (d->mode == DAEMON_RUN)
@@ -730,15 +752,24 @@ static void on_store_state(void *ctx, bool ready)
 
 /* ---- configuration ----------------------------------------------------------- */
 
-static void sync_config(struct daemon *d)
+/* Registers the sources and feeds of the configuration; with only_changed,
+ * not the feeds whose rows already match (d->in_sync). */
+static void sync_config(struct daemon *d, bool only_changed)
 {
 	for (size_t i = 0; i < d->cfg->n_sources; i++)
 		store_sync_source(d->store, d->cfg->sources[i].name, d->cfg->sources[i].home);
+	size_t n = 0;
 	for (size_t i = 0; i < d->cfg->n_feeds; i++) {
 		const struct cfg_feed *cf = &d->cfg->feeds[i];
+		if (only_changed && d->in_sync[i])
+			continue;
 		store_sync_feed(d->store, cf->name, cf->source->name, cf->url,
 				(int)(cf->interval_ms / 1000), cf->enabled);
+		n++;
 	}
+	if (only_changed)
+		LOG_INFO("database: %zu of %zu feeds are new or changed in the configuration", n,
+			 d->cfg->n_feeds);
 }
 
 static struct feed_rt *feed_rt_new(const struct cfg_feed *cf)
@@ -836,7 +867,10 @@ static void reload(struct daemon *d)
 	struct cfg *old = d->cfg;
 	d->cfg = next;
 	pages_set_config(d->pages, next);
-	sync_config(d);
+	/* Indexed like the configuration: a new one is synced in full. */
+	free(d->in_sync);
+	d->in_sync = xcalloc(next->n_feeds ? next->n_feeds : 1, sizeof *d->in_sync);
+	sync_config(d, false);
 	for (size_t i = 0; i < old->n_feeds; i++)
 		if (!cfg_feed_find(next, old->feeds[i].name))
 			store_sync_feed(d->store, old->feeds[i].name, old->feeds[i].source->name,
@@ -979,10 +1013,10 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		.on_visits = on_visits,
 		.ctx = d,
 	};
+	d->in_sync = xcalloc(cfg->n_feeds ? cfg->n_feeds : 1, sizeof *d->in_sync);
 	d->store = store_new(d->loop, &sc, &sh);
 	buf_free(&spool_dir);
 	d->pages = pages_new(d->loop, d->store, cfg, &fc, mode == DAEMON_ONCE);
-	sync_config(d);
 
 	ev_idle_init(&d->check_done, on_check_done);
 	d->check_done.data = d;
@@ -1078,6 +1112,7 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	}
 	free(d->hosts);
 	free(d->index);
+	free(d->in_sync);
 	sched_free(d->sched);
 	store_free(d->store);
 	cfg_free(d->cfg);

@@ -42,7 +42,7 @@ static const char *const sql_poll =
 static const char *const sql_feed_state =
 	"SELECT name, url, etag, last_modified, "
 	"(extract(epoch FROM next_poll_at) * 1000000)::bigint, error_count, disabled_reason, "
-	"permanent_url FROM feedd.feed_state";
+	"permanent_url, enabled, source, interval_s FROM feedd.feed_state";
 static const char *const sql_source = "SELECT feedd.sync_source($1, $2)";
 static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool)";
 /* Newest last, so that the dedup set's eviction keeps the newest. */
@@ -736,6 +736,10 @@ static void handle_result(struct store *s, struct cmd *c, PGresult *r)
 				.error_count = atoi(PQgetvalue(r, i, 5)),
 				.disabled_reason = COL(6),
 				.permanent_url = COL(7),
+				.enabled = PQgetvalue(r, i, 8)[0] == 't',
+				.source = COL(9),
+				.interval_s =
+					PQgetisnull(r, i, 10) ? 0 : atoi(PQgetvalue(r, i, 10)),
 			};
 #undef COL
 			s->h.on_feed_state(s->h.ctx, &fs);

@@ -116,6 +116,10 @@ struct store_feed_state {
 	const char *name, *url, *etag, *last_modified, *disabled_reason, *permanent_url;
 	int64_t next_poll_us; /* STORE_TIME_NONE: never polled */
 	int error_count;
+	/* As registered (feedd.sync_feed): source name, interval (0: none). */
+	const char *source;
+	int interval_s;
+	bool enabled;
 };
 
 enum store_outcome {

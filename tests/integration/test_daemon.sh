@@ -109,6 +109,9 @@ timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once2.log"
 is "second once exits 0" 0 $?
 is "second pass: three 304s" 3 "$(sql "SELECT count(*) FROM feedd.polls WHERE http_status = 304")"
 is "no new articles" 8 "$(sql "SELECT count(*) FROM feedd.articles")"
+grep -q "database: 0 of 3 feeds are new or changed" "$work/once2.log" &&
+  ok "an unchanged configuration registers no feed again" ||
+  not_ok "an unchanged configuration registers no feed again" "$(grep 'feeds are new' "$work/once2.log")"
 grep -q "not modified" "$work/once2.log" && ok "304 is logged as not modified" ||
   not_ok "304 is logged as not modified" "$(head -5 "$work/once2.log")"
 
@@ -171,6 +174,9 @@ sed -i 's/^shutdown_timeout = 10s/shutdown_timeout = 10s\nmax_feed_size = 2M/' "
 start=$(date +%s)
 timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4.log"
 is "once exits 1 when a feed failed" 1 $?
+grep -q "database: 9 of 12 feeds are new or changed" "$work/once4.log" &&
+  ok "only the new feeds are registered" ||
+  not_ok "only the new feeds are registered" "$(grep 'feeds are new' "$work/once4.log")"
 took=$(( $(date +%s) - start ))
 [ "$took" -le 20 ] && ok "a hanging and an endless feed do not hold up the pass (${took} s)" ||
   not_ok "a hanging and an endless feed do not hold up the pass" "took ${took} s"
