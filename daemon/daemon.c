@@ -348,8 +348,8 @@ static void finish_poll(struct poll *p)
 	if (failed)
 		LOG_WARN("feed %s: %s%s (%d consecutive errors)", f->name, p->error, next,
 			 f->errors);
-	else if (p->not_modified)
-		LOG_INFO("feed %s: not modified%s", f->name, next);
+	else if (p->not_modified) /* the usual case: in polls, not in the log */
+		LOG_DEBUG("feed %s: not modified%s", f->name, next);
 	else
 		LOG_INFO("feed %s: %d entries, %d new%s", f->name, p->items_seen, p->new_items,
 			 next);

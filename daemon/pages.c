@@ -404,7 +404,10 @@ static void dispatch(struct pages *p)
 		start_visit(p, pop(p, q), src, h);
 		blocked = 0;
 	}
-	if (wake > 0 && !ev_is_active(&p->delay)) {
+	/* Wake for the soonest host that page_delay holds back. */
+	if (wake > 0 &&
+	    (!ev_is_active(&p->delay) || ev_timer_remaining(p->loop, &p->delay) > wake - now)) {
+		ev_timer_stop(p->loop, &p->delay);
 		ev_timer_set(&p->delay, wake - now, 0.);
 		ev_timer_start(p->loop, &p->delay);
 	}

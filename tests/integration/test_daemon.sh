@@ -104,7 +104,8 @@ grep -q "feed irna-all: 3 entries, 3 new" "$work/once1.log" && ok "once logs eac
 is "the body is plain text, one paragraph per line" "Tehran, IRNA – The ministers signed a memorandum on Wednesday.
 Second paragraph." "$(sql "SELECT body FROM feedd.articles WHERE news_id = '85859288'")"
 
-# 2. once again: conditional GETs answered 304, nothing but polls rows.
+# 2. once again: conditional GETs answered 304, nothing but polls rows (twice:
+# at info and at debug level).
 timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once2.log"
 is "second once exits 0" 0 $?
 is "second pass: three 304s" 3 "$(sql "SELECT count(*) FROM feedd.polls WHERE http_status = 304")"
@@ -112,8 +113,13 @@ is "no new articles" 8 "$(sql "SELECT count(*) FROM feedd.articles")"
 grep -q "database: 0 of 3 feeds are new or changed" "$work/once2.log" &&
   ok "an unchanged configuration registers no feed again" ||
   not_ok "an unchanged configuration registers no feed again" "$(grep 'feeds are new' "$work/once2.log")"
-grep -q "not modified" "$work/once2.log" && ok "304 is logged as not modified" ||
-  not_ok "304 is logged as not modified" "$(head -5 "$work/once2.log")"
+grep -q "not modified" "$work/once2.log" &&
+  not_ok "a 304 is not logged at info level (polls has it)" "$(grep 'not modified' "$work/once2.log" | head -2)" ||
+  ok "a 304 is not logged at info level (polls has it)"
+sed 's/^log_level = info/log_level = debug/' "$work/feedd.conf" > "$work/debug.conf"
+timeout 60 "$feedd" once -c "$work/debug.conf" 2> "$work/once2d.log"
+grep -q "feed irna-all: not modified" "$work/once2d.log" && ok "... and at debug level it is" ||
+  not_ok "... and at debug level it is" "$(head -5 "$work/once2d.log")"
 
 # 3. A new item appears in a feed.
 sed -i 's|<item>|<item><title>Brand new</title><link>https://en.irna.ir/news/85859999/new</link><pubDate>Thu, 12 Jun 2025 10:00:00 GMT</pubDate></item>\n<item>|' "$work/feeds/irna.xml"
@@ -213,7 +219,7 @@ grep -q "feed server-error: HTTP 500" "$work/once4.log" && ok "the 500 is logged
   not_ok "the 500 is logged" "$(cat "$work/once4.log")"
 is "a bot-challenge page is not a feed" 1 \
   "$(sql "SELECT count(*) FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'not-a-feed' AND error LIKE 'not a feed:%'")"
-is "the others answered 304 again" 6 "$(sql "SELECT count(*) FROM feedd.polls WHERE http_status = 304")"
+is "the others answered 304 again" 9 "$(sql "SELECT count(*) FROM feedd.polls WHERE http_status = 304")"
 is "feed_health shows the failing feed" "server-error|1" \
   "$(sql "SELECT feed || '|' || consecutive_errors FROM feedd.feed_health WHERE consecutive_errors > 0 AND feed = 'server-error'")"
 
