@@ -445,6 +445,12 @@ void pages_on_visits(struct pages *p, const struct store_visit *v, size_t n, boo
 	p->claiming = false;
 	if (ok && n < CLAIM_LIMIT && p->claim_seq == p->stored_seq)
 		p->more_due = false;
+	if (!ok && p->once) {
+		/* Refused for good (the store logged why): this pass claims no
+		 * more, rather than waiting for a claim that cannot come. */
+		LOG_WARN("pages: claiming due pages failed; this pass fetches no more pages");
+		p->more_due = false;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct queue *q = queue_find(p, v[i].source);
 		if (!q || p->stopping)
