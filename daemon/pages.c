@@ -578,12 +578,25 @@ void pages_stop(struct pages *p)
 	ev_timer_stop(p->loop, &p->every);
 	ev_timer_stop(p->loop, &p->soon);
 	ev_timer_stop(p->loop, &p->delay);
-	size_t dropped = p->queued;
+	/* Claimed pages not started are handed back, due at once for the
+	 * next daemon (if the database is away, their lease lapses instead). */
+	size_t n = 0;
+	const char **sources = xcalloc(p->queued ? p->queued : 1, sizeof *sources);
+	const char **ids = xcalloc(p->queued ? p->queued : 1, sizeof *ids);
+	for (size_t i = 0; i < p->n_queues; i++) {
+		for (struct job *j = p->queues[i].head; j && n < p->queued; j = j->next) {
+			sources[n] = j->source;
+			ids[n++] = j->news_id;
+		}
+	}
+	if (n) {
+		store_release_visits(p->store, sources, ids, n);
+		LOG_INFO("pages: %zu claimed pages not fetched are handed back", n);
+	}
+	free(sources);
+	free(ids);
 	for (size_t i = 0; i < p->n_queues; i++)
 		queue_clear(p, &p->queues[i]);
-	if (dropped)
-		LOG_INFO("pages: %zu claimed pages not fetched; they come due again within %d s",
-			 dropped, LEASE_S);
 }
 
 bool pages_idle(const struct pages *p)

@@ -34,6 +34,7 @@ static const char *const sql_page =
 	"SELECT article_id, outcome, revision FROM feedd.record_page($1, $2, $3, $4, $5, $6, $7, "
 	"$8, $9::text[], $10::timestamptz, $11::timestamptz, $12, $13, $14, $15, "
 	"$16::timestamptz, $17::timestamptz, $18::int[])";
+static const char *const sql_release = "SELECT feedd.release_visits($1::text[], $2::text[])";
 static const char *const sql_claim = "SELECT source, news_id, url, visits, attempts "
 				     "FROM feedd.claim_visits($1::text[], $2::int, $3::int)";
 static const char *const sql_poll =
@@ -60,13 +61,23 @@ static const struct {
 } statements[] = {
 	{"feedd_article", &sql_article}, {"feedd_poll", &sql_poll}, {"feedd_source", &sql_source},
 	{"feedd_feed", &sql_feed},	 {"feedd_page", &sql_page}, {"feedd_claim", &sql_claim},
+	{"feedd_release", &sql_release},
 };
 
-enum item_kind { ITEM_ARTICLE, ITEM_POLL, ITEM_SOURCE, ITEM_FEED, ITEM_PAGE, ITEM_CLAIM };
+enum item_kind {
+	ITEM_ARTICLE,
+	ITEM_POLL,
+	ITEM_SOURCE,
+	ITEM_FEED,
+	ITEM_PAGE,
+	ITEM_CLAIM,
+	ITEM_RELEASE,
+};
 
-/* A claim of due page visits and, once answered, the rows it got. */
+/* A claim of due page visits and, once answered, the rows it got; or a
+ * release of claimed visits, news_ids[i] of sources[i]. */
 struct claim {
-	char **sources;
+	char **sources, **news_ids;
 	size_t n_sources;
 	int limit, lease_s;
 	struct store_visit *rows; /* strings owned */
@@ -251,9 +262,13 @@ static void claim_rows_free(struct claim *c)
 static void claim_free(struct claim *c)
 {
 	claim_rows_free(c);
-	for (size_t i = 0; i < c->n_sources; i++)
+	for (size_t i = 0; i < c->n_sources; i++) {
 		free(c->sources[i]);
+		if (c->news_ids)
+			free(c->news_ids[i]);
+	}
 	free(c->sources);
+	free(c->news_ids);
 	free(c);
 }
 
@@ -378,6 +393,7 @@ static void item_free(struct item *it)
 		store_page_free(it->u.page);
 		break;
 	case ITEM_CLAIM:
+	case ITEM_RELEASE:
 		claim_free(it->u.claim);
 		break;
 	}
@@ -406,6 +422,9 @@ static void item_describe(const struct item *it, char *out, size_t n)
 		break;
 	case ITEM_CLAIM:
 		snprintf(out, n, "a claim of %d page visits", it->u.claim->limit);
+		break;
+	case ITEM_RELEASE:
+		snprintf(out, n, "a release of %zu claimed page visits", it->u.claim->n_sources);
 		break;
 	}
 }
@@ -822,6 +841,7 @@ static void item_done(struct store *s, struct item *it, bool ok)
 			s->h.on_visits(s->h.ctx, it->u.claim->rows, ok ? it->u.claim->n_rows : 0,
 				       ok);
 		break;
+	case ITEM_RELEASE:
 	case ITEM_SOURCE:
 	case ITEM_FEED:
 		break;
@@ -1393,6 +1413,19 @@ static bool send_item(struct store *s, struct item *it)
 		buf_free(&names);
 		return ok;
 	}
+	case ITEM_RELEASE: {
+		struct claim *cl = it->u.claim;
+		struct buf names, ids;
+		buf_init(&names);
+		buf_init(&ids);
+		tags_literal(cl->sources, cl->n_sources, &names);
+		tags_literal(cl->news_ids, cl->n_sources, &ids);
+		const char *p[2] = {names.data, ids.data};
+		bool ok = PQsendQueryPrepared(c, "feedd_release", 2, p, NULL, NULL, 0) == 1;
+		buf_free(&names);
+		buf_free(&ids);
+		return ok;
+	}
 	case ITEM_SOURCE: {
 		const char *p[2] = {it->u.source.name, it->u.source.home};
 		return PQsendQueryPrepared(c, "feedd_source", 2, p, NULL, NULL, 0) == 1;
@@ -1660,6 +1693,23 @@ void store_claim_visits(struct store *s, const char *const *sources, size_t n_so
 	cl->limit = limit;
 	cl->lease_s = lease_s;
 	struct item *it = item_new(s, ITEM_CLAIM);
+	it->u.claim = cl;
+	push_back(s, it);
+	poke(s);
+}
+
+void store_release_visits(struct store *s, const char *const *sources, const char *const *news_ids,
+			  size_t n)
+{
+	struct claim *cl = xcalloc(1, sizeof *cl);
+	cl->sources = xcalloc(n ? n : 1, sizeof *cl->sources);
+	cl->news_ids = xcalloc(n ? n : 1, sizeof *cl->news_ids);
+	for (size_t i = 0; i < n; i++) {
+		cl->sources[i] = xstrdup(sources[i]);
+		cl->news_ids[i] = xstrdup(news_ids[i]);
+	}
+	cl->n_sources = n;
+	struct item *it = item_new(s, ITEM_RELEASE);
 	it->u.claim = cl;
 	push_back(s, it);
 	poke(s);

@@ -209,6 +209,10 @@ void store_submit_page(struct store *s, struct store_page *p);
  * for lease_s seconds (feedd.claim_visits); the answer comes to on_visits. */
 void store_claim_visits(struct store *s, const char *const *sources, size_t n_sources, int limit,
 			int lease_s);
+/* Hands claimed visits back (feedd.release_visits): news_ids[i] of
+ * sources[i], due again at once.  Nothing is reported back. */
+void store_release_visits(struct store *s, const char *const *sources, const char *const *news_ids,
+			  size_t n);
 /* Registers (upserts) a source or feed by name before articles refer to it. */
 void store_sync_source(struct store *s, const char *name, const char *home);
 void store_sync_feed(struct store *s, const char *name, const char *source, const char *url,

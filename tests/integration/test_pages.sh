@@ -277,5 +277,50 @@ else
   not_ok "page_delay spaces one host's requests" "shortest gap $min_gap s, want >= 0.3 s"
 fi
 
+# 8. SIGTERM with claimed pages still queued: they are handed back, due at
+# once, instead of waiting out their 15-minute lease.
+for i in $(seq 30 49); do
+  sed "s/85859288/858600$i/g" "$page" > "$www/s-858600$i.html"
+  item "$FEEDD_TEST_HTTP/feeds/s-858600$i.html" "Slow $i"
+done | rss > "$www/slow.xml"
+cat > "$work/slow.conf" <<CONF
+[feedd]
+state_dir = $work/state
+log_level = info
+per_host_connections = 1
+shutdown_timeout = 5s
+
+[database]
+conninfo = $FEEDD_TEST_CONNINFO
+batch_delay = 10ms
+
+[source slow]
+home = $FEEDD_TEST_HTTP/
+news_id = /s-([0-9]+)\.html
+articles = fetch
+rules = nastooh
+page_delay = 1s
+
+[feed slow-all]
+source = slow
+url = $FEEDD_TEST_HTTP/feeds/slow.xml
+CONF
+"$feedd" run -c "$work/slow.conf" 2> "$work/slow.log" &
+slow_pid=$!
+for ((k = 0; k < 300; k++)); do
+  grep -q "page extracted" "$work/slow.log" && break
+  sleep 0.1
+done
+sleep 1
+kill -TERM "$slow_pid"
+wait "$slow_pid"
+is "SIGTERM with pages queued exits 0" 0 $?
+pending=$(sql "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id WHERE s.name = 'slow' AND extract_status = 'pending'")
+[ "$pending" -gt 0 ] && ok "some pages were left ($pending)" || not_ok "some pages were left" "$pending"
+is "every page left is due at once, not after its lease" "$pending" \
+  "$(sql "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id WHERE s.name = 'slow' AND extract_status = 'pending' AND next_visit_at <= now()")"
+grep -q "claimed pages not fetched are handed back" "$work/slow.log" && ok "the hand-back is logged" ||
+  not_ok "the hand-back is logged" "$(tail -3 "$work/slow.log")"
+
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
