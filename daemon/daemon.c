@@ -1017,6 +1017,15 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	d->store = store_new(d->loop, &sc, &sh);
 	buf_free(&spool_dir);
 	d->pages = pages_new(d->loop, d->store, cfg, &fc, mode == DAEMON_ONCE);
+	if (n_only) {
+		/* once FEED...: the pages of those feeds' sources, not every
+		 * source's backlog. */
+		const char **names = xcalloc(d->n_feeds ? d->n_feeds : 1, sizeof *names);
+		for (size_t i = 0; i < d->n_feeds; i++)
+			names[i] = d->feeds[i]->cfg->source->name;
+		pages_limit_sources(d->pages, names, d->n_feeds);
+		free(names);
+	}
 
 	ev_idle_init(&d->check_done, on_check_done);
 	d->check_done.data = d;

@@ -545,6 +545,24 @@ void pages_set_config(struct pages *p, const struct cfg *cfg)
 	p->cfg = cfg;
 }
 
+void pages_limit_sources(struct pages *p, const char *const *names, size_t n)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < p->n_queues; i++) {
+		bool wanted = false;
+		for (size_t k = 0; k < n && !wanted; k++)
+			wanted = strcmp(p->queues[i].source, names[k]) == 0;
+		if (wanted) {
+			p->queues[kept++] = p->queues[i];
+		} else {
+			queue_clear(p, &p->queues[i]);
+			free(p->queues[i].source);
+		}
+	}
+	p->n_queues = kept;
+	p->next_queue = 0;
+}
+
 struct pages *pages_new(struct ev_loop *loop, struct store *store, const struct cfg *cfg,
 			const struct fetch_config *fc, bool once)
 {

@@ -41,6 +41,9 @@ void pages_free(struct pages *p);
 
 /* The configuration changed (SIGHUP); the old one is freed after this. */
 void pages_set_config(struct pages *p, const struct cfg *cfg);
+/* Only these sources' pages (feedd once FEED...: the sources of the
+ * named feeds); until the next pages_set_config. */
+void pages_limit_sources(struct pages *p, const char *const *names, size_t n);
 /* The store is ready: start claiming. */
 void pages_start(struct pages *p);
 /* A new article of a fetch source was committed: claim soon. */

@@ -209,6 +209,11 @@ cat >> "$work/feedd.conf" <<CONF
 source = agency
 url = $FEEDD_TEST_HTTP/feeds/xxe.xml
 CONF
+# (first: once FEED of another source fetches none of this source's pages,
+# due as one of them is)
+sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85850001'" > /dev/null
+timeout 120 "$feedd" once -c "$work/feedd.conf" public-all 2> "$work/only.log"
+is "once FEED fetches only its own source's pages" 0 "$(grep -c 'article agency/' "$work/only.log")"
 timeout 120 "$feedd" once -c "$work/feedd.conf" hostile 2> "$work/xxe.log"
 is "hostile: the article is stored" 1 "$(sql "SELECT count(*) FROM feedd.articles WHERE news_id = '85850077'")"
 is "hostile: nothing of /etc/passwd in any article" 0 \
