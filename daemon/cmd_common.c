@@ -1,13 +1,45 @@
 /*
  * cmd_common: what several subcommands share: loading the configuration and
  * finding a source in it, with the error messages and exit status every
- * command gives for them.
+ * command gives for them; and writing JSON lines.
+ *
+ * json-c, not jansson: on feedd's output, mostly long escaped HTML strings,
+ * json-c's escaper measured three times faster (it copies runs of bytes
+ * that need no escape instead of decoding every UTF-8 character).  The
+ * parser and the extractor hand over valid UTF-8 only (charset.c).
  */
 #include "feedd/cmd.h"
 #include "feedd/config.h"
+#include "feedd/date.h"
 #include "feedd/log.h"
 
+#include <json-c/json.h>
 #include <string.h>
+
+struct json_object *cmd_json_string(const char *s)
+{
+	return s ? json_object_new_string_len(s, (int)strlen(s)) : NULL; /* NULL: JSON null */
+}
+
+struct json_object *cmd_json_time(int64_t t)
+{
+	char iso[DATE_ISO_LEN];
+	if (t == INT64_MIN || date_format_utc(t, iso) != 0)
+		return NULL;
+	return json_object_new_string(iso);
+}
+
+void cmd_json_print(struct json_object *o, FILE *to)
+{
+	/* json-c keeps keys in insertion order; plain and with '/' as is,
+	 * the output is stable byte for byte. */
+	size_t n;
+	const char *s = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	fwrite(s, 1, n, to);
+	fputc('\n', to);
+	json_object_put(o);
+}
 
 int cmd_load_config(const char *path, const char *source_name, struct cfg **cfg,
 		    const struct cfg_source **src)

@@ -6,7 +6,6 @@
  */
 #include "feedd/cmd.h"
 #include "feedd/config.h"
-#include "feedd/date.h"
 #include "feedd/extract.h"
 #include "feedd/log.h"
 
@@ -19,45 +18,26 @@
 /* Pages above this are refused without -c; with it, max_article_size. */
 #define DEFAULT_MAX_PAGE (8u << 20)
 
-static json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string_len(s, (int)strlen(s)) : NULL; /* NULL: JSON null */
-}
-
-/* A time as JSON: "YYYY-MM-DDTHH:MM:SSZ", or null. */
-static json_object *time_or_null(int64_t t)
-{
-	char iso[DATE_ISO_LEN];
-	if (t == EXTRACT_TIME_NONE || date_format_utc(t, iso) != 0)
-		return NULL;
-	return json_object_new_string(iso);
-}
-
 static void print_page(const struct article_page *a)
 {
 	/* json-c keeps keys in insertion order: the order DESIGN.md gives. */
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "url", str_or_null(a->url));
-	json_object_object_add(o, "news_id", str_or_null(a->news_id));
-	json_object_object_add(o, "title", str_or_null(a->title));
-	json_object_object_add(o, "lead", str_or_null(a->lead));
-	json_object_object_add(o, "body", str_or_null(a->body));
-	json_object_object_add(o, "author", str_or_null(a->author));
-	json_object_object_add(o, "published", time_or_null(a->published));
-	json_object_object_add(o, "updated", time_or_null(a->updated));
+	json_object_object_add(o, "url", cmd_json_string(a->url));
+	json_object_object_add(o, "news_id", cmd_json_string(a->news_id));
+	json_object_object_add(o, "title", cmd_json_string(a->title));
+	json_object_object_add(o, "lead", cmd_json_string(a->lead));
+	json_object_object_add(o, "body", cmd_json_string(a->body));
+	json_object_object_add(o, "author", cmd_json_string(a->author));
+	json_object_object_add(o, "published", cmd_json_time(a->published));
+	json_object_object_add(o, "updated", cmd_json_time(a->updated));
 	json_object *tags = json_object_new_array();
 	for (size_t i = 0; i < a->n_tags; i++)
-		json_object_array_add(tags, str_or_null(a->tags[i]));
+		json_object_array_add(tags, cmd_json_string(a->tags[i]));
 	json_object_object_add(o, "tags", tags);
-	json_object_object_add(o, "image", str_or_null(a->image));
-	json_object_object_add(o, "caption", str_or_null(a->caption));
-	json_object_object_add(o, "language", str_or_null(a->language));
-	size_t n;
-	const char *s = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	fwrite(s, 1, n, stdout);
-	fputc('\n', stdout);
-	json_object_put(o);
+	json_object_object_add(o, "image", cmd_json_string(a->image));
+	json_object_object_add(o, "caption", cmd_json_string(a->caption));
+	json_object_object_add(o, "language", cmd_json_string(a->language));
+	cmd_json_print(o, stdout);
 }
 
 static int extract_usage(FILE *to)

@@ -28,43 +28,10 @@ mem_cap=$((1 << 30))      # address space, so a runaway allocation fails
 rss_limit_kb=390625       # 400 MB
 rss_limit_name="400 MB"
 
-pass=0 fail=0
-ok() {
-  echo "ok - $1"
-  pass=$((pass + 1))
-}
-not_ok() {
-  echo "not ok - $1: $2"
-  fail=$((fail + 1))
-}
-finish() {
-  echo "hostile: $pass passed, $fail failed"
-  [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
-  exit
-}
-
-for tool in python3 timeout prlimit; do
-  if ! command -v "$tool" >/dev/null; then
-    not_ok "setup" "$tool not found"
-    finish
-  fi
-done
-if [ ! -x /usr/bin/time ]; then
-  not_ok "setup" "/usr/bin/time (GNU time) not found: apt-get install time"
-  finish
-fi
-if [ ! -x "$feedd" ]; then
-  not_ok "setup" "$feedd is not an executable"
-  finish
-fi
-
-# AddressSanitizer reserves terabytes of address space: under it only the
-# RSS limit holds memory in check.
-prlimit=(prlimit --as="$mem_cap" --)
-if ldd "$feedd" 2>/dev/null | grep -q libasan || nm "$feedd" 2>/dev/null | grep -q __asan_init; then
-  prlimit=()
-  echo "# $feedd uses AddressSanitizer: no address-space cap"
-fi
+suite=hostile
+# shellcheck source=../lib/bounded.sh
+source "$tests/lib/bounded.sh"
+bounded_setup
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -166,88 +133,16 @@ for label, expr in zip(exprs[0::2], exprs[1::2]):
 EOF
 
 # start NAME DOC [ARGS...]: parses $docs/DOC.xml as NAME in the background.
-declare -A pids
-start() {
+start_doc() {
   local name=$1 doc=$2
   shift 2
-  (cd "$docs" && exec /usr/bin/time -o "$tmp/$name.time" -f '%e %M' \
-    timeout -k 5 "$time_limit" "${prlimit[@]}" "$feedd" parse "$@" "$doc.xml") \
-    >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  pids[$name]=$!
+  start "$name" "$docs" parse "$@" "$doc.xml"
 }
 
-# finish_run NAME: waits for NAME, checks the limits, and returns 0 if feedd
-# ended by itself so that the output can be checked.  Leaves status, secs
-# and rss_kb set.
-finish_run() {
-  local name=$1
-  wait "${pids[$name]}"
-  status=$?
-  secs=? rss_kb=0
-  read -r secs rss_kb < <(tail -n 1 "$tmp/$name.time")
-  case $rss_kb in '' | *[!0-9]*) rss_kb=0 ;; esac
-
-  local ended=0 label="$name: ends within ${time_limit} s"
-  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-    not_ok "$label" "still running after ${time_limit} s, killed"
-    ended=1
-  else
-    ok "$label ($secs s)"
-    label="$name: exits by itself with status 0 or 1"
-    if [ "$status" -gt 128 ]; then
-      not_ok "$label" "killed by signal $((status - 128)); stderr: $(tail -c 300 "$tmp/$name.err")"
-      ended=1
-    elif [ "$status" -gt 1 ]; then
-      not_ok "$label" "exit status $status; stderr: $(tail -c 300 "$tmp/$name.err")"
-      ended=1
-    else
-      ok "$label (exit $status)"
-    fi
-  fi
-
-  label="$name: peak RSS below $rss_limit_name"
-  if [ "$rss_kb" -eq 0 ]; then
-    not_ok "$label" "no measurement from /usr/bin/time"
-  elif [ "$rss_kb" -ge "$rss_limit_kb" ]; then
-    not_ok "$label" "peak RSS $((rss_kb / 1024)) MiB"
-  else
-    ok "$label ($((rss_kb / 1024)) MiB)"
-  fi
-  return $ended
-}
-
-# run NAME DOC [ARGS...]: start and finish_run.
+# run NAME DOC [ARGS...]: start_doc and finish_run.
 run() {
-  start "$@"
+  start_doc "$@"
   finish_run "$1"
-}
-
-# expect NAME [LABEL EXPR]...: the JSON check plus the given checks.
-expect() {
-  local name=$1 line results
-  shift
-  if ! results=$(python3 "$tmp/check.py" "$name" "$tmp/$name.out" "$tmp/$name.err" \
-    "$status" "$@" 2>"$tmp/check.err"); then
-    not_ok "$name: output checks" "check.py failed: $(tail -n 3 "$tmp/check.err")"
-  fi
-  while IFS= read -r line; do
-    echo "$line"
-    case $line in
-      "ok - "*) pass=$((pass + 1)) ;;
-      "not ok - "*) fail=$((fail + 1)) ;;
-    esac
-  done <<<"$results"
-}
-
-# no_leak NAME: neither stdout nor stderr holds anything read from a file.
-no_leak() {
-  local found
-  found=$(grep -a -h -o -F -f "$tmp/leaks" "$tmp/$1.out" "$tmp/$1.err" | head -3 | tr '\n' ' ')
-  if [ -n "$found" ]; then
-    not_ok "$1: nothing read from the files it points at" "found $found"
-  else
-    ok "$1: nothing read from the files it points at"
-  fi
 }
 
 # The attack must have something to reach for the leak checks to mean much.
@@ -334,7 +229,7 @@ fi
 # count and minutes if it is quadratic; they run side by side so that a
 # regression costs the time limit once, not five times.
 for doc in many_attributes many_namespaces many_categories many_enclosures tag_soup_titles; do
-  start "$doc" "$doc"
+  start_doc "$doc" "$doc"
 done
 for doc in many_attributes many_namespaces; do
   if finish_run "$doc"; then

@@ -29,48 +29,17 @@ tests=$(cd "$2" && pwd)
 
 time_limit=20 # seconds per page, generous for ASan; each takes ~2 s at most
 url=https://en.irna.ir/news/85859288/Hostile-page
-
-pass=0 fail=0
-ok() {
-  echo "ok - $1"
-  pass=$((pass + 1))
-}
-not_ok() {
-  echo "not ok - $1: $2"
-  fail=$((fail + 1))
-}
-finish() {
-  echo "hostile_html: $pass passed, $fail failed"
-  [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
-  exit
-}
-
-for tool in python3 timeout prlimit; do
-  if ! command -v "$tool" >/dev/null; then
-    not_ok "setup" "$tool not found"
-    finish
-  fi
-done
-if [ ! -x /usr/bin/time ]; then
-  not_ok "setup" "/usr/bin/time (GNU time) not found: apt-get install time"
-  finish
-fi
-if [ ! -x "$feedd" ]; then
-  not_ok "setup" "$feedd is not an executable"
-  finish
-fi
-
 # A DOM of a million elements takes ~370 MB: the address-space cap leaves
-# room for that and fails a runaway allocation.  AddressSanitizer reserves
-# terabytes of address space and doubles what the heap uses: under it only
-# a wider RSS limit holds memory in check.
-prlimit=(prlimit --as=$((1536 << 20)) --)
-rss_limit_mb=768
-if ldd "$feedd" 2>/dev/null | grep -q libasan || nm "$feedd" 2>/dev/null | grep -q __asan_init; then
-  prlimit=()
-  rss_limit_mb=2048
-  echo "# $feedd uses AddressSanitizer: no address-space cap, RSS limit $rss_limit_mb MB"
-fi
+# room for that and fails a runaway allocation.  AddressSanitizer doubles
+# what the heap uses: under it the RSS limit is wider.
+mem_cap=$((1536 << 20))
+rss_limit_kb=768000 rss_limit_name="768 MB"
+asan_rss_limit_kb=2048000 asan_rss_limit_name="2048 MB"
+
+suite=hostile_html
+# shellcheck source=../lib/bounded.sh
+source "$tests/lib/bounded.sh"
+bounded_setup
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -163,59 +132,12 @@ EOF
 # run NAME [LABEL EXPR]...: extracts $pages/NAME.html and checks the time,
 # the exit, the memory, the contract, leaks and the given expressions.
 run() {
-  local name=$1 status secs rss_kb line results found
+  local name=$1
   shift
-  (cd "$pages" && exec /usr/bin/time -o "$tmp/$name.time" -f '%e %M' \
-    timeout -k 5 "$time_limit" "${prlimit[@]}" "$feedd" extract --url "$url" "$name.html") \
-    >"$tmp/$name.out" 2>"$tmp/$name.err"
-  status=$?
-  secs='?' rss_kb=0
-  read -r secs rss_kb < <(tail -n 1 "$tmp/$name.time")
-  case $rss_kb in '' | *[!0-9]*) rss_kb=0 ;; esac
-
-  local label="$name: ends within ${time_limit} s"
-  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-    not_ok "$label" "still running after ${time_limit} s, killed"
-    return
-  fi
-  ok "$label ($secs s)"
-  label="$name: exits by itself with status 0 or 1"
-  if [ "$status" -gt 128 ]; then
-    not_ok "$label" "killed by signal $((status - 128)); stderr: $(tail -c 300 "$tmp/$name.err")"
-    return
-  elif [ "$status" -gt 1 ]; then
-    not_ok "$label" "exit status $status; stderr: $(tail -c 300 "$tmp/$name.err")"
-    return
-  fi
-  ok "$label (exit $status)"
-
-  label="$name: peak RSS below $rss_limit_mb MB"
-  if [ "$rss_kb" -eq 0 ]; then
-    not_ok "$label" "no measurement from /usr/bin/time"
-  elif [ "$rss_kb" -ge $((rss_limit_mb * 1000)) ]; then
-    not_ok "$label" "peak RSS $((rss_kb / 1024)) MiB"
-  else
-    ok "$label ($((rss_kb / 1024)) MiB)"
-  fi
-
-  found=$(grep -a -h -o -F -f "$tmp/leaks" "$tmp/$name.out" "$tmp/$name.err" | head -3 | tr '\n' ' ')
-  if [ -n "$found" ]; then
-    not_ok "$name: nothing read from the files it points at" "found $found"
-  else
-    ok "$name: nothing read from the files it points at"
-  fi
-
-  if ! results=$(python3 "$tmp/check.py" "$name" "$tmp/$name.out" "$tmp/$name.err" \
-    "$status" "$@" 2>"$tmp/check.err"); then
-    not_ok "$name: output checks" "check.py failed: $(tail -n 3 "$tmp/check.err")"
-  fi
-  while IFS= read -r line; do
-    echo "$line"
-    case $line in
-      "ok - "*) pass=$((pass + 1)) ;;
-      "not ok - "*) fail=$((fail + 1)) ;;
-    esac
-  done <<<"$results"
+  start "$name" "$pages" extract --url "$url" "$name.html"
+  finish_run "$name" || return
+  no_leak "$name"
+  expect "$name" "$@"
 }
 
 if ! grep -q '^root:' /etc/passwd 2>/dev/null; then
