@@ -44,6 +44,7 @@ static const char *const sql_feed_state =
 	"SELECT name, url, etag, last_modified, "
 	"(extract(epoch FROM next_poll_at) * 1000000)::bigint, error_count, disabled_reason, "
 	"permanent_url, enabled, source, interval_s FROM feedd.feed_state";
+static const char *const sql_settle = "SELECT feedd.settle_statistics()";
 static const char *const sql_source = "SELECT feedd.sync_source($1, $2)";
 static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool)";
 /* Newest last, so that the dedup set's eviction keeps the newest. */
@@ -115,7 +116,8 @@ struct item {
 
 struct batch {
 	bool setup;
-	bool warm; /* the dedup warm-up alone (store_config.warm_lazily) */
+	bool warm;   /* the dedup warm-up alone (store_config.warm_lazily) */
+	bool settle; /* feedd.settle_statistics() alone */
 	struct item **items;
 	size_t n;
 	/* the first failure in the batch, if any */
@@ -126,7 +128,15 @@ struct batch {
 	double sent_at; /* ev_now when sent, for the debug log */
 };
 
-enum cmd_kind { CMD_VERSION, CMD_PREPARE, CMD_WARM, CMD_FEED_STATE, CMD_ITEM, CMD_SYNC };
+enum cmd_kind {
+	CMD_VERSION,
+	CMD_PREPARE,
+	CMD_WARM,
+	CMD_FEED_STATE,
+	CMD_SETTLE,
+	CMD_ITEM,
+	CMD_SYNC
+};
 
 struct cmd {
 	enum cmd_kind kind;
@@ -160,6 +170,10 @@ struct store {
 	struct dedup *dedup;
 	bool warmed;
 	bool warm_wanted, warm_in_flight; /* warm_lazily */
+	/* Articles inserted in this session, until feedd.settle_statistics()
+	 * has been called in it (see sql/006_settle_statistics.sql). */
+	size_t session_inserted;
+	bool settled, settle_in_flight;
 	struct store_stats stats;
 
 	/* While the database is away, spoolable items go to the spool; those
@@ -578,6 +592,7 @@ static void disconnect(struct store *s, const char *why)
 	s->batches_in_flight = 0;
 	s->n_in_flight = 0;
 	s->warm_in_flight = false;
+	s->settle_in_flight = false;
 
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->kick);
@@ -807,6 +822,13 @@ static void handle_result(struct store *s, struct cmd *c, PGresult *r)
 								      : STORE_UNCHANGED;
 		}
 		break;
+	case CMD_SETTLE:
+		if (!ok)
+			batch_fail(b, NULL, r, "feedd.settle_statistics() failed");
+		else if (PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't')
+			LOG_INFO("database: feedd.articles had no planner statistics yet; analysed "
+				 "it, so that its foreign-key checks use the primary key");
+		break;
 	case CMD_SYNC:
 		break;
 	}
@@ -823,6 +845,8 @@ static void item_done(struct store *s, struct item *it, bool ok)
 		if (ok)
 			dedup_remember(s->dedup, a->source, a->news_id, hash64(a->content_hash),
 				       a->feed);
+		if (ok && it->outcome == STORE_INSERTED)
+			s->session_inserted++;
 		if (s->h.on_article)
 			s->h.on_article(s->h.ctx, a, ok ? it->outcome : STORE_REJECTED);
 		break;
@@ -1116,6 +1140,8 @@ static void setup_done(struct store *s, struct batch *b)
 	batch_free(b);
 	s->state = ST_READY;
 	s->spool_announced = false;
+	s->session_inserted = 0;
+	s->settled = false;
 	s->backoff_ms = s->cfg.reconnect_min_ms;
 	s->stats.connects++;
 	if (s->spool && spool_readable(s->spool))
@@ -1139,6 +1165,17 @@ static void batch_done(struct store *s, struct batch *b)
 				 b->error, b->sqlstate);
 			s->warmed = true;
 		}
+		batch_free(b);
+		return;
+	}
+	if (b->settle) {
+		/* Once per session, whatever the answer: autovacuum does the
+		 * same job a little later. */
+		s->settle_in_flight = false;
+		s->settled = true;
+		if (b->error)
+			LOG_WARN("database: %s (%s); autovacuum will analyse feedd.articles later",
+				 b->error, b->sqlstate);
 		batch_free(b);
 		return;
 	}
@@ -1490,6 +1527,20 @@ static void send_batch(struct store *s)
 	s->stats.round_trips++;
 }
 
+/* Sends one statement as a batch of its own, outside batches_in_flight. */
+static bool send_alone(struct store *s, struct batch *b, enum cmd_kind kind, const char *sql,
+		       int n_params, const char *const *params)
+{
+	bool ok = PQsendQueryParams(s->conn, sql, n_params, NULL, params, NULL, NULL, 0) == 1;
+	if (ok)
+		sent_push(s, kind, b, NULL);
+	ok = ok && PQpipelineSync(s->conn) == 1;
+	sent_push(s, CMD_SYNC, b, NULL);
+	if (ok)
+		s->stats.round_trips++;
+	return ok;
+}
+
 /* The dedup set's warm-up, sent when the first article needs it. */
 static void send_warm(struct store *s)
 {
@@ -1498,17 +1549,23 @@ static void send_warm(struct store *s)
 	char secs[32];
 	snprintf(secs, sizeof secs, "%.3f", (double)s->cfg.dedup_window_ms / 1000.0);
 	const char *params[] = {secs};
-	bool ok = PQsendQueryParams(s->conn, sql_warm, 1, NULL, params, NULL, NULL, 0) == 1;
-	if (ok)
-		sent_push(s, CMD_WARM, b, NULL);
-	ok = ok && PQpipelineSync(s->conn) == 1;
-	sent_push(s, CMD_SYNC, b, NULL);
 	s->warm_in_flight = true;
-	if (!ok) {
+	if (!send_alone(s, b, CMD_WARM, sql_warm, 1, params))
 		lost(s, "cannot send the dedup warm-up");
-		return;
-	}
-	s->stats.round_trips++;
+}
+
+/* Enough articles inserted in this session for feedd.settle_statistics()
+ * to be worth a call: the foreign-key plans it corrects were made at the
+ * session's first insert. */
+#define SETTLE_AFTER 500
+
+static void send_settle(struct store *s)
+{
+	struct batch *b = batch_new(false);
+	b->settle = true;
+	s->settle_in_flight = true;
+	if (!send_alone(s, b, CMD_SETTLE, sql_settle, 0, NULL))
+		lost(s, "cannot send feedd.settle_statistics()");
 }
 
 static void dispatch(struct store *s)
@@ -1518,6 +1575,9 @@ static void dispatch(struct store *s)
 	/* Articles queued meanwhile are looked up once it is answered. */
 	if (s->warm_in_flight)
 		return;
+	if (s->state == ST_READY && !s->settled && !s->settle_in_flight &&
+	    s->session_inserted >= SETTLE_AFTER)
+		send_settle(s);
 	if (s->state == ST_READY)
 		refill(s);
 	while (s->state == ST_READY && s->head &&

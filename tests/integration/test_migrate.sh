@@ -168,6 +168,7 @@ feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.record_poll(text,timestamp with time zone,integer,integer,bigint,integer,integer,text) -> void
 feedd.release_visits(text[],text[]) -> integer
+feedd.settle_statistics() -> boolean
 feedd.store_article(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.sync_feed(text,text,text,integer,boolean) -> bigint
 feedd.sync_source(text,text) -> bigint" \

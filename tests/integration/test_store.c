@@ -4,7 +4,9 @@
  * same and from a second feed, revision on changed content, a bad article
  * rejected alone, poll records, a refused unmigrated database, and a server
  * restarted with `pg_ctl restart -m immediate` in the middle of pipelined
- * batches, after which every article is present exactly once.
+ * batches, after which every article is present exactly once; and a fresh
+ * database's article tables analysed after the first inserts
+ * (feedd.settle_statistics).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -324,6 +326,88 @@ static void test_restart_mid_batch(void **state)
 	PQfinish(c);
 }
 
+/* A first import into a new database: the store calls
+ * feedd.settle_statistics() once it has inserted SETTLE_AFTER (500)
+ * articles in its session, so the foreign-key lookups on feedd.articles are
+ * planned with statistics (by the primary key) rather than on an empty,
+ * never analysed table. */
+static void test_fresh_tables_get_statistics(void **state)
+{
+	PGconn *c = db();
+	exec_ok(c, "DROP DATABASE IF EXISTS feedd_settle");
+	exec_ok(c, "CREATE DATABASE feedd_settle");
+	PQfinish(c);
+	struct buf conn, log, err;
+	buf_init(&conn);
+	buf_init(&log);
+	buf_init(&err);
+	buf_printf(&conn, "%s dbname=feedd_settle", conninfo());
+	if (migrate_run(conn.data, &log, &err) != 0)
+		fail_msg("migrate: %s", buf_str(&err));
+
+	c = PQconnectdb(conn.data);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	/* Nothing analysed it yet (autovacuum's analyses are counted apart). */
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM pg_stat_user_tables WHERE "
+				"relid = 'feedd.articles'::regclass AND last_analyze IS NOT NULL"),
+			 0);
+	/* Below the threshold: no call. */
+	struct run r;
+	run_init(&r, conn.data);
+	store_sync_source(r.store, "wire", "https://wire.example/");
+	store_sync_feed(r.store, "wire-all", "wire", "https://wire.example/rss", 0, true);
+	for (int i = 0; i < 400; i++)
+		store_submit_article(r.store, article("wire", "wire-all", i, "Wire story"));
+	run_until(&r, 400);
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM pg_stat_user_tables WHERE "
+				"relid = 'feedd.articles'::regclass AND last_analyze IS NOT NULL"),
+			 0);
+	/* Past it: analysed once, with the session's inserts in it. */
+	for (int i = 400; i < 1500; i++)
+		store_submit_article(r.store, article("wire", "wire-all", i, "Wire story"));
+	run_until(&r, 1500);
+	assert_int_equal(r.counts[STORE_INSERTED], 1500);
+	run_free(&r);
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM pg_stat_user_tables WHERE "
+				"relid = 'feedd.articles'::regclass AND last_analyze IS NOT NULL"),
+			 1);
+	long long tuples = scalar(c,
+				  "SELECT reltuples::bigint FROM pg_class WHERE "
+				  "oid = 'feedd.articles'::regclass");
+	assert_in_range(tuples, 500, 1500);
+
+	/* The lookup the foreign key makes, planned as a session would now. */
+	exec_ok(c, "SET plan_cache_mode = force_generic_plan");
+	exec_ok(c,
+		"PREPARE ri(bigint, bigint) AS SELECT 1 FROM ONLY feedd.articles x "
+		"WHERE source_id OPERATOR(pg_catalog.=) $1 AND id OPERATOR(pg_catalog.=) $2 "
+		"FOR KEY SHARE OF x");
+	PGresult *res = PQexec(c, "EXPLAIN EXECUTE ri(1, 5)");
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	struct buf plan;
+	buf_init(&plan);
+	for (int i = 0; i < PQntuples(res); i++)
+		buf_printf(&plan, "%s\n", PQgetvalue(res, i, 0));
+	PQclear(res);
+	if (!strstr(buf_str(&plan), "articles_pkey"))
+		fail_msg("the foreign-key lookup is not planned by the primary key:\n%s",
+			 buf_str(&plan));
+	buf_free(&plan);
+
+	/* The function itself: analyses while the statistics say < 1,000
+	 * rows, then no more. */
+	if (tuples < 1000)
+		assert_int_equal(scalar(c, "SELECT feedd.settle_statistics()::int"), 1);
+	assert_int_equal(scalar(c, "SELECT feedd.settle_statistics()::int"), 0);
+	PQfinish(c);
+	buf_free(&conn);
+	buf_free(&log);
+	buf_free(&err);
+}
+
 static void test_unmigrated_database_refused(void **state)
 {
 	PGconn *c = db();
@@ -355,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_bad_article_rejected_alone),
 		cmocka_unit_test(test_restart_mid_batch),
+		cmocka_unit_test(test_fresh_tables_get_statistics),
 		cmocka_unit_test(test_unmigrated_database_refused),
 	};
 	return cmocka_run_group_tests(tests, setup_db, NULL);
