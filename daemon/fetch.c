@@ -797,21 +797,24 @@ void fetch_cancel_all(struct fetcher *f)
 		free(f);
 }
 
-/* A URL libcurl can parse, http or https, with a host. */
+/* An http or https URL with something where the host goes, and no space
+ * or control character: what fetch_start turns away at once.  libcurl's own
+ * parser judges the rest when the transfer starts (a malformed URL ends in
+ * a CURLE_URL_MALFORMAT result like any other failure).  A CURLU parse
+ * here cost about 7,000 instructions a poll, 5% of a whole 304 poll. */
 static bool url_usable(const char *url)
 {
 	if (!url)
 		return false;
-	CURLU *u = need(curl_url());
-	char *scheme = NULL, *host = NULL;
-	bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-		(strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
-		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0];
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok;
+	size_t scheme = strncasecmp(url, "http://", 7) == 0 ? 7
+		: strncasecmp(url, "https://", 8) == 0	    ? 8
+							    : 0;
+	if (!scheme || !url[scheme] || strchr("/?#", url[scheme]))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
 }
 
 /* A validator from a server goes back to it in a header line: nothing that

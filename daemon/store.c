@@ -1306,14 +1306,25 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- sending batches ----------------------------------------------------- */
 
-static void format_time_us(int64_t us, char *out, size_t n)
+#define TIME_US_LEN 28 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" and its NUL */
+
+/* us as an ISO 8601 UTC timestamp with microseconds; by hand rather than
+ * snprintf, since every poll record has two. */
+static void format_time_us(int64_t us, char out[TIME_US_LEN])
 {
 	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 	char iso[DATE_ISO_LEN];
 	if (date_format_utc(secs, iso) != 0)
-		snprintf(iso, sizeof iso, "1970-01-01T00:00:00Z");
-	iso[19] = '\0'; /* drop the Z */
-	snprintf(out, n, "%s.%06lldZ", iso, (long long)(us - secs * 1000000));
+		memcpy(iso, "1970-01-01T00:00:00Z", DATE_ISO_LEN);
+	memcpy(out, iso, 19); /* without the Z */
+	out[19] = '.';
+	int64_t frac = us - secs * 1000000;
+	for (int i = 25; i >= 20; i--) {
+		out[i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	out[26] = 'Z';
+	out[27] = '\0';
 }
 
 /* A PostgreSQL text[] literal: {"a","b \" c"}. */
@@ -1344,15 +1355,15 @@ static bool send_page(PGconn *c, const struct store_page *pg)
 	for (size_t i = 0; i < pg->n_revisit; i++)
 		buf_printf(&revisit, "%s%lld", i ? "," : "", (long long)pg->revisit_s[i]);
 	buf_putc(&revisit, '}');
-	char pub[DATE_ISO_LEN], mod[DATE_ISO_LEN], seen[40], retry[40];
+	char pub[DATE_ISO_LEN], mod[DATE_ISO_LEN], seen[TIME_US_LEN], retry[TIME_US_LEN];
 	bool has_pub =
 		pg->published_at != STORE_TIME_NONE && date_format_utc(pg->published_at, pub) == 0;
 	bool has_mod =
 		pg->modified_at != STORE_TIME_NONE && date_format_utc(pg->modified_at, mod) == 0;
-	format_time_us(pg->seen_at_us, seen, sizeof seen);
+	format_time_us(pg->seen_at_us, seen);
 	bool has_retry = pg->retry_at_us != STORE_TIME_NONE;
 	if (has_retry)
-		format_time_us(pg->retry_at_us, retry, sizeof retry);
+		format_time_us(pg->retry_at_us, retry);
 	const char *p[18] = {pg->source,
 			     pg->news_id,
 			     pg->status,
@@ -1380,7 +1391,8 @@ static bool send_page(PGconn *c, const struct store_page *pg)
 static bool send_item(struct store *s, struct item *it)
 {
 	PGconn *c = s->conn;
-	char t1[40], t2[40], n1[24], n2[24], n3[24], n4[24], n5[24];
+	char t1[TIME_US_LEN], t2[TIME_US_LEN], n1[FMT_I64_LEN], n2[FMT_I64_LEN], n3[FMT_I64_LEN],
+		n4[FMT_I64_LEN], n5[FMT_I64_LEN];
 	switch (it->kind) {
 	case ITEM_ARTICLE: {
 		struct store_article *a = it->u.article;
@@ -1390,7 +1402,7 @@ static bool send_item(struct store *s, struct item *it)
 		char iso[DATE_ISO_LEN];
 		bool has_pub = a->published_at != STORE_TIME_NONE &&
 			date_format_utc(a->published_at, iso) == 0;
-		format_time_us(a->seen_at_us, t2, sizeof t2);
+		format_time_us(a->seen_at_us, t2);
 		const char *p[15] = {a->source,
 				     a->feed,
 				     a->news_id,
@@ -1412,15 +1424,15 @@ static bool send_item(struct store *s, struct item *it)
 	}
 	case ITEM_POLL: {
 		struct store_poll *pl = it->u.poll;
-		format_time_us(pl->started_us, t1, sizeof t1);
-		snprintf(n1, sizeof n1, "%d", pl->duration_ms);
-		snprintf(n2, sizeof n2, "%d", pl->http_status);
-		snprintf(n3, sizeof n3, "%lld", (long long)pl->bytes);
-		snprintf(n4, sizeof n4, "%d", pl->items_seen);
-		snprintf(n5, sizeof n5, "%d", pl->new_items);
-		char next[40];
+		format_time_us(pl->started_us, t1);
+		fmt_i64(n1, pl->duration_ms);
+		fmt_i64(n2, pl->http_status);
+		fmt_i64(n3, pl->bytes);
+		fmt_i64(n4, pl->items_seen);
+		fmt_i64(n5, pl->new_items);
+		char next[TIME_US_LEN];
 		if (pl->next_poll_us != STORE_TIME_NONE)
-			format_time_us(pl->next_poll_us, next, sizeof next);
+			format_time_us(pl->next_poll_us, next);
 		const char *p[13] = {pl->feed,
 				     t1,
 				     n1,

@@ -190,3 +190,21 @@ char *url_host(const char *url)
 		*c = (char)tolower((unsigned char)*c);
 	return host;
 }
+
+size_t fmt_i64(char out[FMT_I64_LEN], int64_t v)
+{
+	/* Through uint64_t, so that INT64_MIN is no special case. */
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	char digits[FMT_I64_LEN];
+	size_t n = 0, len = 0;
+	do {
+		digits[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = digits[--n];
+	out[len] = '\0';
+	return len;
+}

@@ -71,4 +71,10 @@ int read_file_capped(const char *path, size_t max, struct buf *out, bool *trunca
  * string; NULL when the URL is not http(s) or has no host. */
 char *url_host(const char *url);
 
+/* Room for any int64_t in decimal, with its sign and the NUL. */
+#define FMT_I64_LEN 21
+/* Writes v in decimal to out (FMT_I64_LEN bytes) and returns the length:
+ * snprintf's "%lld" without its cost, for the store's per-poll parameters. */
+size_t fmt_i64(char out[FMT_I64_LEN], int64_t v);
+
 #endif
