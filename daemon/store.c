@@ -40,6 +40,11 @@ static const char *const sql_claim = "SELECT source, news_id, url, visits, attem
 static const char *const sql_poll =
 	"SELECT feedd.record_fetch($1, $2::timestamptz, $3::int, $4::int, $5::bigint, $6::int, "
 	"$7::int, $8, $9, $10, $11::timestamptz, $12, $13)";
+/* The consecutive polls of a batch, in one statement (sql/007). */
+static const char *const sql_polls =
+	"SELECT feedd.record_fetches($1::text[], $2::timestamptz[], $3::int[], $4::int[], "
+	"$5::bigint[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[], "
+	"$11::timestamptz[], $12::text[], $13::text[])";
 static const char *const sql_feed_state =
 	"SELECT name, url, etag, last_modified, "
 	"(extract(epoch FROM next_poll_at) * 1000000)::bigint, error_count, disabled_reason, "
@@ -60,9 +65,9 @@ static const struct {
 	const char *name;
 	const char *const *sql;
 } statements[] = {
-	{"feedd_article", &sql_article}, {"feedd_poll", &sql_poll}, {"feedd_source", &sql_source},
-	{"feedd_feed", &sql_feed},	 {"feedd_page", &sql_page}, {"feedd_claim", &sql_claim},
-	{"feedd_release", &sql_release},
+	{"feedd_article", &sql_article}, {"feedd_poll", &sql_poll},   {"feedd_source", &sql_source},
+	{"feedd_feed", &sql_feed},	 {"feedd_page", &sql_page},   {"feedd_claim", &sql_claim},
+	{"feedd_release", &sql_release}, {"feedd_polls", &sql_polls},
 };
 
 enum item_kind {
@@ -135,6 +140,7 @@ enum cmd_kind {
 	CMD_FEED_STATE,
 	CMD_SETTLE,
 	CMD_ITEM,
+	CMD_POLLS, /* batch->items[first .. first + count), all polls */
 	CMD_SYNC
 };
 
@@ -143,6 +149,7 @@ struct cmd {
 	bool got_result;
 	struct batch *batch;
 	struct item *item;
+	size_t first, count; /* CMD_POLLS */
 };
 
 enum conn_state { ST_BACKOFF, ST_CONNECTING, ST_SETUP, ST_READY };
@@ -574,13 +581,16 @@ static void disconnect(struct store *s, const char *why)
 	struct item **items = NULL;
 	while (s->sent_count) {
 		struct cmd *c = sent_peek(s);
-		if (c->kind == CMD_ITEM) {
+		size_t k = c->kind == CMD_ITEM ? 1 : c->kind == CMD_POLLS ? c->count : 0;
+		for (size_t i = 0; i < k; i++) {
+			struct item *it =
+				c->kind == CMD_ITEM ? c->item : c->batch->items[c->first + i];
 			if (n == cap) {
 				cap = cap ? cap * 2 : 256;
 				items = xrealloc(items, cap * sizeof *items);
 			}
-			c->item->failed = false;
-			items[n++] = c->item;
+			it->failed = false;
+			items[n++] = it;
 		}
 		if (c->kind == CMD_SYNC)
 			batch_free(c->batch);
@@ -828,6 +838,13 @@ static void handle_result(struct store *s, struct cmd *c, PGresult *r)
 		else if (PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't')
 			LOG_INFO("database: feedd.articles had no planner statistics yet; analysed "
 				 "it, so that its foreign-key checks use the primary key");
+		break;
+	case CMD_POLLS:
+		for (size_t i = 0; i < c->count; i++)
+			b->items[c->first + i]->failed = !ok;
+		/* Which poll it was is for the item-by-item retry to find. */
+		if (!ok && st != PGRES_PIPELINE_ABORTED)
+			batch_fail(b, NULL, r, "statement failed");
 		break;
 	case CMD_SYNC:
 		break;
@@ -1327,21 +1344,35 @@ static void format_time_us(int64_t us, char out[TIME_US_LEN])
 	out[27] = '\0';
 }
 
+/* Appends one element to the array literal being built in out (opened
+ * with its '{'): quoted, or NULL for the SQL NULL. */
+static void array_add(struct buf *out, const char *v)
+{
+	if (out->len > 1)
+		buf_putc(out, ',');
+	if (!v) {
+		buf_append(out, "NULL", 4);
+		return;
+	}
+	buf_putc(out, '"');
+	for (;;) {
+		size_t run = strcspn(v, "\"\\");
+		buf_append(out, v, run);
+		v += run;
+		if (!*v)
+			break;
+		buf_putc(out, '\\');
+		buf_putc(out, *v++);
+	}
+	buf_putc(out, '"');
+}
+
 /* A PostgreSQL text[] literal: {"a","b \" c"}. */
 static void tags_literal(char *const *tags, size_t n, struct buf *out)
 {
 	buf_putc(out, '{');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_putc(out, ',');
-		buf_putc(out, '"');
-		for (const char *p = tags[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_putc(out, '\\');
-			buf_putc(out, *p);
-		}
-		buf_putc(out, '"');
-	}
+	for (size_t i = 0; i < n; i++)
+		array_add(out, tags[i]);
 	buf_putc(out, '}');
 }
 
@@ -1388,11 +1419,82 @@ static bool send_page(PGconn *c, const struct store_page *pg)
 	return ok;
 }
 
+#define POLL_PARAMS 13
+
+/* The text of a poll record's parameters, in the order of
+ * feedd.record_fetch (and, as arrays, feedd.record_fetches). */
+struct poll_text {
+	char started[TIME_US_LEN], next[TIME_US_LEN];
+	char duration[FMT_I64_LEN], status[FMT_I64_LEN], bytes[FMT_I64_LEN], seen[FMT_I64_LEN],
+		fresh[FMT_I64_LEN];
+};
+
+static void poll_params(const struct store_poll *pl, struct poll_text *t,
+			const char *p[POLL_PARAMS])
+{
+	format_time_us(pl->started_us, t->started);
+	fmt_i64(t->duration, pl->duration_ms);
+	fmt_i64(t->status, pl->http_status);
+	fmt_i64(t->bytes, pl->bytes);
+	fmt_i64(t->seen, pl->items_seen);
+	fmt_i64(t->fresh, pl->new_items);
+	bool has_next = pl->next_poll_us != STORE_TIME_NONE;
+	if (has_next)
+		format_time_us(pl->next_poll_us, t->next);
+	const char *v[POLL_PARAMS] = {pl->feed,
+				      t->started,
+				      t->duration,
+				      pl->http_status ? t->status : NULL,
+				      t->bytes,
+				      t->seen,
+				      t->fresh,
+				      pl->error,
+				      pl->etag,
+				      pl->last_modified,
+				      has_next ? t->next : NULL,
+				      pl->permanent_url,
+				      pl->disabled_reason};
+	memcpy(p, v, sizeof v);
+}
+
+/* Sends b->items[first ..] (polls, at least two) as one feedd.record_fetches
+ * call. */
+static bool send_polls(struct store *s, struct batch *b, size_t first)
+{
+	struct buf col[POLL_PARAMS];
+	for (int k = 0; k < POLL_PARAMS; k++) {
+		buf_init(&col[k]);
+		buf_putc(&col[k], '{');
+	}
+	for (size_t i = first; i < b->n; i++) {
+		struct poll_text t;
+		const char *p[POLL_PARAMS];
+		poll_params(b->items[i]->u.poll, &t, p);
+		for (int k = 0; k < POLL_PARAMS; k++)
+			array_add(&col[k], p[k]);
+	}
+	const char *params[POLL_PARAMS];
+	for (int k = 0; k < POLL_PARAMS; k++) {
+		buf_putc(&col[k], '}');
+		params[k] = col[k].data;
+	}
+	bool ok = PQsendQueryPrepared(s->conn, "feedd_polls", POLL_PARAMS, params, NULL, NULL, 0) ==
+		1;
+	for (int k = 0; k < POLL_PARAMS; k++)
+		buf_free(&col[k]);
+	if (ok) {
+		sent_push(s, CMD_POLLS, b, NULL);
+		struct cmd *c = &s->sent[(s->sent_head + s->sent_count - 1) % s->sent_cap];
+		c->first = first;
+		c->count = b->n - first;
+	}
+	return ok;
+}
+
 static bool send_item(struct store *s, struct item *it)
 {
 	PGconn *c = s->conn;
-	char t1[TIME_US_LEN], t2[TIME_US_LEN], n1[FMT_I64_LEN], n2[FMT_I64_LEN], n3[FMT_I64_LEN],
-		n4[FMT_I64_LEN], n5[FMT_I64_LEN];
+	char t2[TIME_US_LEN], n1[FMT_I64_LEN], n2[FMT_I64_LEN];
 	switch (it->kind) {
 	case ITEM_ARTICLE: {
 		struct store_article *a = it->u.article;
@@ -1423,30 +1525,10 @@ static bool send_item(struct store *s, struct item *it)
 		return ok;
 	}
 	case ITEM_POLL: {
-		struct store_poll *pl = it->u.poll;
-		format_time_us(pl->started_us, t1);
-		fmt_i64(n1, pl->duration_ms);
-		fmt_i64(n2, pl->http_status);
-		fmt_i64(n3, pl->bytes);
-		fmt_i64(n4, pl->items_seen);
-		fmt_i64(n5, pl->new_items);
-		char next[TIME_US_LEN];
-		if (pl->next_poll_us != STORE_TIME_NONE)
-			format_time_us(pl->next_poll_us, next);
-		const char *p[13] = {pl->feed,
-				     t1,
-				     n1,
-				     pl->http_status ? n2 : NULL,
-				     n3,
-				     n4,
-				     n5,
-				     pl->error,
-				     pl->etag,
-				     pl->last_modified,
-				     pl->next_poll_us != STORE_TIME_NONE ? next : NULL,
-				     pl->permanent_url,
-				     pl->disabled_reason};
-		return PQsendQueryPrepared(c, "feedd_poll", 13, p, NULL, NULL, 0) == 1;
+		struct poll_text t;
+		const char *p[POLL_PARAMS];
+		poll_params(it->u.poll, &t, p);
+		return PQsendQueryPrepared(c, "feedd_poll", POLL_PARAMS, p, NULL, NULL, 0) == 1;
 	}
 	case ITEM_PAGE:
 		return send_page(c, it->u.page);
@@ -1490,6 +1572,22 @@ static bool send_item(struct store *s, struct item *it)
 	return false;
 }
 
+/* Sends the polls waiting in b->items[first ..]: one alone as itself,
+ * several as one record_fetches.  If that cannot be sent, they go back to
+ * the front of the queue (and out of b). */
+static bool flush_polls(struct store *s, struct batch *b, size_t first)
+{
+	size_t n = b->n - first;
+	bool ok = n == 1 ? send_item(s, b->items[first]) : send_polls(s, b, first);
+	if (ok && n == 1)
+		sent_push(s, CMD_ITEM, b, b->items[first]);
+	if (!ok) {
+		push_front(s, &b->items[first], n);
+		b->n = first;
+	}
+	return ok;
+}
+
 static void send_batch(struct store *s)
 {
 	struct batch *b = batch_new(false);
@@ -1497,8 +1595,25 @@ static void send_batch(struct store *s)
 	size_t max = s->head->solo ? 1 : (size_t)s->cfg.batch_size;
 	b->items = xmalloc(max * sizeof *b->items);
 	bool failed = false;
+	/* Consecutive polls wait in b->items from polls_at on and go as one
+	 * statement when something else comes, or the batch ends. */
+	size_t polls_at = SIZE_MAX;
 	while (b->n < max && s->head && (b->n == 0 || !s->head->solo)) {
 		struct item *it = pop_front(s);
+		if (it->kind == ITEM_POLL && max > 1) {
+			if (polls_at == SIZE_MAX)
+				polls_at = b->n;
+			it->solo = false;
+			b->items[b->n++] = it;
+			continue;
+		}
+		if (polls_at != SIZE_MAX && !flush_polls(s, b, polls_at)) {
+			push_front(s, &it, 1);
+			failed = true;
+			polls_at = SIZE_MAX;
+			break;
+		}
+		polls_at = SIZE_MAX;
 		if (it->unchecked) {
 			/* Queued before the warm-up answered: look it up now. */
 			struct store_article *a = it->u.article;
@@ -1521,6 +1636,8 @@ static void send_batch(struct store *s)
 		b->items[b->n++] = it;
 		sent_push(s, CMD_ITEM, b, it);
 	}
+	if (polls_at != SIZE_MAX && !flush_polls(s, b, polls_at))
+		failed = true;
 	if (b->n == 0 && !failed) { /* all were duplicates */
 		batch_free(b);
 		return;

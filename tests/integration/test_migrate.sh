@@ -165,6 +165,7 @@ sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \
 sql_is "functions exist with the store's signatures" \
   "feedd.claim_visits(text[],integer,integer) -> TABLE(source text, news_id text, url text, visits integer, attempts integer)
 feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text) -> void
+feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[]) -> integer
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.record_poll(text,timestamp with time zone,integer,integer,bigint,integer,integer,text) -> void
 feedd.release_visits(text[],text[]) -> integer
@@ -475,6 +476,47 @@ sql_is "a late-arriving older poll is recorded but does not change the feed" "5|
 has "record_poll names an unknown feed" 'unknown feed "nope"' \
   "$(poll nope '2024-05-01 09:00+00' 200 NULL 0)"
 
+echo "# record_fetch"
+
+q -o /dev/null -c "SELECT feedd.sync_feed('fetch-test', 'irna-en', 'https://en.irna.ir/f', 120, true)"
+# rf STARTED STATUS ERROR ETAG NEXT [PERMANENT_URL DISABLED]: SQL literals or
+# NULL; prints only an error.
+rf() {
+  q -o /dev/null -c "SELECT feedd.record_fetch('${8:-fetch-test}', '$1', 250, $2, 100, 20, 0, $3, $4,
+    NULL, '$5', ${6:-NULL}, ${7:-NULL})" 2>&1
+}
+state() {
+  q -c "SELECT concat_ws('|', (SELECT count(*) FROM feedd.polls p WHERE p.feed_id = f.id),
+                         etag, next_poll_at, error_count, coalesce(last_status::text, '-'),
+                         last_success_at, coalesce(permanent_url, '-'), enabled,
+                         coalesce(disabled_reason, '-'))
+        FROM feedd.feeds f WHERE name = 'fetch-test'"
+}
+rf '2024-05-01 10:00+00' 200 NULL "'\"e1\"'" '2024-05-01 10:30+00'
+rf '2024-05-01 10:00+00' 200 NULL "'\"e1\"'" '2024-05-01 10:30+00'
+is "record_fetch: a poll and its state; sent twice, recorded once" \
+  '1|"e1"|2024-05-01 10:30:00+00|0|200|2024-05-01 10:00:00+00|-|t|-' "$(state)"
+rf '2024-05-01 10:30+00' 304 NULL NULL '2024-05-01 11:00+00'
+is "record_fetch: a 304 without validators keeps the stored ones" \
+  '2|"e1"|2024-05-01 11:00:00+00|0|304|2024-05-01 10:30:00+00|-|t|-' "$(state)"
+rf '2024-05-01 11:00+00' NULL "'timeout after 60 s'" NULL '2024-05-01 11:05+00'
+rf '2024-05-01 11:00+00' NULL "'timeout after 60 s'" NULL '2024-05-01 11:05+00'
+is "record_fetch: a failure counts once, however often it is sent" \
+  '3|"e1"|2024-05-01 11:05:00+00|1|-|2024-05-01 10:30:00+00|-|t|-' "$(state)"
+rf '2024-05-01 09:00+00' 500 "'late'" "'\"old\"'" '2024-05-01 09:30+00'
+is "record_fetch: a late older poll is recorded, the state stays" \
+  '4|"e1"|2024-05-01 11:05:00+00|1|-|2024-05-01 10:30:00+00|-|t|-' "$(state)"
+rf '2024-05-01 11:05+00' 200 NULL "'\"e2\"'" '2024-05-01 11:35+00' "'https://en.irna.ir/g'"
+is "record_fetch: a success resets the count and records a permanent redirect" \
+  '5|"e2"|2024-05-01 11:35:00+00|0|200|2024-05-01 11:05:00+00|https://en.irna.ir/g|t|-' \
+  "$(state)"
+rf '2024-05-01 11:35+00' 410 "'HTTP 410'" NULL '2024-05-01 12:05+00' NULL "'HTTP 410 Gone'"
+is "record_fetch: a 410 disables the feed with its reason" \
+  '6|"e2"|2024-05-01 12:05:00+00|1|410|2024-05-01 11:05:00+00|https://en.irna.ir/g|f|HTTP 410 Gone' \
+  "$(state)"
+has "record_fetch names an unknown feed" 'unknown feed "nope"' \
+  "$(rf '2024-05-01 09:00+00' 200 NULL NULL '2024-05-01 09:30+00' NULL NULL nope)"
+
 echo "# views"
 
 poll irna-en-all "$(date -u -d '-2 hours' '+%F %T+00')" 200 NULL 4
@@ -514,6 +556,8 @@ sql_is "feedd_writer can sync and record polls" "$fa|3|" \
   "SELECT feedd.sync_source('irna-fa', 'https://www.irna.ir/') || '|' ||
           feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss', 120, true) || '|' ||
           feedd.record_poll('irna-fa-all', now(), 1, 200, 1, 1, 1, NULL)"
+sql_is "feedd_writer can call settle_statistics (SECURITY DEFINER: it analyses as the owner)" \
+  "t" "SET ROLE feedd_writer" "SELECT feedd.settle_statistics() IS NOT NULL"
 sql_is "feedd_writer can read the version" "$latest" \
   "SET ROLE feedd_writer" "SELECT max(version) FROM feedd.schema_migrations"
 sql_fails "feedd_writer cannot delete" "permission denied for table polls" \

@@ -68,6 +68,7 @@ struct run {
 	size_t counts[STORE_REJECTED + 1];
 	size_t reported, polls_ok, polls_failed;
 	size_t stop_at;	   /* break the loop when this many articles are reported */
+	size_t stop_polls; /* or this many polls, when set */
 	size_t restart_at; /* restart PostgreSQL once this many are reported */
 	bool restarted;
 	int ready_events;
@@ -99,6 +100,8 @@ static void on_poll(void *ctx, const struct store_poll *p, bool ok)
 		r->polls_ok++;
 	else
 		r->polls_failed++;
+	if (r->stop_polls && r->polls_ok + r->polls_failed >= r->stop_polls)
+		ev_break(r->loop, EVBREAK_ALL);
 }
 
 static void on_state(void *ctx, bool ready)
@@ -326,6 +329,109 @@ static void test_restart_mid_batch(void **state)
 	PQfinish(c);
 }
 
+static struct store_poll *poll_record(const char *feed, int i)
+{
+	struct store_poll *p = xcalloc(1, sizeof *p);
+	char buf[128];
+	p->feed = xstrdup(feed);
+	p->started_us = 1714557600LL * 1000000 + (int64_t)i * 1000001; /* 2024-05-01 10:00 */
+	p->duration_ms = 10 + i;
+	p->bytes = 1000 + i;
+	p->items_seen = 20;
+	p->next_poll_us = p->started_us + 60 * 1000000LL;
+	if (i % 3 == 2) {
+		/* Everything an array literal must quote. */
+		snprintf(buf, sizeof buf, "boom %d: \"quoted\", back\\slash, {braces}, NULL", i);
+		p->error = xstrdup(buf);
+	} else {
+		p->http_status = i % 3 ? 304 : 200;
+		snprintf(buf, sizeof buf, "W/\"etag-%d\\\"", i);
+		p->etag = xstrdup(buf);
+	}
+	return p;
+}
+
+static long long function_calls(PGconn *c, const char *name)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "SELECT coalesce((SELECT calls FROM pg_stat_user_functions WHERE schemaname = "
+		 "'feedd' AND funcname = '%s'), 0)",
+		 name);
+	return scalar(c, sql);
+}
+
+/* Polls queued together go as one feedd.record_fetches call, in order, with
+ * every odd character of their text intact; a batch with a poll of an
+ * unknown feed is retried poll by poll, and only that one is rejected. */
+static void test_polls_in_one_statement(void **state)
+{
+	PGconn *c = db();
+	/* Counting calls needs function statistics in the store's sessions. */
+	exec_ok(c, "ALTER DATABASE feedd_test SET track_functions = 'pl'");
+	long long batched0 = function_calls(c, "record_fetches");
+	struct run r;
+	run_init(&r, conninfo());
+	store_sync_source(r.store, "tasnim", "https://www.tasnimnews.com/");
+	store_sync_feed(r.store, "tasnim-a", "tasnim", "https://www.tasnimnews.com/a", 0, true);
+	store_sync_feed(r.store, "tasnim-b", "tasnim", "https://www.tasnimnews.com/b", 0, true);
+	for (int i = 0; i < 40; i++)
+		store_submit_poll(r.store, poll_record(i % 2 ? "tasnim-b" : "tasnim-a", i));
+	r.stop_polls = 40;
+	ev_run(r.loop, 0);
+	assert_false(r.timed_out);
+	assert_int_equal(r.polls_ok, 40);
+	/* A second round with a poll of a feed that does not exist. */
+	for (int i = 40; i < 70; i++)
+		store_submit_poll(r.store, poll_record(i == 55 ? "no-such-feed" : "tasnim-a", i));
+	r.stop_polls = 70;
+	ev_run(r.loop, 0);
+	assert_false(r.timed_out);
+	assert_int_equal(r.polls_ok, 69);
+	assert_int_equal(r.polls_failed, 1);
+	run_free(&r);
+
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.polls p JOIN feedd.feeds f ON "
+				"f.id = p.feed_id WHERE f.name LIKE 'tasnim-%'"),
+			 69);
+	/* The text came through the array literals unchanged. */
+	assert_int_equal(
+		scalar(c,
+		       "SELECT count(*) FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id "
+		       "WHERE f.name = 'tasnim-b' AND p.error = 'boom 5: \"quoted\", "
+		       "back\\slash, {braces}, NULL' AND p.http_status IS NULL "
+		       "AND p.duration_ms = 15 AND p.bytes = 1005"),
+		1);
+	/* In order: the last poll of each feed set its state.  tasnim-b: its
+	 * last poll (39) succeeded after the failure of 35... */
+	assert_int_equal(
+		scalar(c,
+		       "SELECT count(*) FROM feedd.feeds WHERE name = 'tasnim-b' AND "
+		       "etag = 'W/\"etag-39\\\"' AND error_count = 0 AND last_status = 200 "
+		       "AND next_poll_at = '2024-05-01 10:01:39.000039+00'"),
+		1);
+	/* ... tasnim-a: 69 succeeded, 68 (a failure) before it. */
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.feeds WHERE name = 'tasnim-a' AND "
+				"etag = 'W/\"etag-69\\\"' AND error_count = 0 AND "
+				"last_success_at = '2024-05-01 10:01:09.000069+00'"),
+			 1);
+	/* Grouped: a handful of calls for 69 polls (the statistics arrive when
+	 * the store's backend has gone). */
+	long long batched = 0;
+	for (int i = 0; i < 50; i++) {
+		batched = function_calls(c, "record_fetches") - batched0;
+		if (batched > 0)
+			break;
+		struct timespec ts = {0, 100 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	assert_in_range(batched, 1, 20);
+	exec_ok(c, "ALTER DATABASE feedd_test RESET track_functions");
+	PQfinish(c);
+}
+
 /* A first import into a new database: the store calls
  * feedd.settle_statistics() once it has inserted SETTLE_AFTER (500)
  * articles in its session, so the foreign-key lookups on feedd.articles are
@@ -438,6 +544,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_bad_article_rejected_alone),
+		cmocka_unit_test(test_polls_in_one_statement),
 		cmocka_unit_test(test_restart_mid_batch),
 		cmocka_unit_test(test_fresh_tables_get_statistics),
 		cmocka_unit_test(test_unmigrated_database_refused),
