@@ -54,14 +54,21 @@ static void sift_down(struct sched *s, size_t i)
 	}
 }
 
+/* Entries due later wake the loop on a grid of this many seconds: the feeds
+ * due within one step start together (one wakeup rather than one each, and
+ * their fetches and poll records then travel together too).  None starts
+ * early; none more than this late. */
+#define SCHED_GRID 0.25
+
 /* Points the one timer at the earliest entry. */
 static void rearm(struct sched *s)
 {
 	ev_timer_stop(s->loop, &s->timer);
 	if (s->n == 0 || s->hold)
 		return;
-	double in = s->heap[0]->due - ev_now(s->loop);
-	ev_timer_set(&s->timer, in > 0 ? in : 0., 0.);
+	double now = ev_now(s->loop), due = s->heap[0]->due;
+	double at = due <= now ? now : ceil(due / SCHED_GRID) * SCHED_GRID;
+	ev_timer_set(&s->timer, at - now, 0.);
 	ev_timer_start(s->loop, &s->timer);
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ev.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "feedd/sched.h"
@@ -62,14 +63,66 @@ static void test_retry_after_and_jitter(void **state)
 
 struct fired {
 	int order[64];
+	double at[64]; /* ev_now when it fired */
+	int wakeup[64];
+	int wakeups;
 	int n;
 	struct sched *s;
+	struct ev_loop *loop;
 };
 
 static void on_due(void *ctx, void *owner)
 {
 	struct fired *f = ctx;
+	if (f->loop) {
+		f->at[f->n] = ev_now(f->loop);
+		f->wakeup[f->n] = f->wakeups;
+	}
 	f->order[f->n++] = (int)(intptr_t)owner;
+}
+
+/* Entries due within one 250 ms step of the grid start in one wakeup, none
+ * before its time and none more than a step late; entries already due
+ * start at once. */
+static void test_grid_wakeups(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct fired f = {.loop = loop};
+	struct sched *s = sched_new(loop, on_due, &f);
+	struct sched_entry e[8];
+	ev_now_update(loop);
+	double now = ev_now(loop);
+	/* The start of the next whole step, then entries spread inside the
+	 * step after it (so that all of them are in the future). */
+	double step = ceil(now / 0.25) * 0.25 + 0.25;
+	for (int i = 0; i < 6; i++) {
+		sched_entry_init(&e[i], (void *)(intptr_t)i);
+		sched_at(s, &e[i], step + 0.01 + 0.04 * i);
+	}
+	sched_entry_init(&e[6], (void *)(intptr_t)6);
+	sched_at(s, &e[6], step + 0.6); /* two steps later */
+	sched_entry_init(&e[7], (void *)(intptr_t)7);
+	sched_at(s, &e[7], now - 1); /* overdue */
+	double deadline = now + 5;
+	while (f.n < 8 && ev_now(loop) < deadline) {
+		ev_run(loop, EVRUN_ONCE);
+		f.wakeups++;
+	}
+	assert_int_equal(f.n, 8);
+	assert_int_equal(f.order[0], 7);
+	assert_int_equal(f.wakeup[0], 0);
+	for (int i = 1; i < 7; i++) {
+		int k = f.order[i];
+		assert_in_range(k, 0, 5);
+		assert_int_equal(f.wakeup[i], f.wakeup[1]); /* together */
+		assert_true(f.at[i] >= e[k].due);
+		assert_true(f.at[i] <= e[k].due + 0.25 + 0.1);
+	}
+	assert_int_equal(f.order[7], 6);
+	assert_true(f.wakeup[7] > f.wakeup[1]);
+	assert_true(f.at[7] >= e[6].due);
+	sched_free(s);
+	ev_loop_destroy(loop);
 }
 
 static void test_heap_order(void **state)
@@ -110,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_adaptive_bounds),
 		cmocka_unit_test(test_retry_after_and_jitter),
 		cmocka_unit_test(test_heap_order),
+		cmocka_unit_test(test_grid_wakeups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
