@@ -659,10 +659,14 @@ static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok)
 	check_done(d);
 }
 
+/* What feedd.sync_feed writes as the disabled_reason of a feed the
+ * configuration disables or no longer has (sql/001_init.sql). */
+static const char *const config_disabled = "disabled in the configuration";
+
 /* Whether a feed's row says what feedd.sync_feed would write for cf. */
 static bool registered_as(const struct cfg_feed *cf, const struct store_feed_state *st)
 {
-	const char *reason = cf->enabled ? NULL : "disabled in the configuration";
+	const char *reason = cf->enabled ? NULL : config_disabled;
 	return st->url && strcmp(st->url, cf->url) == 0 && st->source &&
 		strcmp(st->source, cf->source->name) == 0 &&
 		st->interval_s == (int)(cf->interval_ms / 1000) && st->enabled == cf->enabled &&
@@ -677,20 +681,34 @@ static void on_feed_state(void *ctx, const struct store_feed_state *st)
 		const struct cfg_feed *cf = cfg_feed_find(d->cfg, st->name);
 		if (cf && registered_as(cf, st))
 			d->in_sync[cf - d->cfg->feeds] = true;
+		/* Gone from the file since the last start: disabled, as a
+		 * reload does, never deleted. */
+		if (!cf && st->enabled && st->source && st->url)
+			store_sync_feed(d->store, st->name, st->source, st->url, 0, false);
 	}
 	struct feed_rt *f = find_feed(d, st->name);
 	if (!f || d->started)
 		return;
-	/* Validators belong to a URL: keep them only if it is unchanged. */
+	/* Validators belong to a URL: keep them only if it is unchanged.  So
+	 * does feedd's own reason to stop polling (410 Gone); the
+	 * configuration's reason is the configuration's to give, and it is
+	 * back in the file. */
 	if (st->url && strcmp(st->url, f->cfg->url) == 0) {
 		free_and_set(&f->etag, st->etag);
 		free_and_set(&f->last_modified, st->last_modified);
 		free_and_set(&f->permanent_url, st->permanent_url);
-		free_and_set(&f->disabled_reason, st->disabled_reason);
+		if (!st->disabled_reason || strcmp(st->disabled_reason, config_disabled) != 0)
+			free_and_set(&f->disabled_reason, st->disabled_reason);
 	}
 	f->errors = st->error_count;
 	if (st->next_poll_us != STORE_TIME_NONE && d->mode == DAEMON_RUN) {
 		double in = (double)(st->next_poll_us - now_us()) / 1e6;
+		/* Scheduled under another interval: whoever shortened it wants
+		 * the new one now, not once the old one has run out (spread
+		 * over it, so that many such feeds do not start at once). */
+		double interval = (double)f->cfg->interval_ms / 1000.0;
+		if (st->interval_s != (int)(f->cfg->interval_ms / 1000) && in > interval)
+			in = interval * (0.5 + 0.5 * (double)rand() / ((double)RAND_MAX + 1));
 		f->entry.due = ev_now(d->loop) + (in > 0 ? in : 0);
 	}
 }

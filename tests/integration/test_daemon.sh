@@ -361,6 +361,51 @@ grep -q "SIGTERM: finishing" "$work/run.log" && ok "SIGTERM drains" || not_ok "S
 grep -q "accepted but not stored" "$work/run.log" && not_ok "SIGTERM loses nothing" "$(tail -3 "$work/run.log")" ||
   ok "SIGTERM loses nothing"
 
+# 5b. A restart keeps each feed's next poll time, unless its interval was
+# changed in the meantime: a shortened interval applies at once.
+write_conf < /dev/null
+sed -i 's/^default_interval = 2s/default_interval = 1h/' "$work/feedd.conf"
+"$feedd" once -c "$work/feedd.conf" 2> "$work/once-1h.log"
+polls_before=$(sql "SELECT count(*) FROM feedd.polls")
+state_1h=$(sql "SELECT string_agg(name || ' ' || coalesce(next_poll_at::text, '-') || ' ' || enabled, '; ')
+                FROM feedd.feeds WHERE name IN ('irna-all', 'blog-atom', 'slash')")
+"$feedd" run -c "$work/feedd.conf" 2> "$work/run-1h.log" &
+daemon_pid=$!
+sleep 3
+kill -0 "$daemon_pid" 2>/dev/null && ok "run starts on the 1 h configuration" ||
+  not_ok "run starts on the 1 h configuration" "$(tail -3 "$work/run-1h.log")"
+polls_now=$(sql "SELECT count(*) FROM feedd.polls")
+[ "$polls_now" = "$polls_before" ] && ok "a restart with the same interval waits for the stored next poll" ||
+  not_ok "a restart with the same interval waits for the stored next poll" \
+    "$polls_before polls before, $polls_now after; the feeds then: $state_1h"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+daemon_pid=
+sed -i 's/^default_interval = 1h/default_interval = 2s/' "$work/feedd.conf"
+"$feedd" run -c "$work/feedd.conf" 2> "$work/run-2s.log" &
+daemon_pid=$!
+wait_for "SELECT count(*) >= $polls_before + 3 FROM feedd.polls" t 8 &&
+  ok "a restart with a shorter interval polls on the new one, not the stored 1 h" ||
+  not_ok "a restart with a shorter interval polls on the new one" "$(tail -3 "$work/run-2s.log")"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+daemon_pid=
+# A feed taken out of the file while feedd was stopped is disabled at the next
+# start (kept, not deleted); put back, it is polled again.
+grep -q "blog-atom is disabled" "$work/once-1h.log" &&
+  not_ok "a feed removed by a reload and put back is polled again" "$(cat "$work/once-1h.log")" ||
+  ok "a feed removed by a reload and put back is polled again"
+sed -i '/^\[feed slash\]/,/^url/d' "$work/feedd.conf"
+"$feedd" once -c "$work/feedd.conf" 2> "$work/once-noslash.log"
+is "a feed gone from the file at start is disabled, not deleted" "false|disabled in the configuration" \
+  "$(sql "SELECT enabled || '|' || disabled_reason FROM feedd.feeds WHERE name = 'slash'")"
+slash_polls=$(sql "SELECT count(*) FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'slash'")
+write_conf < /dev/null
+"$feedd" once -c "$work/feedd.conf" 2> "$work/once-slash.log"
+is "put back in the file, it is enabled and polled" "true|$((slash_polls + 1))" \
+  "$(sql "SELECT f.enabled || '|' || count(p.*) FROM feedd.feeds f JOIN feedd.polls p ON p.feed_id = f.id
+          WHERE f.name = 'slash' GROUP BY f.enabled")"
+
 # 6. SIGTERM in the middle of ingestion: every feed whose poll was recorded
 # has all its articles, and the daemon says it lost nothing.
 mkdir -p "$work/bulk"
