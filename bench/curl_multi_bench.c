@@ -14,6 +14,13 @@
  *   curl_multi_bench -c VALIDATORS OUT CONNS PER_HOST SECONDS
  *       a conditional GET of each line of VALIDATORS (as written above):
  *       If-None-Match and If-Modified-Since, as feedd sends them.
+ *   -r ROUNDS (after -c, if any) goes through the list ROUNDS times, one
+ *       round after the other, over the same connections; the counts are
+ *       summed over the rounds.
+ *   -p RATE (after -r, if any) starts the requests at RATE a second rather
+ *       than as fast as CONNS allows: each when its time comes, as a
+ *       client polling on a schedule would (curl_multi_poll waits until
+ *       then).
  *
  * Every loop is bounded: SECONDS of wall time in all.  Prints one line to
  * stdout: "requests N status-200 N status-304 N other N errors N
@@ -156,8 +163,20 @@ int main(int argc, char **argv)
 {
 	int conditional = argc > 1 && strcmp(argv[1], "-c") == 0;
 	int a = conditional ? 2 : 1;
-	if (argc - a != 5) {
-		fprintf(stderr, "usage: curl_multi_bench [-c] FILE OUT CONNS PER_HOST SECONDS\n");
+	long rounds = 1;
+	double rate = 0;
+	if (argc > a + 1 && strcmp(argv[a], "-r") == 0) {
+		rounds = atol(argv[a + 1]);
+		a += 2;
+	}
+	if (argc > a + 1 && strcmp(argv[a], "-p") == 0) {
+		rate = atof(argv[a + 1]);
+		a += 2;
+	}
+	if (argc - a != 5 || rounds < 1 || rate < 0) {
+		fprintf(stderr,
+			"usage: curl_multi_bench [-c] [-r ROUNDS] [-p RATE] FILE OUT CONNS "
+			"PER_HOST SECONDS\n");
 		return 2;
 	}
 	const char *in_path = argv[a], *out_path = argv[a + 1];
@@ -210,60 +229,73 @@ int main(int argc, char **argv)
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
 
 	double cpu0 = cpu_us(), t0 = now_s();
-	size_t next = 0, done = 0, in_flight = 0;
+	size_t done = 0, total = 0, ok200 = 0, nm304 = 0, other = 0, errors = 0;
 	int timed_out = 0;
-	while (done < n) {
-		while (next < n && in_flight < (size_t)conns) {
-			curl_multi_add_handle(m, make_easy(&reqs[next++]));
-			in_flight++;
+	size_t started = 0; /* over all rounds, for -p */
+	for (long round = 0; round < rounds && !timed_out; round++) {
+		size_t next = 0, in_flight = 0;
+		done = 0;
+		while (done < n) {
+			while (next < n && in_flight < (size_t)conns &&
+			       (rate == 0 || now_s() - t0 >= (double)started / rate)) {
+				curl_multi_add_handle(m, make_easy(&reqs[next++]));
+				in_flight++;
+				started++;
+			}
+			int running = 0;
+			CURLMcode mc = curl_multi_perform(m, &running);
+			if (mc != CURLM_OK) {
+				fprintf(stderr, "curl_multi_bench: %s\n", curl_multi_strerror(mc));
+				return 2;
+			}
+			CURLMsg *msg;
+			int left;
+			while ((msg = curl_multi_info_read(m, &left))) {
+				if (msg->msg != CURLMSG_DONE)
+					continue;
+				CURL *e = msg->easy_handle;
+				char *priv = NULL;
+				curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+				struct req *r = (struct req *)(void *)priv;
+				r->rc = msg->data.result;
+				curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+				curl_multi_remove_handle(m, e);
+				curl_easy_cleanup(e);
+				curl_slist_free_all(r->headers);
+				r->headers = NULL;
+				done++;
+				in_flight--;
+			}
+			if (done == n)
+				break;
+			if (now_s() - t0 > limit_s) {
+				timed_out = 1;
+				break;
+			}
+			/* Nothing to do until a socket is ready (or 100 ms pass, or
+			 * the next request's time comes). */
+			int wait_ms = 100;
+			if (rate > 0 && next < n) {
+				double due = (double)started / rate - (now_s() - t0);
+				wait_ms = due <= 0 ? 0 : due < 0.1 ? (int)(due * 1000) + 1 : 100;
+			}
+			if ((in_flight > 0 && running > 0) || (rate > 0 && next < n && wait_ms > 0))
+				curl_multi_poll(m, NULL, 0, wait_ms, NULL);
 		}
-		int running = 0;
-		CURLMcode mc = curl_multi_perform(m, &running);
-		if (mc != CURLM_OK) {
-			fprintf(stderr, "curl_multi_bench: %s\n", curl_multi_strerror(mc));
-			return 2;
+		for (size_t i = 0; i < done; i++) {
+			if (reqs[i].rc != CURLE_OK)
+				errors++;
+			else if (reqs[i].status == 200)
+				ok200++;
+			else if (reqs[i].status == 304)
+				nm304++;
+			else
+				other++;
 		}
-		CURLMsg *msg;
-		int left;
-		while ((msg = curl_multi_info_read(m, &left))) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			CURL *e = msg->easy_handle;
-			char *priv = NULL;
-			curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-			struct req *r = (struct req *)(void *)priv;
-			r->rc = msg->data.result;
-			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
-			curl_multi_remove_handle(m, e);
-			curl_easy_cleanup(e);
-			curl_slist_free_all(r->headers);
-			r->headers = NULL;
-			done++;
-			in_flight--;
-		}
-		if (done == n)
-			break;
-		if (now_s() - t0 > limit_s) {
-			timed_out = 1;
-			break;
-		}
-		/* Nothing to do until a socket is ready (or 100 ms pass). */
-		if (in_flight > 0 && running > 0)
-			curl_multi_poll(m, NULL, 0, 100, NULL);
+		total += done;
 	}
 	double wall = now_s() - t0, cpu = cpu_us() - cpu0;
 
-	size_t ok200 = 0, nm304 = 0, other = 0, errors = 0;
-	for (size_t i = 0; i < done; i++) {
-		if (reqs[i].rc != CURLE_OK)
-			errors++;
-		else if (reqs[i].status == 200)
-			ok200++;
-		else if (reqs[i].status == 304)
-			nm304++;
-		else
-			other++;
-	}
 	FILE *out = strcmp(out_path, "-") == 0 ? NULL : fopen(out_path, "w");
 	if (strcmp(out_path, "-") != 0 && !out) {
 		perror(out_path);
@@ -280,7 +312,7 @@ int main(int argc, char **argv)
 		fclose(out);
 	printf("requests %zu status-200 %zu status-304 %zu other %zu errors %zu wall_s %.6f "
 	       "cpu_us %.0f\n",
-	       done, ok200, nm304, other, errors, wall, cpu);
+	       total, ok200, nm304, other, errors, wall, cpu);
 
 	curl_multi_cleanup(m);
 	curl_global_cleanup();
