@@ -2,7 +2,8 @@
 # tests/lib/httpd.sh: the fixture HTTP server (httpd.py) for one test,
 # sourced by bash.
 #
-#   httpd_start ROOT   start httpd.py on 127.0.0.1, a free port, serving ROOT
+#   httpd_start ROOT   start httpd.py on 127.0.0.1, a free port (or
+#                      $HTTPD_PORT when set), serving ROOT
 #                      at /feeds/; wait until it listens; export
 #                        FEEDD_TEST_HTTP      http://127.0.0.1:PORT
 #                        FEEDD_TEST_HTTP_LOG  its request log
@@ -37,6 +38,7 @@ httpd_start() {
   # $BASHPID taken here: inside the background job it names the job.
   local me=$BASHPID
   python3 "$(dirname "${BASH_SOURCE[0]}")/httpd.py" --root "$root" --parent-pid "$me" \
+    --port "${HTTPD_PORT:-0}" \
     </dev/null >"$_httpd_dir/stdout" 2>"$_httpd_dir/log" &
   _httpd_pid=$!
   _httpd_trap
