@@ -19,6 +19,7 @@
  */
 #include "feedd/fetch.h"
 
+#include "feedd/charset.h"
 #include "feedd/log.h"
 #include "feedd/util.h"
 
@@ -203,6 +204,18 @@ static void set_value(char **slot, const char *v, size_t len)
 	*slot = len ? xstrndup(v, len) : NULL;
 }
 
+/* Printable ASCII only: what a validator or a URL kept from a response may
+ * be.  Anything else (an ETag's obs-text, a header not in UTF-8) is dropped:
+ * it could not be stored as text, and the feed is merely fetched in full
+ * next time. */
+static bool printable_ascii(const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			return false;
+	return true;
+}
+
 static bool header_is(const char *name, size_t len, const char *want)
 {
 	return strlen(want) == len && strncasecmp(name, want, len) == 0;
@@ -256,9 +269,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *userp)
 		v++;
 	size_t vlen = (size_t)(p + end - v);
 	if (header_is(p, name_len, "ETag"))
-		set_value(&t->r->etag, v, vlen);
+		set_value(&t->r->etag, v, printable_ascii(v, vlen) ? vlen : 0);
 	else if (header_is(p, name_len, "Last-Modified"))
-		set_value(&t->r->last_modified, v, vlen);
+		set_value(&t->r->last_modified, v, printable_ascii(v, vlen) ? vlen : 0);
 	else if (header_is(p, name_len, "Content-Type"))
 		set_value(&t->r->content_type, v, vlen);
 	else if (header_is(p, name_len, "Retry-After"))
@@ -570,6 +583,14 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 	r->effective_url = url ? xstrdup(url) : NULL;
 	r->duration_ms = now_ms() - t->started_ms;
 	r->error = cancelled ? xstrdup("cancelled") : describe(f, t, rc, r->duration_ms);
+	if (r->error && !printable_ascii(r->error, strlen(r->error))) {
+		/* libcurl's words can quote the server's: stored as text. */
+		struct buf clean;
+		buf_init(&clean);
+		charset_utf8_clean(r->error, strlen(r->error), &clean);
+		free(r->error);
+		r->error = buf_steal(&clean);
+	}
 	r->refused = !cancelled && rc != CURLE_OK && t->refused_addr[0];
 	if (!r->error && t->public_only) {
 		/* A connection reused from another request was never shown
@@ -588,7 +609,8 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 			buf_init(&r->body);
 		}
 	}
-	if (!r->error && url && redirects > 0 && t->hops == redirects && t->all_permanent)
+	if (!r->error && url && redirects > 0 && t->hops == redirects && t->all_permanent &&
+	    printable_ascii(url, strlen(url)))
 		r->permanent_url = xstrdup(url);
 	if (r->http_status == 304 && !r->error) {
 		if (!r->etag && t->req_etag)

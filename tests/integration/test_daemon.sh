@@ -265,6 +265,10 @@ url = $FEEDD_TEST_HTTP/redirect-loop
 [feed tls-failure]
 source = faults
 url = https://127.0.0.1:${FEEDD_TEST_HTTP##*:}/feeds/irna.xml
+
+[feed odd-validators]
+source = faults
+url = $FEEDD_TEST_HTTP/odd-validators
 CONF
 sed -i 's/^shutdown_timeout = 10s/shutdown_timeout = 10s\nmax_feed_size = 2M/' "$work/feedd.conf"
 touch "$work/feeds/"*
@@ -285,6 +289,9 @@ fault_is drip "*|timed out after 5 s*" "a one-byte-a-second drip times out"
 fault_is gzip-bomb "*max_feed_size*" "a gzip bomb stops at max_feed_size, decoded"
 fault_is redirect-loop "*too many redirects*" "a redirect loop stops"
 fault_is tls-failure "-|TLS: *" "a TLS failure is an error"
+is "validators that are not printable ASCII: the poll and its article are stored, without them" "200|1||" \
+  "$(sql "SELECT p.http_status || '|' || p.new_items || '|' || coalesce(f.etag, '') || '|' || coalesce(f.last_modified, '')
+          FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'odd-validators'")"
 missing=
 for f in reset drip gzip-bomb redirect-loop tls-failure; do
   grep -q "feed $f: " "$work/once4c.log" || missing="$missing $f"

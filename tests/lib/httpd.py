@@ -150,6 +150,13 @@ class Handler(BaseHTTPRequestHandler):
         return self.bomb(int(q.get("mb", "64")))
       if path == "/reset":
         return self.reset()
+      if path == "/odd-validators":
+        # A feed whose ETag carries obs-text bytes and whose Last-Modified
+        # is not UTF-8: nothing PostgreSQL can store as text.
+        return self.reply(200, b'<?xml version="1.0"?><rss version="2.0"><channel><title>O</title>'
+                          b"<item><title>Odd</title><link>http://127.0.0.1/odd/1</link></item>"
+                          b"</channel></rss>\n", "application/rss+xml",
+                          headers=[("ETag", '"\xff\xfe-odd"'), ("Last-Modified", "Mon, \xe9 Jan")])
       if path == "/bot-challenge":
         return self.reply(200, b"<html><head><title>Just a moment...</title></head>"
                           b"<body>Checking your browser before accessing the site.</body></html>\n",
