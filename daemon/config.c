@@ -1136,6 +1136,11 @@ static char *line_reader(char *str, int num, void *stream)
 			fail(p, "line longer than %d bytes", CFG_MAX_LINE);
 			return NULL;
 		}
+		/* Names, URLs and text go to the database as text. */
+		if (!utf8_valid(line, n)) {
+			fail(p, "not valid UTF-8 (the file must be UTF-8)");
+			return NULL;
+		}
 		const char *s = line;
 		if (p->pos == 0 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 			s += 3; /* a UTF-8 byte order mark, which inih skips too */

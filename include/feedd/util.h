@@ -71,6 +71,10 @@ int read_file_capped(const char *path, size_t max, struct buf *out, bool *trunca
  * string; NULL when the URL is not http(s) or has no host. */
 char *url_host(const char *url);
 
+/* Whether s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
+ * code points past U+10FFFF; NUL bytes count as well-formed). */
+bool utf8_valid(const char *s, size_t n);
+
 /* Room for any int64_t in decimal, with its sign and the NUL. */
 #define FMT_I64_LEN 21
 /* Writes v in decimal to out (FMT_I64_LEN bytes) and returns the length:

@@ -326,6 +326,8 @@ static const struct error_case error_cases[] = {
 	 "feedd.conf:2: batch_delay: expected a duration like 30s, 5m, 2h, 1d, got \"50 ms\""},
 	{"[feed f]\nenabled = maybe\n",
 	 "feedd.conf:2: enabled: expected true or false, got \"maybe\""},
+	{"[source s]\nhome = https://example.org/\xff/\n",
+	 "feedd.conf:2: not valid UTF-8 (the file must be UTF-8)"},
 	{"[source s]\nhome = ftp://example.org/\n",
 	 "feedd.conf:2: home: expected an http:// or https:// URL, got \"ftp://example.org/\""},
 	{"[source s]\nhome = https:///path\n",

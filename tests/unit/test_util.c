@@ -1,7 +1,7 @@
 /*
  * test_util: fmt_i64 against snprintf over the whole int64_t range, and
  * url_host's answers for the URL shapes the fetcher and the configuration
- * rely on.
+ * rely on, and utf8_valid on well-formed and broken sequences.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,11 +90,38 @@ static void test_url_host(void **state)
 	check_host("", NULL);
 }
 
+static void test_utf8_valid(void **state)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+		{"", true},
+		{"plain ASCII", true},
+		{"\xd8\xa7\xdb\x8c\xd8\xb1\xd9\x86\xd8\xa7", true}, /* Persian */
+		{"\xe2\x82\xac \xf0\x9f\x93\xb0", true},	    /* euro, newspaper */
+		{"\xf4\x8f\xbf\xbf", true},			    /* U+10FFFF */
+		{"\xff", false},
+		{"\xc3", false},	     /* cut short */
+		{"\xc3\x28", false},	     /* bad continuation */
+		{"\xc0\xaf", false},	     /* overlong '/' */
+		{"\xe0\x80\xaf", false},     /* overlong */
+		{"\xed\xa0\x80", false},     /* surrogate */
+		{"\xf4\x90\x80\x80", false}, /* past U+10FFFF */
+		{"\x80", false},	     /* lone continuation */
+		{"ok \xe2\x82", false},	     /* cut at the end */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		if (utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+			fail_msg("utf8_valid case %zu: expected %d", i, cases[i].ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fmt_i64),
 		cmocka_unit_test(test_url_host),
+		cmocka_unit_test(test_utf8_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
