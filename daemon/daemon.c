@@ -659,6 +659,14 @@ static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok)
 	check_done(d);
 }
 
+/* A random time in the second half of interval: when a feed whose
+ * interval was shortened is due, so that many such feeds do not start at
+ * once. */
+static double within(double interval)
+{
+	return interval * (0.5 + 0.5 * (double)rand() / ((double)RAND_MAX + 1));
+}
+
 /* What feedd.sync_feed writes as the disabled_reason of a feed the
  * configuration disables or no longer has (sql/001_init.sql). */
 static const char *const config_disabled = "disabled in the configuration";
@@ -708,7 +716,7 @@ static void on_feed_state(void *ctx, const struct store_feed_state *st)
 		 * over it, so that many such feeds do not start at once). */
 		double interval = (double)f->cfg->interval_ms / 1000.0;
 		if (st->interval_s != (int)(f->cfg->interval_ms / 1000) && in > interval)
-			in = interval * (0.5 + 0.5 * (double)rand() / ((double)RAND_MAX + 1));
+			in = within(interval);
 		f->entry.due = ev_now(d->loop) + (in > 0 ? in : 0);
 	}
 }
@@ -851,6 +859,14 @@ static void reload(struct daemon *d)
 				free_and_set(&f->permanent_url, NULL);
 				free_and_set(&f->disabled_reason, NULL);
 				sched_at(d->sched, &f->entry, ev_now(d->loop));
+			} else if (cf->interval_ms < f->cfg->interval_ms &&
+				   sched_scheduled(&f->entry)) {
+				/* A shorter interval applies now, as at a start. */
+				double interval = (double)cf->interval_ms / 1000.0;
+				double in = f->entry.due - ev_now(d->loop);
+				if (in > interval)
+					sched_at(d->sched, &f->entry,
+						 ev_now(d->loop) + within(interval));
 			}
 			f->cfg = cf;
 			f->removed = false;

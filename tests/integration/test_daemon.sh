@@ -369,7 +369,8 @@ grep -q "accepted but not stored" "$work/run.log" && not_ok "SIGTERM loses nothi
   ok "SIGTERM loses nothing"
 
 # 5b. A restart keeps each feed's next poll time, unless its interval was
-# changed in the meantime: a shortened interval applies at once.
+# changed in the meantime: a shortened interval applies at once, after a
+# reload as after a restart.
 write_conf < /dev/null
 sed -i 's/^default_interval = 2s/default_interval = 1h/' "$work/feedd.conf"
 "$feedd" once -c "$work/feedd.conf" 2> "$work/once-1h.log"
@@ -385,9 +386,19 @@ polls_now=$(sql "SELECT count(*) FROM feedd.polls")
 [ "$polls_now" = "$polls_before" ] && ok "a restart with the same interval waits for the stored next poll" ||
   not_ok "a restart with the same interval waits for the stored next poll" \
     "$polls_before polls before, $polls_now after; the feeds then: $state_1h"
+# The same by SIGHUP: a shorter interval applies at once.
+sed -i 's/^default_interval = 1h/default_interval = 2s/' "$work/feedd.conf"
+kill -HUP "$daemon_pid"
+wait_for "SELECT count(*) >= $polls_before + 3 FROM feedd.polls" t 8 &&
+  ok "a reload with a shorter interval polls on the new one, not the stored 1 h" ||
+  not_ok "a reload with a shorter interval polls on the new one" "$(tail -3 "$work/run-1h.log")"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
 daemon_pid=
+# And across a restart: the state stored under 1 h again, then 2 s.
+sed -i 's/^default_interval = 2s/default_interval = 1h/' "$work/feedd.conf"
+"$feedd" once -c "$work/feedd.conf" 2> "$work/once-1h-2.log"
+polls_before=$(sql "SELECT count(*) FROM feedd.polls")
 sed -i 's/^default_interval = 1h/default_interval = 2s/' "$work/feedd.conf"
 "$feedd" run -c "$work/feedd.conf" 2> "$work/run-2s.log" &
 daemon_pid=$!
