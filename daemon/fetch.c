@@ -848,11 +848,14 @@ static bool usable_validator(const char *v)
 
 static void add_header(struct transfer *t, const char *name, const char *value)
 {
-	struct buf line;
-	buf_init(&line);
-	buf_printf(&line, "%s: %s", name, value);
-	t->headers = need(curl_slist_append(t->headers, buf_str(&line)));
-	buf_free(&line);
+	/* By hand, not buf_printf: two of these go with every conditional GET. */
+	size_t n = strlen(name), v = strlen(value);
+	char *line = xmalloc(n + 2 + v + 1);
+	memcpy(line, name, n);
+	memcpy(line + n, ": ", 2);
+	memcpy(line + n + 2, value, v + 1);
+	t->headers = need(curl_slist_append(t->headers, line));
+	free(line);
 }
 
 static long clamp_long(int64_t v)
