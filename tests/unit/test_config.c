@@ -340,6 +340,12 @@ static const struct error_case error_cases[] = {
 	{"[source s]\nhome = https://example.org/\nrevisit = 1h,,24h\n",
 	 "feedd.conf:3: revisit: expected increasing durations from 1m to 365d, separated by "
 	 "commas, like 1h, 24h, got \"1h,,24h\""},
+	{"[source s]\nhosts = a.example, b_c.example\n",
+	 "feedd.conf:2: hosts: expected host names separated by commas, like en.irna.ir, irna.ir, "
+	 "got \"b_c.example\""},
+	{"[feed a/b]\n",
+	 "feedd.conf:1: [feed NAME]: expected a name of at most 128 letters, digits, '.', '_' or "
+	 "'-', got \"a/b\""},
 	{"[source s]\nhosts = a.example, b example\n",
 	 "feedd.conf:2: hosts: expected host names separated by commas, like en.irna.ir, irna.ir, "
 	 "got \"b example\""},
