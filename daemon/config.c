@@ -632,9 +632,7 @@ static const void *cfield(const void *obj, const struct key *k)
 
 static void strlist_free(struct cfg_strlist *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
+	strv_free(l->v, l->n);
 	l->v = NULL;
 	l->n = 0;
 }

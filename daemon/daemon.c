@@ -659,11 +659,16 @@ static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok)
 	check_done(d);
 }
 
-/* A random time in the second half of interval: when a feed whose
- * interval was shortened is due, so that many such feeds do not start at
- * once. */
-static double within(double interval)
+/* In how many seconds a feed due in `in` is due under cf's interval, which
+ * was shortened: as before if that is sooner, else at a random time in the
+ * second half of the new interval (so that many such feeds do not start at
+ * once).  Whoever shortens an interval wants it now, not once the old one
+ * has run out. */
+static double due_within(double in, const struct cfg_feed *cf)
 {
+	double interval = (double)cf->interval_ms / 1000.0;
+	if (in <= interval)
+		return in;
 	return interval * (0.5 + 0.5 * (double)rand() / ((double)RAND_MAX + 1));
 }
 
@@ -711,12 +716,9 @@ static void on_feed_state(void *ctx, const struct store_feed_state *st)
 	f->errors = st->error_count;
 	if (st->next_poll_us != STORE_TIME_NONE && d->mode == DAEMON_RUN) {
 		double in = (double)(st->next_poll_us - now_us()) / 1e6;
-		/* Scheduled under another interval: whoever shortened it wants
-		 * the new one now, not once the old one has run out (spread
-		 * over it, so that many such feeds do not start at once). */
-		double interval = (double)f->cfg->interval_ms / 1000.0;
-		if (st->interval_s != (int)(f->cfg->interval_ms / 1000) && in > interval)
-			in = within(interval);
+		if (st->interval_s !=
+		    (int)(f->cfg->interval_ms / 1000)) /* scheduled under another */
+			in = due_within(in, f->cfg);
 		f->entry.due = ev_now(d->loop) + (in > 0 ? in : 0);
 	}
 }
@@ -861,12 +863,9 @@ static void reload(struct daemon *d)
 				sched_at(d->sched, &f->entry, ev_now(d->loop));
 			} else if (cf->interval_ms < f->cfg->interval_ms &&
 				   sched_scheduled(&f->entry)) {
-				/* A shorter interval applies now, as at a start. */
-				double interval = (double)cf->interval_ms / 1000.0;
-				double in = f->entry.due - ev_now(d->loop);
-				if (in > interval)
-					sched_at(d->sched, &f->entry,
-						 ev_now(d->loop) + within(interval));
+				double now = ev_now(d->loop);
+				sched_at(d->sched, &f->entry,
+					 now + due_within(f->entry.due - now, cf));
 			}
 			f->cfg = cf;
 			f->removed = false;

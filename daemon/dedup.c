@@ -72,9 +72,7 @@ void dedup_free(struct dedup *d)
 	}
 	free(d->slots);
 	free(d->ring);
-	for (size_t i = 0; i < d->n_names; i++)
-		free(d->names[i]);
-	free(d->names);
+	strv_free(d->names, d->n_names);
 	free(d->name_slots);
 	free(d);
 }

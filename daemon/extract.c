@@ -129,9 +129,7 @@ void article_page_free(struct article_page *p)
 	free(p->image);
 	free(p->caption);
 	free(p->language);
-	for (size_t i = 0; i < p->n_tags; i++)
-		free(p->tags[i]);
-	free(p->tags);
+	strv_free(p->tags, p->n_tags);
 	memset(p, 0, sizeof *p);
 	p->published = EXTRACT_TIME_NONE;
 	p->updated = EXTRACT_TIME_NONE;

@@ -214,9 +214,7 @@ void feed_entry_free(struct feed_entry *e)
 	free(e->content);
 	free(e->author);
 	free(e->published_raw);
-	for (size_t i = 0; i < e->n_categories; i++)
-		free(e->categories[i]);
-	free(e->categories);
+	strv_free(e->categories, e->n_categories);
 	for (size_t i = 0; i < e->n_enclosures; i++) {
 		free(e->enclosures[i].url);
 		free(e->enclosures[i].type);

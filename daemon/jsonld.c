@@ -308,8 +308,6 @@ void jsonld_article_free(struct jsonld_article *a)
 	free(a->image);
 	free(a->published);
 	free(a->modified);
-	for (size_t i = 0; i < a->n_keywords; i++)
-		free(a->keywords[i]);
-	free(a->keywords);
+	strv_free(a->keywords, a->n_keywords);
 	memset(a, 0, sizeof *a);
 }

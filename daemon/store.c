@@ -240,9 +240,7 @@ void store_article_free(struct store_article *a)
 	free(a->author);
 	free(a->image);
 	free(a->language);
-	for (size_t i = 0; i < a->n_tags; i++)
-		free(a->tags[i]);
-	free(a->tags);
+	strv_free(a->tags, a->n_tags);
 	free(a);
 }
 
@@ -261,9 +259,7 @@ void store_page_free(struct store_page *p)
 	free(p->image);
 	free(p->caption);
 	free(p->language);
-	for (size_t i = 0; i < p->n_tags; i++)
-		free(p->tags[i]);
-	free(p->tags);
+	strv_free(p->tags, p->n_tags);
 	free(p->revisit_s);
 	free(p);
 }
@@ -283,13 +279,8 @@ static void claim_rows_free(struct claim *c)
 static void claim_free(struct claim *c)
 {
 	claim_rows_free(c);
-	for (size_t i = 0; i < c->n_sources; i++) {
-		free(c->sources[i]);
-		if (c->news_ids)
-			free(c->news_ids[i]);
-	}
-	free(c->sources);
-	free(c->news_ids);
+	strv_free(c->sources, c->n_sources);
+	strv_free(c->news_ids, c->n_sources);
 	free(c);
 }
 

@@ -56,6 +56,15 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void buf_init(struct buf *b)
 {
 	b->data = NULL;
