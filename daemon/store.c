@@ -50,6 +50,10 @@ static const char *const sql_feed_state =
 	"(extract(epoch FROM next_poll_at) * 1000000)::bigint, error_count, disabled_reason, "
 	"permanent_url, enabled, source, interval_s FROM feedd.feed_state";
 static const char *const sql_settle = "SELECT feedd.settle_statistics()";
+/* An item the database refused for its data, kept for inspection (sql/008). */
+static const char *const sql_rejected =
+	"INSERT INTO feedd.rejected (kind, source, feed, news_id, url, title, sqlstate, error, "
+	"record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bytea)";
 static const char *const sql_source = "SELECT feedd.sync_source($1, $2)";
 static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool)";
 /* Newest last, so that the dedup set's eviction keeps the newest. */
@@ -67,7 +71,7 @@ static const struct {
 } statements[] = {
 	{"feedd_article", &sql_article}, {"feedd_poll", &sql_poll},   {"feedd_source", &sql_source},
 	{"feedd_feed", &sql_feed},	 {"feedd_page", &sql_page},   {"feedd_claim", &sql_claim},
-	{"feedd_release", &sql_release}, {"feedd_polls", &sql_polls},
+	{"feedd_release", &sql_release}, {"feedd_polls", &sql_polls},	{"feedd_rejected", &sql_rejected},
 };
 
 enum item_kind {
@@ -78,6 +82,13 @@ enum item_kind {
 	ITEM_PAGE,
 	ITEM_CLAIM,
 	ITEM_RELEASE,
+	ITEM_REJECTED,
+};
+
+/* A row for feedd.rejected: what the database refused, and why. */
+struct rejected {
+	char *kind, *source, *feed, *news_id, *url, *title, *sqlstate, *error;
+	struct buf record; /* the item's spool encoding, as \x hex text; empty: none */
 };
 
 /* A claim of due page visits and, once answered, the rows it got; or a
@@ -102,6 +113,7 @@ struct item {
 		struct store_poll *poll;
 		struct store_page *page;
 		struct claim *claim;
+		struct rejected *rejected;
 		struct {
 			char *name, *home;
 		} source;
@@ -192,6 +204,11 @@ struct store {
 	ev_prepare syncer;
 	bool spool_full, spool_announced;
 	struct buf rec;
+
+	/* Why the database cannot take what waits (see enum failure), until
+	 * a batch commits again; "" when nothing is wrong. */
+	char problem[400];
+	bool problem_unusable, problem_in_setup;
 };
 
 const char *store_page_outcome_name(enum store_page_outcome o)
@@ -373,6 +390,56 @@ static uint64_t hash64(const char *hex)
 	return v;
 }
 
+/* ---- bounds --------------------------------------------------------------- */
+
+/* What a news ID, a tag and a tag list may be before the database sees
+ * them.  PostgreSQL's btree and GIN entries are limited to about 2.7 kB; a
+ * value over that fails its insert for good (SQLSTATE 54000).  A longer
+ * news ID keeps its first bytes and gets the hash of the whole, so that two
+ * long IDs that differ only at their end stay apart and the same ID always
+ * maps to the same value. */
+#define NEWS_ID_MAX 512
+#define NEWS_ID_KEEP 400
+#define TAG_MAX 256
+#define TAGS_MAX 100
+
+/* The length of s's first bytes, at most max, that end on a UTF-8
+ * character boundary. */
+static size_t utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return max;
+}
+
+/* *id, bounded to NEWS_ID_MAX bytes (see above). */
+static void bound_news_id(char **id)
+{
+	if (!*id || strlen(*id) <= NEWS_ID_MAX)
+		return;
+	XXH128_hash_t h = XXH3_128bits(*id, strlen(*id));
+	size_t keep = utf8_prefix(*id, NEWS_ID_KEEP);
+	char *b = xmalloc(keep + 1 + 32 + 1);
+	memcpy(b, *id, keep);
+	snprintf(b + keep, 34, "#%016llx%016llx", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64);
+	LOG_WARN("news ID of %zu bytes shortened to %s", strlen(*id), b);
+	free(*id);
+	*id = b;
+}
+
+/* Tags cut to TAG_MAX bytes each and TAGS_MAX in all. */
+static void bound_tags(char **tags, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		tags[i][utf8_prefix(tags[i], TAG_MAX)] = '\0';
+	while (*n > TAGS_MAX)
+		free(tags[--*n]);
+}
+
 /* ---- the FIFO of items ------------------------------------------------- */
 
 static struct item *item_new(struct store *s, enum item_kind kind)
@@ -408,6 +475,20 @@ static void item_free(struct item *it)
 	case ITEM_RELEASE:
 		claim_free(it->u.claim);
 		break;
+	case ITEM_REJECTED: {
+		struct rejected *r = it->u.rejected;
+		free(r->kind);
+		free(r->source);
+		free(r->feed);
+		free(r->news_id);
+		free(r->url);
+		free(r->title);
+		free(r->sqlstate);
+		free(r->error);
+		buf_free(&r->record);
+		free(r);
+		break;
+	}
 	}
 	free(it);
 }
@@ -437,6 +518,9 @@ static void item_describe(const struct item *it, char *out, size_t n)
 		break;
 	case ITEM_RELEASE:
 		snprintf(out, n, "a release of %zu claimed page visits", it->u.claim->n_sources);
+		break;
+	case ITEM_REJECTED:
+		snprintf(out, n, "the feedd.rejected row of a %s", it->u.rejected->kind);
 		break;
 	}
 }
@@ -507,6 +591,27 @@ static void sent_pop(struct store *s)
 	s->sent_count--;
 }
 
+/* The i-th command of the sent queue, oldest first. */
+static struct cmd *sent_at(const struct store *s, size_t i)
+{
+	return &s->sent[(s->sent_head + i) % s->sent_cap];
+}
+
+/* How many items a sent command carries: its own (CMD_ITEM), a run of its
+ * batch's polls (CMD_POLLS), or none.  With cmd_item, the one way to walk
+ * the items of the sent queue: every walk (disconnect, store_free, the
+ * spool at exit) must see every kind of command that carries items. */
+static size_t cmd_n_items(const struct cmd *c)
+{
+	return c->kind == CMD_ITEM ? 1 : c->kind == CMD_POLLS ? c->count : 0;
+}
+
+/* The i-th item (i < cmd_n_items(c)) that c carries. */
+static struct item *cmd_item(const struct cmd *c, size_t i)
+{
+	return c->kind == CMD_ITEM ? c->item : c->batch->items[c->first + i];
+}
+
 static struct batch *batch_new(bool setup)
 {
 	struct batch *b = xcalloc(1, sizeof *b);
@@ -564,18 +669,22 @@ static void schedule_reconnect(struct store *s)
 }
 
 /* Drops the connection; everything sent and not committed is queued again,
- * in its original order, in front of what was never sent. */
-static void disconnect(struct store *s, const char *why)
+ * in its original order, in front of what was never sent: first[0..n_first)
+ * (the items of a batch already taken off the sent queue, which were sent
+ * before everything still on it), then the sent queue's. */
+static void drop_connection(struct store *s, struct item **first, size_t n_first, const char *why)
 {
 	bool was_ready = s->state == ST_READY;
-	size_t n = 0, cap = 0;
-	struct item **items = NULL;
+	size_t n = n_first, cap = n_first;
+	struct item **items = n_first ? xmalloc(n_first * sizeof *items) : NULL;
+	for (size_t i = 0; i < n_first; i++) {
+		first[i]->failed = false;
+		items[i] = first[i];
+	}
 	while (s->sent_count) {
 		struct cmd *c = sent_peek(s);
-		size_t k = c->kind == CMD_ITEM ? 1 : c->kind == CMD_POLLS ? c->count : 0;
-		for (size_t i = 0; i < k; i++) {
-			struct item *it =
-				c->kind == CMD_ITEM ? c->item : c->batch->items[c->first + i];
+		for (size_t i = 0; i < cmd_n_items(c); i++) {
+			struct item *it = cmd_item(c, i);
 			if (n == cap) {
 				cap = cap ? cap * 2 : 256;
 				items = xrealloc(items, cap * sizeof *items);
@@ -613,6 +722,11 @@ static void disconnect(struct store *s, const char *why)
 	schedule_reconnect(s);
 }
 
+static void disconnect(struct store *s, const char *why)
+{
+	drop_connection(s, NULL, 0, why);
+}
+
 /* libpq's messages end in newlines and may span lines; keep the first. */
 static const char *first_line(PGconn *conn, char *buf, size_t n)
 {
@@ -628,9 +742,27 @@ static void lost(struct store *s, const char *what)
 	disconnect(s, msg);
 }
 
+/* Connection parameters feedd sets unless the configured conninfo sets
+ * them itself (it is expanded after these, and a later value wins): TCP
+ * keepalives and a TCP user timeout, so that a half-open connection (a
+ * server gone without a word) is noticed within about a minute instead of
+ * the kernel's two hours; a lock_timeout, so that a lock held by someone
+ * else fails the batch (and it is retried after a backoff) instead of
+ * stalling every write behind it; a statement_timeout against anything
+ * else that never returns.  Ignored on a Unix socket. */
+static const char *const conn_keys[] = {"keepalives",	    "keepalives_idle", "keepalives_interval",
+					"keepalives_count", "tcp_user_timeout", "options",
+					"dbname",	    NULL};
+static const char *const conn_defaults[] = {
+	"1", "30", "10", "3", "60000", "-c statement_timeout=300s -c lock_timeout=60s"};
+
 static void connect_start(struct store *s)
 {
-	s->conn = PQconnectStart(s->conninfo);
+	const char *values[ARRAY_LEN(conn_keys)];
+	memcpy(values, conn_defaults, sizeof conn_defaults);
+	values[ARRAY_LEN(conn_keys) - 2] = s->conninfo;
+	values[ARRAY_LEN(conn_keys) - 1] = NULL;
+	s->conn = PQconnectStartParams(conn_keys, values, 1);
 	if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
 		lost(s, "cannot connect");
 		return;
@@ -876,6 +1008,7 @@ static void item_done(struct store *s, struct item *it, bool ok)
 	case ITEM_RELEASE:
 	case ITEM_SOURCE:
 	case ITEM_FEED:
+	case ITEM_REJECTED:
 		break;
 	}
 	item_free(it);
@@ -914,6 +1047,9 @@ static struct item *decode(struct store *s, const struct buf *rec)
 	case RECORD_ARTICLE: {
 		struct store_article *a = record_decode_article(rec->data, rec->len);
 		if (a) {
+			/* Spooled by an older feedd, before the bounds. */
+			bound_news_id(&a->news_id);
+			bound_tags(a->tags, &a->n_tags);
 			it = item_new(s, ITEM_ARTICLE);
 			it->u.article = a;
 		}
@@ -1124,15 +1260,118 @@ static void refill(struct store *s)
 	}
 }
 
-/* SQLSTATE classes that say "try again later", not "this data is bad". */
-static bool transient(const char *state)
+/* What a failed batch's SQLSTATE says about what to do next. */
+enum failure {
+	/* This item's data: the database will never take it (22 data
+	 * exception, 23 integrity constraint, 54 program limit such as an
+	 * index entry too large, P0 raised by a function for its arguments).
+	 * The item is rejected alone; the others go on. */
+	FAIL_DATA,
+	/* The database cannot take writes as it is: read-only or a standby
+	 * (25), privileges or the login (28, 42501), the schema or its objects
+	 * gone (3F, 3D, 42P01, 42883, ...).  Nothing is rejected: everything
+	 * is kept (spooled) and sent again after a backoff, no validators are
+	 * stored, and the problem is said at error priority and in STATUS. */
+	FAIL_UNUSABLE,
+	/* Anything else (08 connection, 40 serialization or deadlock, 53 disk
+	 * full or out of memory, 55 lock not available, 57 statement timeout
+	 * or shutdown, 58, XX, or no SQLSTATE at all): the same as UNUSABLE,
+	 * said as a warning. */
+	FAIL_RETRY,
+};
+
+static enum failure classify(const char *state)
 {
-	static const char *const classes[] = {"08", "40", "53", "54", "55", "57", "58", "XX"};
-	for (size_t i = 0; i < ARRAY_LEN(classes); i++)
-		if (strncmp(state, classes[i], 2) == 0)
-			return true;
-	return state[0] == '\0';
+	static const char *const data[] = {"22", "23", "54", "P0"};
+	static const char *const unusable[] = {"25", "28", "3D", "3F", "42", "26", "0A", "2B"};
+	for (size_t i = 0; i < ARRAY_LEN(data); i++)
+		if (strncmp(state, data[i], 2) == 0)
+			return FAIL_DATA;
+	for (size_t i = 0; i < ARRAY_LEN(unusable); i++)
+		if (strncmp(state, unusable[i], 2) == 0)
+			return FAIL_UNUSABLE;
+	return FAIL_RETRY;
 }
+
+/* strdup of v, NULL for NULL. */
+static char *dup_or_null(const char *v)
+{
+	return v ? xstrdup(v) : NULL;
+}
+
+/* An item the database refused for its data: reported as rejected, and a
+ * row with it (its spool encoding) and the reason queued for
+ * feedd.rejected, so that nothing refused is gone without a trace.  A
+ * refused feedd.rejected row is only logged. */
+static void reject(struct store *s, struct item *it, const char *error, const char *sqlstate)
+{
+	if (it->kind == ITEM_REJECTED) {
+		item_done(s, it, false);
+		return;
+	}
+	struct rejected *r = xcalloc(1, sizeof *r);
+	static const char *const kinds[] = {
+		[ITEM_ARTICLE] = "article", [ITEM_POLL] = "poll",   [ITEM_SOURCE] = "source",
+		[ITEM_FEED] = "feed",	    [ITEM_PAGE] = "page",   [ITEM_CLAIM] = "claim",
+		[ITEM_RELEASE] = "release", [ITEM_REJECTED] = "rejected",
+	};
+	r->kind = xstrdup(kinds[it->kind]);
+	r->sqlstate = dup_or_null(sqlstate[0] ? sqlstate : NULL);
+	r->error = dup_or_null(error);
+	buf_init(&r->record);
+	switch (it->kind) {
+	case ITEM_ARTICLE:
+		r->source = dup_or_null(it->u.article->source);
+		r->feed = dup_or_null(it->u.article->feed);
+		r->news_id = dup_or_null(it->u.article->news_id);
+		r->url = dup_or_null(it->u.article->url);
+		r->title = dup_or_null(it->u.article->title);
+		break;
+	case ITEM_POLL:
+		r->feed = dup_or_null(it->u.poll->feed);
+		break;
+	case ITEM_PAGE:
+		r->source = dup_or_null(it->u.page->source);
+		r->news_id = dup_or_null(it->u.page->news_id);
+		break;
+	case ITEM_SOURCE:
+		r->source = dup_or_null(it->u.source.name);
+		r->url = dup_or_null(it->u.source.home);
+		break;
+	case ITEM_FEED:
+		r->source = dup_or_null(it->u.feed.source);
+		r->feed = dup_or_null(it->u.feed.name);
+		r->url = dup_or_null(it->u.feed.url);
+		break;
+	default:
+		break;
+	}
+	if (spoolable(it)) {
+		static const char hex[] = "0123456789abcdef";
+		encode(it, &s->rec);
+		buf_append(&r->record, "\\x", 2);
+		for (size_t i = 0; i < s->rec.len; i++) {
+			unsigned char b = (unsigned char)s->rec.data[i];
+			buf_putc(&r->record, hex[b >> 4]);
+			buf_putc(&r->record, hex[b & 15]);
+		}
+	}
+	item_done(s, it, false);
+	struct item *row = item_new(s, ITEM_REJECTED);
+	row->u.rejected = r;
+	push_back(s, row);
+}
+
+/* Remembers why the database cannot take what waits, for STATUS. */
+static void set_problem(struct store *s, enum failure f, const char *error, const char *sqlstate,
+			bool in_setup)
+{
+	snprintf(s->problem, sizeof s->problem, "%.300s%s%s%s", error,
+		 sqlstate[0] ? " (SQLSTATE " : "", sqlstate, sqlstate[0] ? ")" : "");
+	s->problem_unusable = f == FAIL_UNUSABLE;
+	s->problem_in_setup = in_setup;
+}
+
 
 static void setup_done(struct store *s, struct batch *b)
 {
@@ -1140,6 +1379,7 @@ static void setup_done(struct store *s, struct batch *b)
 		char msg[600];
 		snprintf(msg, sizeof msg, "%s",
 			 b->error ? b->error : "schema check gave no answer");
+		set_problem(s, FAIL_UNUSABLE, msg, b->sqlstate, true);
 		batch_free(b);
 		LOG_ERR("database: %s", msg);
 		disconnect(s, "setup failed");
@@ -1147,10 +1387,14 @@ static void setup_done(struct store *s, struct batch *b)
 	}
 	batch_free(b);
 	s->state = ST_READY;
+	if (s->problem_in_setup)
+		s->problem[0] = '\0';
 	s->spool_announced = false;
 	s->session_inserted = 0;
 	s->settled = false;
-	s->backoff_ms = s->cfg.reconnect_min_ms;
+	/* The backoff is reset by a commit, not by a connection: a database
+	 * that connects and then refuses every batch (read-only, privileges
+	 * revoked) is retried ever more slowly, not four times a second. */
 	s->stats.connects++;
 	if (s->spool && spool_readable(s->spool))
 		LOG_NOTICE("database: connected, %zu items queued, %llu in the spool to store "
@@ -1196,6 +1440,9 @@ static void batch_done(struct store *s, struct batch *b)
 	LOG_DEBUG("database: batch of %zu items %s after %.3f s", b->n,
 		  b->error ? "failed" : "committed", ev_now(s->loop) - b->sent_at);
 	if (!b->error) {
+		/* Progress: the next trouble starts its backoff afresh. */
+		s->backoff_ms = s->cfg.reconnect_min_ms;
+		s->problem[0] = '\0';
 		s->stats.batches++;
 		s->stats.committed += b->n;
 		for (size_t i = 0; i < b->n; i++)
@@ -1208,14 +1455,25 @@ static void batch_done(struct store *s, struct batch *b)
 		item_describe(b->failed_item, what, sizeof what);
 	else
 		snprintf(what, sizeof what, "a batch of %zu items", b->n);
-	if (transient(b->sqlstate)) {
-		LOG_WARN("database: %s failed (%s, SQLSTATE %s); the batch will be sent again",
-			 what, b->error, b->sqlstate);
-		for (size_t i = 0; i < b->n; i++)
-			b->items[i]->failed = false;
-		push_front(s, b->items, b->n);
-		s->stats.resent += b->n;
-	} else if (b->n > 1) {
+	enum failure f = classify(b->sqlstate);
+	if (f != FAIL_DATA) {
+		char why[800];
+		snprintf(why, sizeof why, "%s failed: %s (SQLSTATE %s)", what, b->error,
+			 b->sqlstate[0] ? b->sqlstate : "none");
+		set_problem(s, f, b->error, b->sqlstate, false);
+		if (f == FAIL_UNUSABLE)
+			LOG_ERR("database: cannot store: %s; nothing is rejected: everything is "
+				"kept%s and sent again after a backoff",
+				why, s->spool ? " in the spool" : " in memory");
+		struct item **items = b->items;
+		size_t n = b->n;
+		b->items = NULL;
+		batch_free(b);
+		drop_connection(s, items, n, why);
+		free(items);
+		return;
+	}
+	if (b->n > 1) {
 		/* The whole transaction was rolled back; find the culprit by
 		 * sending each item alone. */
 		LOG_WARN("database: %s refused (%s); retrying its batch item by item", what,
@@ -1226,9 +1484,10 @@ static void batch_done(struct store *s, struct batch *b)
 		}
 		push_front(s, b->items, b->n);
 	} else {
-		LOG_ERR("database: %s rejected: %s (SQLSTATE %s)", what, b->error, b->sqlstate);
+		LOG_ERR("database: %s rejected: %s (SQLSTATE %s); kept in feedd.rejected", what,
+			b->error, b->sqlstate);
 		s->stats.rejected++;
-		item_done(s, b->items[0], false);
+		reject(s, b->items[0], b->error, b->sqlstate);
 	}
 	batch_free(b);
 }
@@ -1475,7 +1734,7 @@ static bool send_polls(struct store *s, struct batch *b, size_t first)
 		buf_free(&col[k]);
 	if (ok) {
 		sent_push(s, CMD_POLLS, b, NULL);
-		struct cmd *c = &s->sent[(s->sent_head + s->sent_count - 1) % s->sent_cap];
+		struct cmd *c = sent_at(s, s->sent_count - 1);
 		c->first = first;
 		c->count = b->n - first;
 	}
@@ -1551,6 +1810,13 @@ static bool send_item(struct store *s, struct item *it)
 	case ITEM_SOURCE: {
 		const char *p[2] = {it->u.source.name, it->u.source.home};
 		return PQsendQueryPrepared(c, "feedd_source", 2, p, NULL, NULL, 0) == 1;
+	}
+	case ITEM_REJECTED: {
+		const struct rejected *r = it->u.rejected;
+		const char *p[9] = {r->kind,	 r->source,   r->feed,	r->news_id,
+				    r->url,	 r->title,    r->sqlstate, r->error,
+				    r->record.len ? buf_str(&r->record) : NULL};
+		return PQsendQueryPrepared(c, "feedd_rejected", 9, p, NULL, NULL, 0) == 1;
 	}
 	case ITEM_FEED: {
 		snprintf(n1, sizeof n1, "%d", it->u.feed.interval_s);
@@ -1798,8 +2064,8 @@ void store_free(struct store *s)
 	buf_free(&s->rec);
 	while (s->sent_count) {
 		struct cmd *c = sent_peek(s);
-		if (c->kind == CMD_ITEM)
-			item_free(c->item);
+		for (size_t i = 0; i < cmd_n_items(c); i++)
+			item_free(cmd_item(c, i));
 		if (c->kind == CMD_SYNC)
 			batch_free(c->batch);
 		sent_pop(s);
@@ -1826,6 +2092,8 @@ static void enqueue(struct store *s, struct item *it)
 
 int store_submit_article(struct store *s, struct store_article *a)
 {
+	bound_news_id(&a->news_id);
+	bound_tags(a->tags, &a->n_tags);
 	if (!a->content_hash[0])
 		store_article_hash(a);
 	bool lazy = s->cfg.warm_lazily && !s->warmed && s->cfg.dedup_window_ms > 0;
@@ -1855,6 +2123,8 @@ void store_submit_poll(struct store *s, struct store_poll *p)
 
 void store_submit_page(struct store *s, struct store_page *p)
 {
+	bound_news_id(&p->news_id);
+	bound_tags(p->tags, &p->n_tags);
 	if (strcmp(p->status, "ok") == 0 && !p->content_hash[0])
 		store_page_hash(p);
 	struct item *it = item_new(s, ITEM_PAGE);
@@ -1949,8 +2219,9 @@ size_t store_unspooled(const struct store *s)
 	for (const struct item *it = s->head; it; it = it->next)
 		n += spoolable(it) && !it->from_spool;
 	for (size_t i = 0; i < s->sent_count; i++) {
-		const struct cmd *c = &s->sent[(s->sent_head + i) % s->sent_cap];
-		n += c->kind == CMD_ITEM && spoolable(c->item) && !c->item->from_spool;
+		const struct cmd *c = sent_at(s, i);
+		for (size_t k = 0; k < cmd_n_items(c); k++)
+			n += spoolable(cmd_item(c, k)) && !cmd_item(c, k)->from_spool;
 	}
 	return n;
 }
@@ -1966,9 +2237,9 @@ size_t store_spool_all(struct store *s)
 	for (struct item *it = s->head; it; it = it->next)
 		missed += !spool_copy(s, it, &err);
 	for (size_t i = 0; i < s->sent_count; i++) {
-		struct cmd *c = &s->sent[(s->sent_head + i) % s->sent_cap];
-		if (c->kind == CMD_ITEM)
-			missed += !spool_copy(s, c->item, &err);
+		const struct cmd *c = sent_at(s, i);
+		for (size_t k = 0; k < cmd_n_items(c); k++)
+			missed += !spool_copy(s, cmd_item(c, k), &err);
 	}
 	/* Those waiting for their sync are in the spool already. */
 	if (spool_sync(s->spool, &err) != 0) {
@@ -1977,6 +2248,13 @@ size_t store_spool_all(struct store *s)
 	}
 	buf_free(&err);
 	return missed;
+}
+
+const char *store_problem(const struct store *s, bool *unusable)
+{
+	if (unusable)
+		*unusable = s->problem_unusable;
+	return s->problem[0] ? s->problem : NULL;
 }
 
 bool store_ready(const struct store *s)

@@ -42,5 +42,5 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA feedd TO feedd_writer;
 GRANT SELECT ON ALL TABLES IN SCHEMA feedd TO feedd_writer, feedd_reader;
 GRANT INSERT, UPDATE ON
   feedd.sources, feedd.feeds, feedd.articles, feedd.article_feeds, feedd.article_revisions,
-  feedd.polls
+  feedd.polls, feedd.rejected
   TO feedd_writer;

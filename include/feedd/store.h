@@ -235,6 +235,11 @@ size_t store_unspooled(const struct store *s);
  * Returns how many could not be spooled. */
 size_t store_spool_all(struct store *s);
 bool store_ready(const struct store *s);
+/* Why the database cannot take what waits, until a batch commits again
+ * (NULL: nothing is wrong): the server's message and SQLSTATE.  *unusable
+ * (if given) says whether it is the database's state (read-only, privileges,
+ * schema: an admin must act) rather than a passing error. */
+const char *store_problem(const struct store *s, bool *unusable);
 void store_get_stats(const struct store *s, struct store_stats *out);
 const struct dedup *store_dedup(const struct store *s);
 

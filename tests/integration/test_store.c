@@ -6,7 +6,12 @@
  * restarted with `pg_ctl restart -m immediate` in the middle of pipelined
  * batches, after which every article is present exactly once; and a fresh
  * database's article tables analysed after the first inserts
- * (feedd.settle_statistics).
+ * (feedd.settle_statistics).  Then the defects of issue 12: an over-long
+ * news ID or tag, or a value the database refuses for good (54000), is
+ * rejected alone into feedd.rejected and blocks nothing; a read-only
+ * database rejects nothing (everything waits, spooled, and is stored once
+ * writes are allowed again) and is retried with a growing backoff; poll
+ * records in flight at exit are spooled.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +28,8 @@
 #include "feedd/dedup.h"
 #include "feedd/log.h"
 #include "feedd/migrate.h"
+#include "feedd/record.h"
+#include "feedd/spool.h"
 #include "feedd/store.h"
 #include "feedd/util.h"
 
@@ -65,7 +72,7 @@ static void exec_ok(PGconn *c, const char *sql)
 struct run {
 	struct ev_loop *loop;
 	struct store *store;
-	size_t counts[STORE_REJECTED + 1];
+	size_t counts[STORE_FULL + 1];
 	size_t reported, polls_ok, polls_failed;
 	size_t stop_at;	   /* break the loop when this many articles are reported */
 	size_t stop_polls; /* or this many polls, when set */
@@ -538,6 +545,287 @@ static void test_unmigrated_database_refused(void **state)
 	buf_free(&conn);
 }
 
+/* Runs r's loop until the query answers want (or 120 s passed). */
+static void run_until_sql(struct run *r, PGconn *c, const char *sql, long long want)
+{
+	r->stop_at = SIZE_MAX;
+	long long got = -1;
+	for (int i = 0; i < 1200 && !r->timed_out; i++) {
+		got = scalar(c, sql);
+		if (got == want)
+			return;
+		/* About 0.1 s of the store's loop between two looks. */
+		ev_timer t;
+		ev_timer_init(&t, on_deadline, 0.1, 0.);
+		struct run dummy = {0};
+		t.data = &dummy;
+		ev_timer_start(r->loop, &t);
+		ev_run(r->loop, EVRUN_ONCE);
+		while (ev_is_active(&t) && !r->timed_out)
+			ev_run(r->loop, EVRUN_ONCE);
+		ev_timer_stop(r->loop, &t);
+	}
+	fail_msg("%s: %lld, not %lld", sql, got, want);
+}
+
+static char *repeat(char ch, size_t n)
+{
+	char *v = xmalloc(n + 1);
+	memset(v, ch, n);
+	v[n] = '\0';
+	return v;
+}
+
+/* A database of its own, new and migrated: conn gets its conninfo. */
+static void fresh_db(const char *name, struct buf *conn)
+{
+	char sql[160];
+	PGconn *c = db();
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
+	exec_ok(c, sql);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+	exec_ok(c, sql);
+	PQfinish(c);
+	struct buf log, err;
+	buf_init(conn);
+	buf_init(&log);
+	buf_init(&err);
+	buf_printf(conn, "%s dbname=%s", conninfo(), name);
+	if (migrate_run(conn->data, &log, &err) != 0)
+		fail_msg("migrate: %s", buf_str(&err));
+	buf_free(&log);
+	buf_free(&err);
+}
+
+/* A news ID and a tag longer than an index entry may be are bounded before
+ * the database sees them; a value it still refuses for good (here a title
+ * over the limit of an index an admin added: SQLSTATE 54000) is rejected
+ * alone, kept in feedd.rejected, and the articles after it are stored. */
+static void test_oversized_values_block_nothing(void **state)
+{
+	struct buf conn;
+	fresh_db("feedd_big", &conn);
+	PGconn *c = PQconnectdb(conn.data);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	exec_ok(c, "CREATE INDEX articles_title_idx ON feedd.articles (title)");
+	struct run r;
+	run_init(&r, conn.data);
+	store_sync_source(r.store, "big", "https://big.example/");
+	store_sync_feed(r.store, "big-all", "big", "https://big.example/rss", 0, true);
+	for (int i = 0; i < 20; i++) {
+		struct store_article *a = article("big", "big-all", i, "T");
+		if (i == 3) { /* a 3,000-byte guid, twice with different ends */
+			free(a->news_id);
+			a->news_id = repeat('g', 3000);
+		}
+		if (i == 4) {
+			free(a->news_id);
+			a->news_id = repeat('g', 3000);
+			a->news_id[2999] = 'h';
+		}
+		if (i == 5) { /* a 3,000-byte category */
+			free(a->tags[0]);
+			a->tags[0] = repeat('c', 3000);
+		}
+		if (i == 6) { /* 20,000 characters that do not compress well */
+			struct buf t;
+			buf_init(&t);
+			uint64_t x = 88172645463325252ULL;
+			for (int k = 0; k < 20000; k++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				buf_putc(&t, "0123456789abcdef"[x & 15]);
+			}
+			free(a->title);
+			a->title = buf_steal(&t);
+		}
+		store_submit_article(r.store, a);
+	}
+	run_until(&r, 20);
+	assert_int_equal(r.counts[STORE_INSERTED], 19);
+	assert_int_equal(r.counts[STORE_REJECTED], 1);
+	/* The store goes on after it. */
+	store_submit_article(r.store, article("big", "big-all", 100, "After"));
+	run_until(&r, 21);
+	assert_int_equal(r.counts[STORE_INSERTED], 20);
+	run_until_sql(&r, c, "SELECT count(*) FROM feedd.rejected WHERE kind = 'article'", 1);
+	run_free(&r);
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles"), 20);
+	/* Two long IDs stay two, bounded, their start kept. */
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.articles WHERE news_id LIKE 'ggg%' "
+				"AND length(news_id) <= 512"),
+			 2);
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.articles WHERE tags[1] LIKE 'ccc%' "
+				"AND length(tags[1]) = 256"),
+			 1);
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.rejected WHERE kind = 'article' AND "
+				"source = 'big' AND feed = 'big-all' AND news_id = '6' AND "
+				"sqlstate = '54000' AND length(title) = 20000 AND "
+				"length(record) > 20000"),
+			 1);
+	PQfinish(c);
+	buf_free(&conn);
+}
+
+/* A read-only database (default_transaction_read_only, as on a hot standby
+ * or after an admin's ALTER) rejects nothing: what is submitted goes to the
+ * spool, is retried with a growing backoff, and is stored once writes are
+ * allowed again; store_problem says why meanwhile. */
+static void test_read_only_database_loses_nothing(void **state)
+{
+	char dir[] = "/tmp/feedd-test-ro-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct buf conn;
+	fresh_db("feedd_ro", &conn);
+	PGconn *c = PQconnectdb(conn.data);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	exec_ok(c, "SELECT feedd.sync_source('ro', 'https://ro.example/')");
+	exec_ok(c, "SELECT feedd.sync_feed('ro-all', 'ro', 'https://ro.example/rss', NULL, true)");
+	exec_ok(c, "ALTER DATABASE feedd_ro SET default_transaction_read_only = on");
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.loop = ev_loop_new(EVFLAG_AUTO);
+	struct store_config cfg;
+	store_config_default(&cfg);
+	cfg.conninfo = conn.data;
+	cfg.batch_size = 10;
+	cfg.reconnect_min_ms = 100;
+	cfg.reconnect_max_ms = 1000;
+	cfg.spool_dir = dir;
+	struct store_handler h = {
+		.on_article = on_article, .on_poll = on_poll, .on_state = on_state, .ctx = &r};
+	r.store = store_new(r.loop, &cfg, &h);
+	ev_timer_init(&r.deadline, on_deadline, 120., 0.);
+	r.deadline.data = &r;
+	ev_timer_start(r.loop, &r.deadline);
+
+	for (int i = 0; i < 50; i++)
+		store_submit_article(r.store, article("ro", "ro-all", i, "T"));
+	/* All accepted into the spool, none rejected; tried, and refused. */
+	run_until(&r, 50);
+	assert_int_equal(r.counts[STORE_SPOOLED], 50);
+	while (!store_problem(r.store, NULL) && !r.timed_out)
+		ev_run(r.loop, EVRUN_ONCE);
+	assert_int_equal(r.counts[STORE_REJECTED], 0);
+	bool unusable = false;
+	const char *why = store_problem(r.store, &unusable);
+	assert_non_null(why);
+	assert_true(unusable);
+	assert_non_null(strstr(why, "25006"));
+	/* Three seconds of a read-only database: the backoff doubles from
+	 * 0.1 s to 1 s, so a handful of attempts, not one every 0.1 s (a
+	 * slower machine only makes fewer). */
+	struct store_stats st0, st1;
+	store_get_stats(r.store, &st0);
+	ev_timer t;
+	ev_timer_init(&t, on_deadline, 3., 0.);
+	struct run dummy = {0};
+	t.data = &dummy;
+	ev_timer_start(r.loop, &t);
+	while (ev_is_active(&t))
+		ev_run(r.loop, EVRUN_ONCE);
+	store_get_stats(r.store, &st1);
+	assert_in_range(st1.connects - st0.connects, 1, 12);
+	assert_int_equal(r.counts[STORE_REJECTED], 0);
+	assert_true(store_spooled(r.store) >= 50);
+
+	PGconn *admin = db();
+	exec_ok(admin, "ALTER DATABASE feedd_ro RESET default_transaction_read_only");
+	PQfinish(admin);
+	/* The spooled articles go through now. */
+	run_until_sql(&r, c,
+		      "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
+		      "s.id = a.source_id WHERE s.name = 'ro'",
+		      50);
+	assert_int_equal(r.counts[STORE_REJECTED], 0);
+	while (store_spooled(r.store) > 0 && !r.timed_out)
+		ev_run(r.loop, EVRUN_ONCE);
+	assert_int_equal(store_spooled(r.store), 0);
+	assert_null(store_problem(r.store, NULL));
+	run_free(&r);
+	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.rejected"), 0);
+	PQfinish(c);
+	buf_free(&conn);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Poll records sent as one feedd.record_fetches and still in flight at exit
+ * (here: waiting for a lock another session holds) are counted as not yet
+ * in the spool and are spooled by store_spool_all. */
+static void test_polls_in_flight_spooled_at_exit(void **state)
+{
+	char dir[] = "/tmp/feedd-test-exit-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	PGconn *c = db();
+	struct run r;
+	run_init(&r, conninfo());
+	store_sync_source(r.store, "lk", "https://lk.example/");
+	store_sync_feed(r.store, "lk-all", "lk", "https://lk.example/rss", 0, true);
+	store_submit_article(r.store, article("lk", "lk-all", 1, "T"));
+	run_until(&r, 1);
+	run_free(&r);
+
+	memset(&r, 0, sizeof r);
+	r.loop = ev_loop_new(EVFLAG_AUTO);
+	struct store_config cfg;
+	store_config_default(&cfg);
+	cfg.conninfo = conninfo();
+	cfg.dedup_window_ms = 0;
+	cfg.spool_dir = dir;
+	struct store_handler h = {
+		.on_article = on_article, .on_poll = on_poll, .on_state = on_state, .ctx = &r};
+	r.store = store_new(r.loop, &cfg, &h);
+	ev_timer_init(&r.deadline, on_deadline, 120., 0.);
+	r.deadline.data = &r;
+	ev_timer_start(r.loop, &r.deadline);
+	while (r.ready_events == 0 && !r.timed_out)
+		ev_run(r.loop, EVRUN_ONCE);
+	assert_int_equal(r.ready_events, 1);
+
+	exec_ok(c, "BEGIN");
+	exec_ok(c, "LOCK TABLE feedd.polls IN ACCESS EXCLUSIVE MODE");
+	for (int i = 0; i < 3; i++)
+		store_submit_poll(r.store, poll_record("lk-all", i));
+	/* Until the store's record_fetches waits for the lock. */
+	PGconn *c2 = db();
+	for (int i = 0; i < 1200 && !r.timed_out; i++) {
+		ev_run(r.loop, EVRUN_NOWAIT);
+		if (scalar(c2, "SELECT count(*) FROM pg_locks WHERE NOT granted") > 0)
+			break;
+		struct timespec ts = {0, 50 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(scalar(c2, "SELECT count(*) FROM pg_locks WHERE NOT granted"), 1);
+	PQfinish(c2);
+	assert_int_equal(store_backlog(r.store), 3);
+	assert_int_equal(store_unspooled(r.store), 3);
+	assert_int_equal(store_spool_all(r.store), 0);
+	run_free(&r);
+	exec_ok(c, "ROLLBACK");
+	PQfinish(c);
+
+	struct buf err, rec;
+	buf_init(&err);
+	buf_init(&rec);
+	struct spool *sp = spool_open(dir, 0, &err);
+	assert_non_null(sp);
+	int polls = 0;
+	struct spool_pos pos;
+	while (spool_read(sp, &rec, &pos) == 1)
+		polls += record_kind_of(rec.data, rec.len) == RECORD_POLL;
+	assert_int_equal(polls, 3);
+	spool_close(sp);
+	buf_free(&err);
+	buf_free(&rec);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	log_init(LOG_STYLE_DAEMON, LOG_LVL_WARNING);
@@ -548,6 +836,9 @@ int main(void)
 		cmocka_unit_test(test_restart_mid_batch),
 		cmocka_unit_test(test_fresh_tables_get_statistics),
 		cmocka_unit_test(test_unmigrated_database_refused),
+		cmocka_unit_test(test_oversized_values_block_nothing),
+		cmocka_unit_test(test_read_only_database_loses_nothing),
+		cmocka_unit_test(test_polls_in_flight_spooled_at_exit),
 	};
 	return cmocka_run_group_tests(tests, setup_db, NULL);
 }
