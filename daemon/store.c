@@ -69,9 +69,11 @@ static const struct {
 	const char *name;
 	const char *const *sql;
 } statements[] = {
-	{"feedd_article", &sql_article}, {"feedd_poll", &sql_poll},   {"feedd_source", &sql_source},
-	{"feedd_feed", &sql_feed},	 {"feedd_page", &sql_page},   {"feedd_claim", &sql_claim},
-	{"feedd_release", &sql_release}, {"feedd_polls", &sql_polls},	{"feedd_rejected", &sql_rejected},
+	{"feedd_article", &sql_article},   {"feedd_poll", &sql_poll},
+	{"feedd_source", &sql_source},	   {"feedd_feed", &sql_feed},
+	{"feedd_page", &sql_page},	   {"feedd_claim", &sql_claim},
+	{"feedd_release", &sql_release},   {"feedd_polls", &sql_polls},
+	{"feedd_rejected", &sql_rejected},
 };
 
 enum item_kind {
@@ -750,9 +752,14 @@ static void lost(struct store *s, const char *what)
  * else fails the batch (and it is retried after a backoff) instead of
  * stalling every write behind it; a statement_timeout against anything
  * else that never returns.  Ignored on a Unix socket. */
-static const char *const conn_keys[] = {"keepalives",	    "keepalives_idle", "keepalives_interval",
-					"keepalives_count", "tcp_user_timeout", "options",
-					"dbname",	    NULL};
+static const char *const conn_keys[] = {"keepalives",
+					"keepalives_idle",
+					"keepalives_interval",
+					"keepalives_count",
+					"tcp_user_timeout",
+					"options",
+					"dbname",
+					NULL};
 static const char *const conn_defaults[] = {
 	"1", "30", "10", "3", "60000", "-c statement_timeout=300s -c lock_timeout=60s"};
 
@@ -1311,8 +1318,8 @@ static void reject(struct store *s, struct item *it, const char *error, const ch
 	}
 	struct rejected *r = xcalloc(1, sizeof *r);
 	static const char *const kinds[] = {
-		[ITEM_ARTICLE] = "article", [ITEM_POLL] = "poll",   [ITEM_SOURCE] = "source",
-		[ITEM_FEED] = "feed",	    [ITEM_PAGE] = "page",   [ITEM_CLAIM] = "claim",
+		[ITEM_ARTICLE] = "article", [ITEM_POLL] = "poll",	  [ITEM_SOURCE] = "source",
+		[ITEM_FEED] = "feed",	    [ITEM_PAGE] = "page",	  [ITEM_CLAIM] = "claim",
 		[ITEM_RELEASE] = "release", [ITEM_REJECTED] = "rejected",
 	};
 	r->kind = xstrdup(kinds[it->kind]);
@@ -1371,7 +1378,6 @@ static void set_problem(struct store *s, enum failure f, const char *error, cons
 	s->problem_unusable = f == FAIL_UNUSABLE;
 	s->problem_in_setup = in_setup;
 }
-
 
 static void setup_done(struct store *s, struct batch *b)
 {
@@ -1813,9 +1819,10 @@ static bool send_item(struct store *s, struct item *it)
 	}
 	case ITEM_REJECTED: {
 		const struct rejected *r = it->u.rejected;
-		const char *p[9] = {r->kind,	 r->source,   r->feed,	r->news_id,
-				    r->url,	 r->title,    r->sqlstate, r->error,
-				    r->record.len ? buf_str(&r->record) : NULL};
+		const char *p[9] = {
+			r->kind,     r->source, r->feed,
+			r->news_id,  r->url,	r->title,
+			r->sqlstate, r->error,	r->record.len ? buf_str(&r->record) : NULL};
 		return PQsendQueryPrepared(c, "feedd_rejected", 9, p, NULL, NULL, 0) == 1;
 	}
 	case ITEM_FEED: {
