@@ -1317,9 +1317,14 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 #define TIME_US_LEN 28 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" and its NUL */
 
 /* us as an ISO 8601 UTC timestamp with microseconds; by hand rather than
- * snprintf, since every poll record has two. */
+ * snprintf, since every poll record has two.  Any int64 is safe: one
+ * outside years 0..9999 is clamped to them first, so that nothing below
+ * overflows (record.c refuses such times from the spool already). */
 static void format_time_us(int64_t us, char out[TIME_US_LEN])
 {
+	const int64_t lo = INT64_C(-62167219200) * 1000000;	/* 0000-01-01 */
+	const int64_t hi = INT64_C(253402300800) * 1000000 - 1; /* the end of 9999 */
+	us = us < lo ? lo : us > hi ? hi : us;
 	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 	char iso[DATE_ISO_LEN];
 	if (date_format_utc(secs, iso) != 0)
