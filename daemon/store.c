@@ -1774,13 +1774,27 @@ struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 	if (s->cfg.spool_dir) {
 		struct buf err;
 		buf_init(&err);
-		s->spool = spool_open(s->cfg.spool_dir, s->cfg.spool_max_bytes, &err);
-		if (!s->spool)
+		/* FEEDD_SPOOL_SKIP_UNREADABLE=1: start without the segments
+		 * that cannot be read (left in place), rather than not at all. */
+		const char *skip = getenv("FEEDD_SPOOL_SKIP_UNREADABLE");
+		unsigned flags = skip && strcmp(skip, "1") == 0 ? SPOOL_SKIP_UNREADABLE : 0;
+		int r = spool_open(&s->spool, s->cfg.spool_dir, s->cfg.spool_max_bytes, flags,
+				   &err);
+		if (r == -1)
 			LOG_ERR("spool: %s; what is accepted while the database is away waits "
 				"in memory only (set state_dir to a writable directory)",
 				buf_str(&err));
+		else if (r != 0)
+			LOG_ERR("spool: %s: feedd does not start%s", buf_str(&err),
+				r == -2 ? " (set FEEDD_SPOOL_SKIP_UNREADABLE=1 to start without "
+					  "what cannot be read, leaving it in place)"
+					: "");
 		buf_free(&err);
 		s->cfg.spool_dir = NULL; /* borrowed; spool_dir() has its copy */
+		if (r < -1) {
+			store_free(s);
+			return NULL;
+		}
 	}
 	s->state = ST_BACKOFF;
 	connect_start(s);
