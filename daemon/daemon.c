@@ -1049,6 +1049,20 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	d->in_sync = xcalloc(cfg->n_feeds ? cfg->n_feeds : 1, sizeof *d->in_sync);
 	d->store = store_new(d->loop, &sc, &sh);
 	buf_free(&spool_dir);
+	if (!d->store) {
+		/* The spool holds what this process cannot read, or another
+		 * feedd has it (logged): starting would risk its records. */
+		free(d->in_sync);
+		sched_free(d->sched);
+		fetch_free(d->fetcher);
+		for (size_t i = 0; i < d->n_feeds; i++)
+			feed_rt_free(d->feeds[i]);
+		free(d->feeds);
+		free(d->index);
+		free(d->config_path);
+		cfg_free(cfg);
+		return 1;
+	}
 	d->pages = pages_new(d->loop, d->store, cfg, &fc, mode == DAEMON_ONCE);
 	if (n_only) {
 		/* once FEED...: the pages of those feeds' sources, not every

@@ -6,11 +6,25 @@
  */
 #include "feedd/record.h"
 
+#include "feedd/log.h"
+
+#include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STR_MAX (512u << 20)
+
+/* The times a record may hold.  Microseconds are feedd's own clock
+ * readings: 1970-01-01 up to the end of 9999.  Seconds come from what feeds
+ * and pages say: year 0 to the end of 9999 (what date_format_utc writes),
+ * with a day to spare either side for a zone offset.  Anything else is
+ * garbage, and store.c must never format it. */
+#define US_MIN INT64_C(0)
+#define US_MAX (INT64_C(253402300800) * 1000000 - 1)
+#define SECS_MIN (INT64_C(-62167219200) - 86400)
+#define SECS_MAX (INT64_C(253402300800) + 86400)
 
 static void put_u64(struct buf *b, uint64_t v)
 {
@@ -113,6 +127,34 @@ static char **get_strs(struct cur *c, size_t *n)
 	return v;
 }
 
+/* Whether a time field is in range, STORE_TIME_NONE counting only when
+ * none_ok; logs the refusal (kind and id name the item) when it is not. */
+static bool time_ok(const char *kind, const char *id, const char *field, int64_t v, bool us,
+		    bool none_ok)
+{
+	if (none_ok && v == STORE_TIME_NONE)
+		return true;
+	int64_t lo = us ? US_MIN : SECS_MIN, hi = us ? US_MAX : SECS_MAX;
+	if (v >= lo && v <= hi)
+		return true;
+	LOG_ERR("record: the spooled %s %s is refused: its %s (%" PRId64
+		") is not a time between %s and 9999",
+		kind, id, field, v, us ? "1970" : "year 0");
+	return false;
+}
+
+/* Whether a number is within lo..hi (an int field: within what the int it
+ * is read into holds); logs the refusal as time_ok does. */
+static bool num_ok(const char *kind, const char *id, const char *field, int64_t v, int64_t lo,
+		   int64_t hi)
+{
+	if (v >= lo && v <= hi)
+		return true;
+	LOG_ERR("record: the spooled %s %s is refused: its %s (%" PRId64 ") is out of range", kind,
+		id, field, v);
+	return false;
+}
+
 static void start(struct buf *b, enum record_kind k)
 {
 	buf_reset(b);
@@ -186,7 +228,9 @@ struct store_article *record_decode_article(const void *data, size_t len)
 	else
 		c.bad = true;
 	free(hash);
-	if (c.bad || c.left || !a->source || !a->feed || !a->news_id) {
+	if (c.bad || c.left || !a->source || !a->feed || !a->news_id ||
+	    !time_ok("article", a->news_id, "published_at", a->published_at, false, true) ||
+	    !time_ok("article", a->news_id, "seen_at_us", a->seen_at_us, true, false)) {
 		store_article_free(a);
 		return NULL;
 	}
@@ -219,21 +263,30 @@ struct store_poll *record_decode_poll(const void *data, size_t len)
 	struct store_poll *p = xcalloc(1, sizeof *p);
 	p->feed = get_str(&c);
 	p->started_us = get_i64(&c);
-	p->duration_ms = (int)get_i64(&c);
-	p->http_status = (int)get_i64(&c);
+	int64_t duration = get_i64(&c), status = get_i64(&c);
 	p->bytes = get_i64(&c);
-	p->items_seen = (int)get_i64(&c);
-	p->new_items = (int)get_i64(&c);
+	int64_t seen = get_i64(&c), fresh = get_i64(&c);
 	p->error = get_str(&c);
 	p->etag = get_str(&c);
 	p->last_modified = get_str(&c);
 	p->permanent_url = get_str(&c);
 	p->disabled_reason = get_str(&c);
 	p->next_poll_us = get_i64(&c);
-	if (c.bad || c.left || !p->feed) {
+	if (c.bad || c.left || !p->feed ||
+	    !time_ok("poll of", p->feed, "started_us", p->started_us, true, false) ||
+	    !time_ok("poll of", p->feed, "next_poll_us", p->next_poll_us, true, true) ||
+	    !num_ok("poll of", p->feed, "duration_ms", duration, INT_MIN, INT_MAX) ||
+	    !num_ok("poll of", p->feed, "http_status", status, 0, 999) ||
+	    !num_ok("poll of", p->feed, "bytes", p->bytes, 0, INT64_MAX) ||
+	    !num_ok("poll of", p->feed, "items_seen", seen, 0, INT_MAX) ||
+	    !num_ok("poll of", p->feed, "new_items", fresh, 0, INT_MAX)) {
 		store_poll_free(p);
 		return NULL;
 	}
+	p->duration_ms = (int)duration;
+	p->http_status = (int)status;
+	p->items_seen = (int)seen;
+	p->new_items = (int)fresh;
 	return p;
 }
 
@@ -299,9 +352,20 @@ struct store_page *record_decode_page(const void *data, size_t len)
 	else if (hash)
 		c.bad = true;
 	free(hash);
-	if (c.bad || c.left || !p->source || !p->news_id || !p->status) {
+	if (c.bad || c.left || !p->source || !p->news_id || !p->status ||
+	    !time_ok("page of", p->news_id, "published_at", p->published_at, false, true) ||
+	    !time_ok("page of", p->news_id, "modified_at", p->modified_at, false, true) ||
+	    !time_ok("page of", p->news_id, "seen_at_us", p->seen_at_us, true, false) ||
+	    !time_ok("page of", p->news_id, "retry_at_us", p->retry_at_us, true, true)) {
 		store_page_free(p);
 		return NULL;
+	}
+	for (size_t i = 0; i < p->n_revisit; i++) {
+		/* feedd.record_page takes them as int[] */
+		if (!num_ok("page of", p->news_id, "revisit age", p->revisit_s[i], 0, INT_MAX)) {
+			store_page_free(p);
+			return NULL;
+		}
 	}
 	return p;
 }

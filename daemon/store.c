@@ -1582,9 +1582,14 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 #define TIME_US_LEN 28 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" and its NUL */
 
 /* us as an ISO 8601 UTC timestamp with microseconds; by hand rather than
- * snprintf, since every poll record has two. */
+ * snprintf, since every poll record has two.  Any int64 is safe: one
+ * outside years 0..9999 is clamped to them first, so that nothing below
+ * overflows (record.c refuses such times from the spool already). */
 static void format_time_us(int64_t us, char out[TIME_US_LEN])
 {
+	const int64_t lo = INT64_C(-62167219200) * 1000000;	/* 0000-01-01 */
+	const int64_t hi = INT64_C(253402300800) * 1000000 - 1; /* the end of 9999 */
+	us = us < lo ? lo : us > hi ? hi : us;
 	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 	char iso[DATE_ISO_LEN];
 	if (date_format_utc(secs, iso) != 0)
@@ -2042,13 +2047,27 @@ struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 	if (s->cfg.spool_dir) {
 		struct buf err;
 		buf_init(&err);
-		s->spool = spool_open(s->cfg.spool_dir, s->cfg.spool_max_bytes, &err);
-		if (!s->spool)
+		/* FEEDD_SPOOL_SKIP_UNREADABLE=1: start without the segments
+		 * that cannot be read (left in place), rather than not at all. */
+		const char *skip = getenv("FEEDD_SPOOL_SKIP_UNREADABLE");
+		unsigned flags = skip && strcmp(skip, "1") == 0 ? SPOOL_SKIP_UNREADABLE : 0;
+		int r = spool_open(&s->spool, s->cfg.spool_dir, s->cfg.spool_max_bytes, flags,
+				   &err);
+		if (r == -1)
 			LOG_ERR("spool: %s; what is accepted while the database is away waits "
 				"in memory only (set state_dir to a writable directory)",
 				buf_str(&err));
+		else if (r != 0)
+			LOG_ERR("spool: %s: feedd does not start%s", buf_str(&err),
+				r == -2 ? " (set FEEDD_SPOOL_SKIP_UNREADABLE=1 to start without "
+					  "what cannot be read, leaving it in place)"
+					: "");
 		buf_free(&err);
 		s->cfg.spool_dir = NULL; /* borrowed; spool_dir() has its copy */
+		if (r < -1) {
+			store_free(s);
+			return NULL;
+		}
 	}
 	s->state = ST_BACKOFF;
 	connect_start(s);

@@ -191,7 +191,9 @@ struct store_stats {
 
 struct store;
 
-/* A store on loop; it starts connecting at once. cfg and h are copied. */
+/* A store on loop; it starts connecting at once. cfg and h are copied.
+ * NULL (logged) when its spool directory holds segments that cannot be
+ * read or is locked by another process: starting then would risk them. */
 struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 			const struct store_handler *h);
 /* Stops the watchers and frees everything, sent or not; call only from

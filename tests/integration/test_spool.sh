@@ -18,6 +18,15 @@
 #      again, new articles are refused rather than dropped: the polls fail,
 #      STATUS says SPOOL FULL, and once the database is back the articles
 #      arrive with the next polls.
+#   F. A segment feedd cannot read (a directory by a segment's name: root
+#      cannot read that either) is left in place and feedd does not start
+#      (exit 1), unless FEEDD_SPOOL_SKIP_UNREADABLE=1.
+#   G. A second `feedd run` on the state_dir of a running one exits 1 naming
+#      the first's PID; the first runs on, and what it spooled meanwhile
+#      arrives.
+#
+# Every signal goes to a daemon that said it runs (its signal watchers are
+# in place then); a signal before that would kill it.
 #
 # usage (through with-pg.sh): test_spool.sh FEEDD TESTS_DIR
 set -u
@@ -100,12 +109,16 @@ wait_for() {
   return 1
 }
 articles_are() { [ "$(count 2> /dev/null)" = "$1" ]; }
+# running LOG: feedd said in LOG that it runs; from then on it handles
+# SIGHUP and SIGTERM (the line follows ev_signal_start).
+running() { grep -q "feedd [^ ]* running: " "$1"; }
 segments() { find "$work/state/spool" -name 'seg-*.spool' 2> /dev/null | wc -l; }
 
 # A. Ingestion, with SIGHUP over and over.
 write_feeds 1000000
 "$feedd" run -c "$work/feedd.conf" 2> "$work/run.log" &
 daemon_pid=$!
+wait_for 30 running "$work/run.log" || not_ok "A: feedd says it runs" "$(tail -3 "$work/run.log")"
 for ((k = 0; k < 20; k++)); do
   sleep 0.15
   kill -HUP "$daemon_pid" 2> /dev/null
@@ -172,7 +185,7 @@ notify_pid=$!
 wait_for 5 test -S "$notify"
 NOTIFY_SOCKET=$notify "$feedd" run -c "$work/feedd.conf" 2> "$work/run2.log" &
 daemon_pid=$!
-started() { grep -q "polling $feeds feeds" "$work/run2.log"; }
+started() { running "$work/run2.log" && grep -q "polling $feeds feeds" "$work/run2.log"; }
 wait_for 30 started || not_ok "E: feedd started" "$(tail -3 "$work/run2.log")"
 sleep 1
 pg_stop_immediate
@@ -198,6 +211,49 @@ kill "$notify_pid" 2> /dev/null
 is "E: nothing is left in the spool" 0 "$(find "$work/state2/spool" -name 'seg-*.spool' | wc -l)"
 is "E: still each article once" "$(sql "SELECT count(*) FROM feedd.articles")" \
   "$(sql "SELECT count(DISTINCT news_id) FROM feedd.articles")"
+
+# F. A segment that cannot be read.
+sed -i "s|^state_dir = .*|state_dir = $work/state3|" "$work/feedd.conf"
+unreadable=$work/state3/spool/seg-0000000000000001.spool
+mkdir -p "$unreadable"
+timeout 30 "$feedd" run -c "$work/feedd.conf" 2> "$work/run3.log"
+is "F: a segment that cannot be read: feedd run exits 1" 1 $?
+grep -q "spool: $unreadable cannot be read: not a regular file; it is left in place" "$work/run3.log" &&
+  grep -q "feedd does not start" "$work/run3.log" && ok "F: the segment and the refusal are logged" ||
+  not_ok "F: the segment and the refusal are logged" "$(tail -3 "$work/run3.log")"
+[ -d "$unreadable" ] && ok "F: the segment is left in place" || not_ok "F: the segment is left in place"
+FEEDD_SPOOL_SKIP_UNREADABLE=1 timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once3.log"
+is "F: with FEEDD_SPOOL_SKIP_UNREADABLE=1, once runs (exit 0)" 0 $?
+[ -d "$unreadable" ] && ok "F: ... and leaves the segment in place" ||
+  not_ok "F: ... and leaves the segment in place"
+
+# G. Two daemons, one state_dir.
+sed -i "s|^state_dir = .*|state_dir = $work/state4|" "$work/feedd.conf"
+"$feedd" run -c "$work/feedd.conf" 2> "$work/run4.log" &
+daemon_pid=$!
+started4() { running "$work/run4.log" && grep -q "polling $feeds feeds" "$work/run4.log"; }
+wait_for 30 started4 || not_ok "G: the first feedd started" "$(tail -3 "$work/run4.log")"
+pg_stop_immediate
+write_feeds 5000000
+spooling() { [ "$(find "$work/state4/spool" -name 'seg-*.spool' -size +1k | wc -l)" -ge 1 ]; }
+wait_for 30 spooling || not_ok "G: the first feedd spools" "$(tail -3 "$work/run4.log")"
+timeout 30 "$feedd" run -c "$work/feedd.conf" 2> "$work/run5.log"
+is "G: a second feedd run on the same state_dir exits 1" 1 $?
+grep -q "in use by another feedd (PID $daemon_pid," "$work/run5.log" &&
+  ok "G: ... naming the first's PID ($daemon_pid)" ||
+  not_ok "G: ... naming the first's PID ($daemon_pid)" "$(tail -3 "$work/run5.log")"
+is "G: the first runs on" 0 "$(kill -0 "$daemon_pid" 2> /dev/null; echo $?)"
+pg_start_again || { echo "not ok - PostgreSQL did not start again"; exit 1; }
+all_g() { [ "$(sql "SELECT count(*) FROM feedd.articles WHERE news_id::bigint >= 5000000" 2> /dev/null)" = 5000 ]; }
+if wait_for 90 all_g; then ok "G: everything the first accepted arrives"; else
+  not_ok "G: everything the first accepted arrives" \
+    "$(sql "SELECT count(*) FROM feedd.articles WHERE news_id::bigint >= 5000000")"
+fi
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+is "G: SIGTERM exits 0" 0 $?
+daemon_pid=
+is "G: nothing is left in the spool" 0 "$(find "$work/state4/spool" -name 'seg-*.spool' | wc -l)"
 
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

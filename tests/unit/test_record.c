@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,7 +95,7 @@ static void test_poll_round_trip(void **state)
 {
 	struct store_poll p = {
 		.feed = "f1",
-		.started_us = -5,
+		.started_us = 0,
 		.duration_ms = 1234,
 		.http_status = 304,
 		.bytes = 1LL << 40,
@@ -105,7 +106,7 @@ static void test_poll_round_trip(void **state)
 		.last_modified = "Wed, 11 Jun 2025 15:46:00 GMT",
 		.permanent_url = NULL,
 		.disabled_reason = "HTTP 410 Gone",
-		.next_poll_us = INT64_MAX,
+		.next_poll_us = INT64_C(253402300799999999), /* the last microsecond of 9999 */
 	};
 	struct buf b;
 	buf_init(&b);
@@ -113,7 +114,7 @@ static void test_poll_round_trip(void **state)
 	struct store_poll *c = record_decode_poll(b.data, b.len);
 	assert_non_null(c);
 	assert_string_equal(c->feed, "f1");
-	assert_true(c->started_us == -5);
+	assert_true(c->started_us == 0);
 	assert_int_equal(c->duration_ms, 1234);
 	assert_int_equal(c->http_status, 304);
 	assert_true(c->bytes == 1LL << 40);
@@ -124,7 +125,7 @@ static void test_poll_round_trip(void **state)
 	assert_string_equal(c->last_modified, p.last_modified);
 	assert_null(c->permanent_url);
 	assert_string_equal(c->disabled_reason, "HTTP 410 Gone");
-	assert_true(c->next_poll_us == INT64_MAX);
+	assert_true(c->next_poll_us == p.next_poll_us);
 	store_poll_free(c);
 	for (size_t n = 0; n < b.len; n++)
 		assert_null(record_decode_poll(b.data, n));
@@ -204,13 +205,121 @@ static void test_flipped_bytes(void **state)
 	buf_free(&b);
 }
 
+/* Encodes the poll with one field changed and decodes it; whether it was
+ * accepted. */
+static bool poll_accepted(int64_t started_us, int64_t next_poll_us, int64_t bytes)
+{
+	struct store_poll p = {.feed = "f1",
+			       .started_us = started_us,
+			       .bytes = bytes,
+			       .next_poll_us = next_poll_us};
+	struct buf b;
+	buf_init(&b);
+	record_encode_poll(&p, &b);
+	struct store_poll *c = record_decode_poll(b.data, b.len);
+	buf_free(&b);
+	store_poll_free(c);
+	return c != NULL;
+}
+
+/* The int fields of a poll are written as 64 bits: a value that does not
+ * fit is refused rather than cut. */
+static bool poll_int_accepted(size_t field, int64_t v)
+{
+	struct store_poll p = {.feed = "f1", .started_us = 1, .next_poll_us = STORE_TIME_NONE};
+	struct buf b;
+	buf_init(&b);
+	record_encode_poll(&p, &b);
+	/* kind, "f1" (4 + 2 bytes), started_us; then duration_ms, http_status,
+	 * bytes, items_seen, new_items */
+	size_t at = 1 + 6 + 8 + 8 * field;
+	for (int i = 0; i < 8; i++)
+		b.data[at + (size_t)i] = (char)((uint64_t)v >> (8 * i));
+	struct store_poll *c = record_decode_poll(b.data, b.len);
+	buf_free(&b);
+	store_poll_free(c);
+	return c != NULL;
+}
+
+/* Times that feedd never writes, and that store.c would overflow on when
+ * formatting them, refuse the record. */
+static void test_times_out_of_range(void **state)
+{
+	const int64_t end_us = INT64_C(253402300800) * 1000000; /* 10000-01-01 */
+	assert_true(poll_accepted(0, STORE_TIME_NONE, 0));
+	assert_true(poll_accepted(end_us - 1, end_us - 1, INT64_MAX));
+	assert_false(poll_accepted(INT64_MIN, STORE_TIME_NONE, 0)); /* not for started_us */
+	assert_false(poll_accepted(INT64_MIN + 1, STORE_TIME_NONE, 0));
+	assert_false(poll_accepted(-1, STORE_TIME_NONE, 0));
+	assert_false(poll_accepted(end_us, STORE_TIME_NONE, 0));
+	assert_false(poll_accepted(INT64_MAX, STORE_TIME_NONE, 0));
+	assert_false(poll_accepted(1, INT64_MIN + 1, 0));
+	assert_false(poll_accepted(1, INT64_MAX, 0));
+	assert_false(poll_accepted(1, STORE_TIME_NONE, -1)); /* bytes */
+	assert_true(poll_int_accepted(0, -7));		     /* duration_ms */
+	assert_false(poll_int_accepted(0, INT64_C(1) << 32));
+	assert_true(poll_int_accepted(1, 599)); /* http_status */
+	assert_false(poll_int_accepted(1, -1));
+	assert_false(poll_int_accepted(1, INT64_MIN));
+	assert_false(poll_int_accepted(3, INT64_C(1) << 31)); /* items_seen */
+	assert_false(poll_int_accepted(4, -3));		      /* new_items */
+
+	struct store_article *a = sample_article();
+	struct buf b;
+	buf_init(&b);
+	int64_t bad_seen[] = {INT64_MIN, INT64_MIN + 1, -1, end_us, INT64_MAX};
+	for (size_t i = 0; i < sizeof bad_seen / sizeof *bad_seen; i++) {
+		a->seen_at_us = bad_seen[i];
+		record_encode_article(a, &b);
+		struct store_article *c = record_decode_article(b.data, b.len);
+		if (c)
+			fail_msg("an article seen at %" PRId64 " us was accepted", bad_seen[i]);
+	}
+	a->seen_at_us = 1749656760123456;
+	a->published_at = INT64_MIN + 1;
+	record_encode_article(a, &b);
+	assert_null(record_decode_article(b.data, b.len));
+	a->published_at = INT64_C(-62167219200); /* 0000-01-01: a feed may say so */
+	record_encode_article(a, &b);
+	struct store_article *c = record_decode_article(b.data, b.len);
+	assert_non_null(c);
+	store_article_free(c);
+	store_article_free(a);
+
+	int64_t revisit[] = {60, -1};
+	struct store_page p = {.source = "s",
+			       .news_id = "1",
+			       .status = "ok",
+			       .published_at = STORE_TIME_NONE,
+			       .modified_at = STORE_TIME_NONE,
+			       .seen_at_us = 1,
+			       .retry_at_us = STORE_TIME_NONE,
+			       .revisit_s = revisit,
+			       .n_revisit = 1};
+	record_encode_page(&p, &b);
+	struct store_page *pc = record_decode_page(b.data, b.len);
+	assert_non_null(pc);
+	store_page_free(pc);
+	p.n_revisit = 2; /* -1 s */
+	record_encode_page(&p, &b);
+	assert_null(record_decode_page(b.data, b.len));
+	p.n_revisit = 1;
+	p.retry_at_us = INT64_MAX;
+	record_encode_page(&p, &b);
+	assert_null(record_decode_page(b.data, b.len));
+	p.retry_at_us = STORE_TIME_NONE;
+	p.modified_at = INT64_MAX;
+	record_encode_page(&p, &b);
+	assert_null(record_decode_page(b.data, b.len));
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_article_round_trip),
-		cmocka_unit_test(test_poll_round_trip),
-		cmocka_unit_test(test_page_round_trip),
-		cmocka_unit_test(test_flipped_bytes),
+		cmocka_unit_test(test_article_round_trip), cmocka_unit_test(test_poll_round_trip),
+		cmocka_unit_test(test_page_round_trip),	   cmocka_unit_test(test_flipped_bytes),
+		cmocka_unit_test(test_times_out_of_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
