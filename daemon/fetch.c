@@ -28,6 +28,8 @@
 #include <curl/curl.h>
 #include <ev.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,31 +348,105 @@ static bool v6_public(const uint8_t b[16])
 	return true;
 }
 
+/* The address in sa, read through memcpy into the typed struct of its
+ * family: sa may point into any buffer (libcurl's struct curl_sockaddr, a
+ * sockaddr_storage), and reading it through a cast pointer breaks strict
+ * aliasing, which -O3 exploits. */
 bool fetch_address_public(const struct sockaddr *sa)
 {
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		return v4_public(ntohl(in->sin_addr.s_addr));
+	sa_family_t family;
+	memcpy(&family, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof family);
+	if (family == AF_INET) {
+		struct sockaddr_in in;
+		memcpy(&in, sa, sizeof in);
+		return v4_public(ntohl(in.sin_addr.s_addr));
 	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		return v6_public(in6->sin6_addr.s6_addr);
+	if (family == AF_INET6) {
+		struct sockaddr_in6 in6;
+		memcpy(&in6, sa, sizeof in6);
+		return v6_public(in6.sin6_addr.s6_addr);
 	}
 	return false; /* AF_UNIX and the like */
 }
 
-/* Parses an IP literal into sa; false when text is not one. */
-static bool parse_ip(const char *text, struct sockaddr_storage *ss)
+/* One part of an IPv4 number as inet_aton reads it: decimal, octal after a
+ * leading 0, hex after 0x; false when text[0..n) is none of them or its
+ * value exceeds max. */
+static bool v4_part(const char *text, size_t n, uint32_t max, uint32_t *out)
 {
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *in = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
-	if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
+	unsigned base = 10;
+	size_t i = 0;
+	if (n >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+		base = 16;
+		i = 2;
+	} else if (n >= 2 && text[0] == '0') {
+		base = 8;
+		i = 1;
+	}
+	if (n == 0 || i == n)
+		return false; /* "", or "0x" with no digit: glibc's inet_aton refuses it */
+	uint64_t v = 0;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)text[i];
+		unsigned d = isdigit(c) ? (unsigned)(c - '0')
+			: isxdigit(c)	? (unsigned)(tolower(c) - 'a' + 10)
+					: 16;
+		if (d >= base)
+			return false;
+		v = v * base + d;
+		if (v > max)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* An IPv4 address in any spelling that inet_aton, getaddrinfo and
+ * libcurl's URL parser take for one: one to four parts separated by dots,
+ * each decimal, octal or hex, the last filling the bytes that are left
+ * ("2130706433", "0x7f000001", "0177.0.0.1", "127.1" are all 127.0.0.1).
+ * *out is in host order; false when text is not such a number. */
+static bool parse_v4_number(const char *text, uint32_t *out)
+{
+	uint32_t parts[4];
+	size_t n = 0;
+	const char *p = text;
+	for (;;) {
+		if (n == 4)
+			return false;
+		size_t len = strcspn(p, ".");
+		bool last = p[len] == '\0';
+		/* The last part fills 4 - n bytes; the others one each. */
+		uint32_t max =
+			last ? (n == 0 ? UINT32_MAX : (UINT32_C(1) << (8 * (4 - n))) - 1) : 255;
+		if (!v4_part(p, len, max, &parts[n]))
+			return false;
+		n++;
+		if (last)
+			break;
+		p += len + 1;
+	}
+	uint32_t a = 0;
+	for (size_t i = 0; i + 1 < n; i++)
+		a |= parts[i] << (8 * (3 - i));
+	*out = a | parts[n - 1];
+	return true;
+}
+
+/* Whether text is an IP literal (IPv6 without brackets, or IPv4 in any
+ * numeric spelling), and if so *public says whether fetch_address_public
+ * would let it through.  The addresses are parsed into typed structs; no
+ * sockaddr is punned. */
+static bool classify_ip(const char *text, bool *public)
+{
+	uint32_t v4;
+	if (parse_v4_number(text, &v4)) {
+		*public = v4_public(v4);
 		return true;
 	}
-	if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
+	struct in6_addr in6;
+	if (strchr(text, ':') && inet_pton(AF_INET6, text, &in6) == 1) {
+		*public = v6_public(in6.s6_addr);
 		return true;
 	}
 	return false;
@@ -388,23 +464,34 @@ bool fetch_host_private(const char *host)
 		return false;
 	memcpy(name, host, n);
 	name[n] = '\0';
-	if (name[n - 1] == '.') /* "localhost." */
+	if (name[n - 1] == '.') /* "localhost.", "127.0.0.1." */
 		name[--n] = '\0';
+	if (n == 0)
+		return false;
 	static const char lh[] = "localhost";
 	size_t l = sizeof lh - 1;
 	if (strcasecmp(name, lh) == 0 ||
 	    (n > l && name[n - l - 1] == '.' && strcasecmp(name + n - l, lh) == 0))
 		return true;
-	struct sockaddr_storage ss;
-	return parse_ip(name, &ss) && !fetch_address_public((const struct sockaddr *)&ss);
+	bool public;
+	return classify_ip(name, &public) && !public;
 }
 
 static void format_address(const struct sockaddr *sa, char *out, size_t n)
 {
-	const void *a = sa->sa_family == AF_INET6
-		? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
-		: (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	if (!inet_ntop(sa->sa_family, a, out, (socklen_t)n))
+	sa_family_t family;
+	memcpy(&family, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof family);
+	const char *ok = NULL;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 in6;
+		memcpy(&in6, sa, sizeof in6);
+		ok = inet_ntop(AF_INET6, &in6.sin6_addr, out, (socklen_t)n);
+	} else if (family == AF_INET) {
+		struct sockaddr_in in;
+		memcpy(&in, sa, sizeof in);
+		ok = inet_ntop(AF_INET, &in.sin_addr, out, (socklen_t)n);
+	}
+	if (!ok)
 		snprintf(out, n, "?");
 }
 
@@ -596,10 +683,9 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 		/* A connection reused from another request was never shown
 		 * to on_open_socket. */
 		char *ip = NULL;
-		struct sockaddr_storage ss;
+		bool public;
 		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
-		if (ip && parse_ip(ip, &ss) &&
-		    !fetch_address_public((const struct sockaddr *)&ss)) {
+		if (ip && classify_ip(ip, &public) && !public) {
 			struct buf b;
 			buf_init(&b);
 			buf_printf(&b, "refused: the address %s is not public", ip);

@@ -102,8 +102,10 @@ struct sockaddr;
  * address hidden in IPv6 (mapped, compatible, NAT64, 6to4) that is. */
 bool fetch_address_public(const struct sockaddr *sa);
 /* Whether a URL host names a non-public place by itself: "localhost",
- * "*.localhost", or an IP literal (IPv6 with or without brackets) that
- * fetch_address_public refuses.  Other names are not resolved. */
+ * "*.localhost", or an IP literal (IPv6 with or without brackets; IPv4 in
+ * every spelling libcurl and getaddrinfo accept: "2130706433", "0x7f000001",
+ * "0177.0.0.1", "127.1") that fetch_address_public refuses.  Other names are
+ * not resolved. */
 bool fetch_host_private(const char *host);
 
 /* The charset parameter of a Content-Type value, unquoted, or NULL; the

@@ -492,6 +492,39 @@ static void test_concurrent(void **state)
 	run_free(&run);
 }
 
+/* public_only refuses loopback however the URL spells it: libcurl reads
+ * "2130706433", "0x7f000001", "0177.0.0.1" and "127.1" as 127.0.0.1, and
+ * 0.0.0.0 reaches the local host on Linux.  The server must see none of
+ * them. */
+static void test_public_only(void **state)
+{
+	struct run run;
+	run_init(&run, NULL);
+	const char *port = strrchr(base(), ':') + 1;
+	static const char *const hosts[] = {
+		"127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1",
+		"127.1",     "0.0.0.0",	   "[::1]",	 "localhost",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(hosts); i++) {
+		char url[128];
+		snprintf(url, sizeof url, "http://%s:%s/guard-probe", hosts[i], port);
+		size_t n = run.n_done;
+		assert_int_equal(
+			fetch_start(run.f,
+				    &(struct fetch_request){.url = url, .public_only = true}),
+			0);
+		wait_for(&run, n + 1, 30);
+		struct fetch_result *r = run.results[n];
+		if (!r->refused || !r->error || strncmp(r->error, "refused: the address ", 21) != 0)
+			fail_msg("%s: not refused (HTTP %d, %s)", url, r->http_status,
+				 r->error ? r->error : "no error");
+		assert_int_equal(r->http_status, 0);
+	}
+	struct fetch_result *r = get(&run, "/count", (struct fetch_request){0});
+	assert_null(strstr(r->body.data, "/guard-probe"));
+	run_free(&run);
+}
+
 /* Done callbacks may start the next request. */
 static void test_chain(void **state)
 {
@@ -576,19 +609,13 @@ static void test_free_in_done(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok),
-		cmocka_unit_test(test_conditional),
-		cmocka_unit_test(test_charset),
-		cmocka_unit_test(test_redirects),
-		cmocka_unit_test(test_statuses),
-		cmocka_unit_test(test_hang),
-		cmocka_unit_test(test_drip),
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_broken),
-		cmocka_unit_test(test_concurrent),
-		cmocka_unit_test(test_chain),
-		cmocka_unit_test(test_cancel),
-		cmocka_unit_test(test_free_in_flight),
+		cmocka_unit_test(test_ok),	     cmocka_unit_test(test_conditional),
+		cmocka_unit_test(test_charset),	     cmocka_unit_test(test_redirects),
+		cmocka_unit_test(test_statuses),     cmocka_unit_test(test_hang),
+		cmocka_unit_test(test_drip),	     cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_broken),	     cmocka_unit_test(test_public_only),
+		cmocka_unit_test(test_concurrent),   cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_cancel),	     cmocka_unit_test(test_free_in_flight),
 		cmocka_unit_test(test_free_in_done),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
