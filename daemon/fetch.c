@@ -62,6 +62,10 @@ struct transfer {
 	char errbuf[CURL_ERROR_SIZE];
 	bool public_only, insecure;
 	char refused_addr[INET6_ADDRSTRLEN]; /* the first address on_open_socket refused */
+	char **hosts;			     /* the hosts every request must go to, or NULL: any */
+	size_t n_hosts;
+	char *refused_host;    /* the host on_prereq refused ... */
+	bool refused_redirect; /* ... as a redirect's */
 	struct transfer *prev, *next;
 };
 
@@ -508,6 +512,31 @@ static curl_socket_t on_open_socket(void *userp, curlsocktype purpose, struct cu
 	return socket(a->family, a->socktype, a->protocol);
 }
 
+/* libcurl calls this before it sends each request, the first and every
+ * redirect, once the connection is made: the place to refuse a host the
+ * request may not go to.  Nothing has been sent to it yet. */
+static int on_prereq(void *userp, char *primary_ip, char *local_ip, int primary_port,
+		     int local_port)
+{
+	struct transfer *t = userp;
+	char *url = NULL;
+	curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
+	char *host = url ? url_host(url) : NULL;
+	for (size_t i = 0; host && i < t->n_hosts; i++) {
+		if (strcmp(t->hosts[i], host) == 0) {
+			free(host);
+			return CURL_PREREQFUNC_OK;
+		}
+	}
+	if (!t->refused_host) {
+		t->refused_host = host ? host : xstrdup(url ? url : "?");
+		t->refused_redirect = t->status != 0; /* a response came before */
+	} else {
+		free(host);
+	}
+	return CURL_PREREQFUNC_ABORT;
+}
+
 /* ---- the result --------------------------------------------------------- */
 
 /* libcurl's name for the error, then its detail when that adds something;
@@ -565,6 +594,11 @@ static char *describe(const struct fetcher *f, const struct transfer *t, CURLcod
 	buf_init(&b);
 	if (rc != CURLE_OK && t->refused_addr[0]) {
 		buf_printf(&b, "refused: the address %s is not public", t->refused_addr);
+		return buf_steal(&b);
+	}
+	if (rc != CURLE_OK && t->refused_host) {
+		buf_printf(&b, "refused: %s %s is not one of the allowed hosts",
+			   t->refused_redirect ? "the redirect to" : "the host", t->refused_host);
 		return buf_steal(&b);
 	}
 	switch (rc) {
@@ -653,6 +687,10 @@ static void transfer_free(struct transfer *t)
 	free(t->req_last_modified);
 	free(t->retry_after);
 	free(t->max_bytes_name);
+	free(t->refused_host);
+	for (size_t i = 0; i < t->n_hosts; i++)
+		free(t->hosts[i]);
+	free(t->hosts);
 	free(t);
 }
 
@@ -678,7 +716,7 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 		free(r->error);
 		r->error = buf_steal(&clean);
 	}
-	r->refused = !cancelled && rc != CURLE_OK && t->refused_addr[0];
+	r->refused = !cancelled && rc != CURLE_OK && (t->refused_addr[0] || t->refused_host);
 	if (!r->error && t->public_only) {
 		/* A connection reused from another request was never shown
 		 * to on_open_socket. */
@@ -967,7 +1005,18 @@ static int setup(const struct fetcher *f, struct transfer *t, const char *url)
 	/* "" offers every encoding this libcurl decodes. */
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	SET(CURLOPT_FOLLOWLOCATION, 1L);
+	if (t->hosts) {
+#if CURL_AT_LEAST_VERSION(7, 80, 0)
+		SET(CURLOPT_PREREQFUNCTION, on_prereq);
+		SET(CURLOPT_PREREQDATA, t);
+		SET(CURLOPT_FOLLOWLOCATION, 1L);
+#else
+		/* No hook to check a redirect's host: follow none. */
+		SET(CURLOPT_FOLLOWLOCATION, 0L);
+#endif
+	} else {
+		SET(CURLOPT_FOLLOWLOCATION, 1L);
+	}
 	SET(CURLOPT_MAXREDIRS, (long)(c->max_redirects > 0 ? c->max_redirects : 0));
 #if CURL_AT_LEAST_VERSION(7, 85, 0)
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -1012,6 +1061,12 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req)
 	t->all_permanent = true;
 	t->public_only = req->public_only;
 	t->insecure = req->insecure;
+	if (req->hosts) {
+		t->hosts = xcalloc(req->n_hosts ? req->n_hosts : 1, sizeof *t->hosts);
+		for (size_t i = 0; i < req->n_hosts; i++)
+			t->hosts[i] = xstrdup(req->hosts[i]);
+		t->n_hosts = req->n_hosts;
+	}
 	if (usable_validator(req->etag)) {
 		t->req_etag = xstrdup(req->etag);
 		add_header(t, "If-None-Match", req->etag);

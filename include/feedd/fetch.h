@@ -61,6 +61,14 @@ struct fetch_request {
 	/* Skip the TLS certificate and name checks for this request (a feed's
 	 * verify_tls = false); the fetcher's verify_tls still rules the rest. */
 	bool insecure;
+	/* When not NULL: the hosts (as url_host spells them: lower case, no
+	 * port, IPv6 in brackets) that every request of this fetch may go to,
+	 * the first and each redirect.  A request to another host is refused
+	 * after its connection is made and before anything is sent (refused
+	 * set, error "refused: the redirect to HOST is not one of the allowed
+	 * hosts").  The fetcher copies them. */
+	const char *const *hosts;
+	size_t n_hosts;
 };
 
 struct fetch_result {
@@ -75,7 +83,7 @@ struct fetch_result {
 	int64_t retry_after_s; /* from Retry-After (delta-seconds or HTTP-date), -1 when absent */
 	int64_t duration_ms;
 	int redirects;
-	bool refused;	 /* public_only refused the address; error says which */
+	bool refused;	 /* public_only refused the address, or hosts the host; error says which */
 	struct buf body; /* the decoded body (gzip/deflate/br as libcurl supports) */
 };
 

@@ -525,6 +525,61 @@ static void test_public_only(void **state)
 	run_free(&run);
 }
 
+/* hosts holds every hop: a redirect to another host is refused before
+ * anything is sent to it ("localhost" is this same server under a name
+ * that is not in the list, so the request log tells). */
+static void test_redirect_hosts(void **state)
+{
+	struct run run;
+	run_init(&run, NULL);
+	static const char *const hosts[] = {"example.org", "127.0.0.1"};
+	struct fetch_request req = {.hosts = hosts, .n_hosts = ARRAY_LEN(hosts)};
+	char path[256];
+	const char *port = strrchr(base(), ':') + 1;
+
+	/* Redirects that stay on the listed hosts are followed. */
+	struct fetch_result *r = get(&run, "/redirect/302/2?to=/feeds/atom10.xml", req);
+	assert_null(r->error);
+	assert_int_equal(r->http_status, 200);
+	assert_int_equal(r->redirects, 2);
+
+	snprintf(path, sizeof path, "/redirect/302/1?to=http://localhost:%s/feeds/foreign-1.xml",
+		 port);
+	r = get(&run, path, req);
+	assert_true(r->refused);
+	assert_string_equal(r->error,
+			    "refused: the redirect to localhost is not one of the allowed hosts");
+	assert_int_equal(r->body.len, 0);
+
+	/* The second hop of a chain, through a 301. */
+	snprintf(path, sizeof path,
+		 "/redirect/301/1?to=/redirect/307/1%%3Fto%%3Dhttp://LocalHost:%s/feeds/"
+		 "foreign-2.xml",
+		 port);
+	r = get(&run, path, req);
+	assert_true(r->refused);
+	assert_contains(r->error, "redirect to localhost ");
+	assert_null(r->permanent_url);
+
+	/* The first URL is held to the list too. */
+	char url[128];
+	snprintf(url, sizeof url, "http://localhost:%s/feeds/foreign-3.xml", port);
+	size_t n = run.n_done;
+	assert_int_equal(fetch_start(run.f,
+				     &(struct fetch_request){.url = url,
+							     .hosts = hosts,
+							     .n_hosts = ARRAY_LEN(hosts)}),
+			 0);
+	wait_for(&run, n + 1, 30);
+	assert_true(run.results[n]->refused);
+	assert_string_equal(run.results[n]->error,
+			    "refused: the host localhost is not one of the allowed hosts");
+
+	r = get(&run, "/count", (struct fetch_request){0});
+	assert_null(strstr(r->body.data, "foreign-"));
+	run_free(&run);
+}
+
 /* Done callbacks may start the next request. */
 static void test_chain(void **state)
 {
@@ -609,13 +664,21 @@ static void test_free_in_done(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok),	     cmocka_unit_test(test_conditional),
-		cmocka_unit_test(test_charset),	     cmocka_unit_test(test_redirects),
-		cmocka_unit_test(test_statuses),     cmocka_unit_test(test_hang),
-		cmocka_unit_test(test_drip),	     cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_broken),	     cmocka_unit_test(test_public_only),
-		cmocka_unit_test(test_concurrent),   cmocka_unit_test(test_chain),
-		cmocka_unit_test(test_cancel),	     cmocka_unit_test(test_free_in_flight),
+		cmocka_unit_test(test_ok),
+		cmocka_unit_test(test_conditional),
+		cmocka_unit_test(test_charset),
+		cmocka_unit_test(test_redirects),
+		cmocka_unit_test(test_statuses),
+		cmocka_unit_test(test_hang),
+		cmocka_unit_test(test_drip),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_broken),
+		cmocka_unit_test(test_public_only),
+		cmocka_unit_test(test_redirect_hosts),
+		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_free_in_flight),
 		cmocka_unit_test(test_free_in_done),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
