@@ -64,8 +64,14 @@ struct transfer {
 	char refused_addr[INET6_ADDRSTRLEN]; /* the first address on_open_socket refused */
 	char **hosts;			     /* the hosts every request must go to, or NULL: any */
 	size_t n_hosts;
-	char *refused_host;    /* the host on_prereq refused ... */
-	bool refused_redirect; /* ... as a redirect's */
+	/* Under a budget: the bytes of it this body holds (its buffer's whole
+	 * capacity), the most it may ever hold, and whether libcurl holds it
+	 * paused until the budget has room. */
+	size_t reserved, reserve_cap;
+	bool paused;
+	struct fetcher *budget_of; /* the fetcher, when it has a budget */
+	char *refused_host;	   /* the host on_prereq refused ... */
+	bool refused_redirect;	   /* ... as a redirect's */
 	struct transfer *prev, *next;
 };
 
@@ -81,8 +87,22 @@ struct fetcher {
 	struct transfer *head, *tail; /* in flight, oldest first */
 	size_t n;
 	uint64_t next_seq;
-	int depth; /* done callbacks running */
-	bool dead; /* torn down by fetch_free from inside a done callback */
+	int depth;		     /* done callbacks running */
+	bool dead;		     /* torn down by fetch_free from inside a done callback */
+	struct fetch_budget *budget; /* or NULL */
+	struct fetcher *budget_next; /* the budget's other fetchers */
+	size_t n_paused;
+	ev_timer resume; /* due at once when the budget gained room */
+};
+
+/* Bytes for bodies, shared by fetchers and the results they handed out.
+ * held never exceeds limit.  References: its creator's, each fetcher's and
+ * each result that still holds part of it. */
+struct fetch_budget {
+	size_t limit, held, peak;
+	char *name;
+	int refs;
+	struct fetcher *fetchers;
 };
 
 void fetch_config_default(struct fetch_config *c)
@@ -96,12 +116,136 @@ void fetch_config_default(struct fetch_config *c)
 	c->low_speed_time_s = 30;
 	c->max_redirects = 5;
 	c->verify_tls = true;
+	c->budget = NULL;
+}
+
+/* ---- the body budget ------------------------------------------------------ */
+
+struct fetch_budget *fetch_budget_new(size_t bytes, const char *name)
+{
+	struct fetch_budget *b = xcalloc(1, sizeof *b);
+	b->limit = bytes < 4096 ? 4096 : bytes;
+	b->name = name ? xstrdup(name) : NULL;
+	b->refs = 1;
+	return b;
+}
+
+static void budget_unref(struct fetch_budget *b)
+{
+	if (b && --b->refs == 0) {
+		free(b->name);
+		free(b);
+	}
+}
+
+void fetch_budget_free(struct fetch_budget *b)
+{
+	budget_unref(b);
+}
+
+size_t fetch_budget_held(const struct fetch_budget *b)
+{
+	return b->held;
+}
+
+size_t fetch_budget_peak(const struct fetch_budget *b)
+{
+	return b->peak;
+}
+
+/* Gives n bytes back and wakes every fetcher with a paused transfer (from
+ * the loop, by a timer due at once: this may run inside a done callback). */
+static void budget_release(struct fetch_budget *b, size_t n)
+{
+	if (!n)
+		return;
+	b->held -= n;
+	for (struct fetcher *f = b->fetchers; f; f = f->budget_next)
+		if (f->n_paused && !ev_is_active(&f->resume))
+			ev_timer_start(f->loop, &f->resume);
+}
+
+struct need {
+	size_t need, held;
+};
+
+static int by_need(const void *a, const void *b)
+{
+	const struct need *x = a, *y = b;
+	return x->need < y->need ? -1 : x->need > y->need;
+}
+
+/* Whether t may hold want bytes instead of t->reserved.  Never beyond the
+ * limit; and only if afterwards every running transfer can still reach its
+ * cap in some order, each finishing and giving back what it holds (the
+ * banker's algorithm with one resource: smallest remaining need first).
+ * Results handed out count as given back: their owners free them whatever
+ * the fetches do.  So no set of paused transfers can wait on each other. */
+static bool budget_allows(struct fetch_budget *b, const struct transfer *t, size_t want)
+{
+	size_t delta = want - t->reserved;
+	if (delta > b->limit - b->held)
+		return false;
+	size_t n = 0, running = 0;
+	for (struct fetcher *f = b->fetchers; f; f = f->budget_next)
+		n += f->n;
+	struct need *v = xcalloc(n ? n : 1, sizeof *v);
+	n = 0;
+	for (struct fetcher *f = b->fetchers; f; f = f->budget_next) {
+		for (struct transfer *u = f->head; u; u = u->next) {
+			size_t held = u == t ? want : u->reserved;
+			v[n].held = held;
+			v[n].need = u->reserve_cap - held;
+			running += held;
+			n++;
+		}
+	}
+	qsort(v, n, sizeof *v, by_need);
+	size_t free_now = b->limit - running;
+	bool safe = true;
+	for (size_t i = 0; i < n && safe; i++) {
+		safe = v[i].need <= free_now;
+		free_now += v[i].held;
+	}
+	free(v);
+	return safe;
+}
+
+/* Makes room in t's body for len more bytes, within the budget: 0, or -1
+ * when the budget has no room now (the caller pauses t).  Grows by
+ * doubling where it can, by what is needed where it cannot; the buffer is
+ * sized to exactly what is reserved. */
+static int budget_reserve(struct fetcher *f, struct transfer *t, size_t len)
+{
+	struct fetch_budget *b = f->budget;
+	struct buf *body = &t->r->body;
+	size_t need = body->len + len + 1; /* and the NUL */
+	if (need <= t->reserved)
+		return 0;
+	size_t want = t->reserved * 2 > 65536 ? t->reserved * 2 : 65536;
+	if (want > t->reserve_cap)
+		want = t->reserve_cap;
+	if (want < need || !budget_allows(b, t, want))
+		want = need;
+	if (want > t->reserve_cap || !budget_allows(b, t, want))
+		return -1;
+	b->held += want - t->reserved;
+	if (b->held > b->peak)
+		b->peak = b->held;
+	t->reserved = want;
+	body->data = xrealloc(body->data, want);
+	body->cap = want;
+	return 0;
 }
 
 void fetch_result_free(struct fetch_result *r)
 {
 	if (!r)
 		return;
+	if (r->budget) {
+		budget_release(r->budget, r->budget_bytes);
+		budget_unref(r->budget);
+	}
 	free(r->error);
 	free(r->etag);
 	free(r->last_modified);
@@ -292,6 +436,18 @@ static size_t on_write(char *p, size_t size, size_t n, void *userp)
 	struct transfer *t = userp;
 	struct buf *body = &t->r->body;
 	size_t len = size * n;
+	if (t->budget_of) {
+		size_t take = t->max_bytes && len > t->max_bytes - body->len
+			? t->max_bytes - body->len
+			: len;
+		if (budget_reserve(t->budget_of, t, take) != 0) {
+			if (!t->paused) {
+				t->paused = true;
+				t->budget_of->n_paused++;
+			}
+			return CURL_WRITEFUNC_PAUSE;
+		}
+	}
 	if (t->max_bytes && len > t->max_bytes - body->len) {
 		buf_append(body, p, t->max_bytes - body->len);
 		t->over_cap = true;
@@ -679,6 +835,8 @@ static void unlink_transfer(struct fetcher *f, struct transfer *t)
 /* Only for a handle libcurl no longer holds (removed, or never added). */
 static void transfer_free(struct transfer *t)
 {
+	if (t->budget_of)
+		budget_release(t->budget_of->budget, t->reserved);
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->headers);
@@ -745,6 +903,29 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 	r->charset = fetch_parse_charset(r->content_type);
 	r->retry_after_s = fetch_parse_retry_after(t->retry_after, (int64_t)time(NULL));
 
+	if (t->paused) {
+		t->paused = false;
+		f->n_paused--;
+	}
+	if (t->budget_of) {
+		/* The result takes the body's part of the budget, shrunk to
+		 * what the body is. */
+		size_t keep = r->body.data ? r->body.len + 1 : 0;
+		if (keep < t->reserved) {
+			if (keep) {
+				r->body.data = xrealloc(r->body.data, keep);
+				r->body.cap = keep;
+			}
+			budget_release(f->budget, t->reserved - keep);
+			t->reserved = keep;
+		}
+		if (t->reserved) {
+			r->budget = f->budget;
+			r->budget->refs++;
+			r->budget_bytes = t->reserved;
+			t->reserved = 0;
+		}
+	}
 	t->r = NULL;
 	unlink_transfer(f, t);
 	curl_multi_remove_handle(f->multi, t->easy);
@@ -814,6 +995,21 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	check_multi_info(f);
 }
 
+/* The budget gained room: every paused transfer tries again, oldest first
+ * (libcurl hands the held bytes to on_write, which may pause it again). */
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fetcher *f = w->data;
+	for (struct transfer *t = f->head; t && f->n_paused; t = t->next) {
+		if (!t->paused)
+			continue;
+		t->paused = false;
+		f->n_paused--;
+		curl_easy_pause(t->easy, CURLPAUSE_CONT);
+	}
+	check_multi_info(f);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: what to watch on fd, kept as its socketp. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -875,6 +1071,15 @@ struct fetcher *fetch_new(struct ev_loop *loop, const struct fetch_config *cfg, 
 	f->ctx = ctx;
 	ev_timer_init(&f->timer, on_timer, 0., 0.);
 	f->timer.data = f;
+	ev_timer_init(&f->resume, on_resume, 0., 0.);
+	f->resume.data = f;
+	f->budget = cfg->budget;
+	f->cfg.budget = NULL; /* reached through f->budget only */
+	if (f->budget) {
+		f->budget->refs++;
+		f->budget_next = f->budget->fetchers;
+		f->budget->fetchers = f;
+	}
 	f->multi = need(curl_multi_init());
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
@@ -911,6 +1116,15 @@ static void teardown(struct fetcher *f)
 	while (f->socks)
 		sock_free(f, f->socks);
 	ev_timer_stop(f->loop, &f->timer);
+	ev_timer_stop(f->loop, &f->resume);
+	if (f->budget) {
+		struct fetcher **p = &f->budget->fetchers;
+		while (*p != f)
+			p = &(*p)->budget_next;
+		*p = f->budget_next;
+		budget_unref(f->budget);
+		f->budget = NULL;
+	}
 	free(f->user_agent);
 	f->user_agent = NULL;
 	f->dead = true;
@@ -1058,6 +1272,17 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req)
 	t->r->retry_after_s = -1;
 	t->max_bytes = req->max_bytes;
 	t->max_bytes_name = req->max_bytes_name ? xstrdup(req->max_bytes_name) : NULL;
+	if (f->budget) {
+		/* No body may outgrow the budget, whatever its own cap. */
+		size_t limit = f->budget->limit;
+		t->budget_of = f;
+		t->reserve_cap = t->max_bytes && t->max_bytes < limit ? t->max_bytes + 1 : limit;
+		if (!t->max_bytes || t->max_bytes > limit - 1) {
+			t->max_bytes = limit - 1;
+			free(t->max_bytes_name);
+			t->max_bytes_name = f->budget->name ? xstrdup(f->budget->name) : NULL;
+		}
+	}
 	t->all_permanent = true;
 	t->public_only = req->public_only;
 	t->insecure = req->insecure;

@@ -39,10 +39,14 @@ struct fetch_config {
 	long low_speed_time_s; /* ... for this long (default 1 byte/s for 30 s) */
 	int max_redirects;     /* 5 */
 	bool verify_tls;       /* true */
+	/* Bytes of response bodies held in memory, shared with other fetchers
+	 * and with the results not yet freed; NULL: no budget (the default).
+	 * The fetcher keeps a reference. */
+	struct fetch_budget *budget;
 };
 
 /* Defaults: "feedd/VERSION", 64 connections, 4 per host, 15 s to connect,
- * 60 s in all, 1 byte/s for 30 s, 5 redirects, TLS verified. */
+ * 60 s in all, 1 byte/s for 30 s, 5 redirects, TLS verified, no budget. */
 void fetch_config_default(struct fetch_config *c);
 
 struct fetch_request {
@@ -85,6 +89,10 @@ struct fetch_result {
 	int redirects;
 	bool refused;	 /* public_only refused the address, or hosts the host; error says which */
 	struct buf body; /* the decoded body (gzip/deflate/br as libcurl supports) */
+	/* The fetcher's: the part of its budget the body holds, given back by
+	 * fetch_result_free.  Do not take the body out of a result. */
+	struct fetch_budget *budget;
+	size_t budget_bytes;
 };
 
 void fetch_result_free(struct fetch_result *r);
@@ -92,6 +100,25 @@ void fetch_result_free(struct fetch_result *r);
 typedef void (*fetch_done_fn)(void *ctx_of_fetcher, struct fetch_result *r); /* the callee owns r */
 
 struct fetcher;
+
+/* A budget for the bytes of response bodies held in memory at once, by
+ * every fetcher given it and the results they handed out, until those are
+ * freed; for it the budget counts a body's whole buffer.  A transfer whose
+ * body needs more than the budget has room for now is paused (libcurl stops
+ * reading it) until bodies are freed, and goes on from where it stopped;
+ * nothing fails for lack of room.  Room is only granted where every
+ * transfer still running can then finish in some order (the banker's
+ * algorithm), so paused transfers never wait on each other; a single body
+ * is capped at the budget (name, e.g. "max_body_memory", is then named in
+ * the error).  The time a transfer spends paused counts against its
+ * timeout.  bytes is at least 4096. */
+struct fetch_budget *fetch_budget_new(size_t bytes, const char *name);
+/* Drops the creator's reference: the budget goes when no fetcher or result
+ * uses it any more. */
+void fetch_budget_free(struct fetch_budget *b);
+/* Bytes held now, and the most ever held: never above the budget. */
+size_t fetch_budget_held(const struct fetch_budget *b);
+size_t fetch_budget_peak(const struct fetch_budget *b);
 
 /* A fetcher on loop; done is called once per request, from the loop (never from inside fetch_start). */
 struct fetcher *fetch_new(struct ev_loop *loop, const struct fetch_config *cfg, fetch_done_fn done,

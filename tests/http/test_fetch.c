@@ -580,6 +580,51 @@ static void test_redirect_hosts(void **state)
 	run_free(&run);
 }
 
+/* A budget smaller than the bodies together: every fetch completes in full,
+ * and what the bodies hold (buffers whole, and results until they are
+ * freed) never exceeds it.  The newest result is kept while the rest run,
+ * so that they share what is left. */
+static void test_budget(void **state)
+{
+	struct fetch_config cfg;
+	test_config(&cfg);
+	struct fetch_budget *budget = fetch_budget_new(5 * MIB, "max_body_memory");
+	cfg.budget = budget;
+	struct run run;
+	run_init(&run, &cfg);
+	fetch_budget_free(budget); /* the fetcher and the results keep it */
+	enum { N = 8 };
+	for (int i = 0; i < N; i++)
+		start(&run, "/big?mb=2", (struct fetch_request){.max_bytes = 4 * MIB});
+	while (run.n_done < N) {
+		wait_for(&run, run.n_done + 1, 60);
+		assert_true(fetch_budget_held(budget) <= 5 * MIB);
+		struct fetch_result *r = run.results[run.n_done - 1];
+		if (r->error)
+			fail_msg("fetch %zu: %s", run.n_done - 1, r->error);
+		assert_int_equal(r->http_status, 200);
+		assert_true(r->body.len >= 2 * MIB);
+		assert_contains(r->body.data + r->body.len - 20, "</rss>");
+		for (size_t i = 0; i + 1 < run.n_done; i++) {
+			fetch_result_free(run.results[i]);
+			run.results[i] = NULL;
+		}
+	}
+	print_message("budget 5 MiB: peak %zu bytes\n", fetch_budget_peak(budget));
+	assert_true(fetch_budget_peak(budget) <= 5 * MIB);
+	/* More than one body at a time: the budget did not serialise them. */
+	assert_true(fetch_budget_peak(budget) > 3 * MIB);
+	fetch_result_free(run.results[N - 1]);
+	run.results[N - 1] = NULL;
+	assert_int_equal(fetch_budget_held(budget), 0);
+
+	/* A body larger than the budget is cut at it, which is named. */
+	struct fetch_result *r = get(&run, "/big?mb=8", (struct fetch_request){0});
+	assert_string_equal(r->error, "body larger than 5242879 bytes (max_body_memory)");
+	assert_true(fetch_budget_held(budget) <= 5 * MIB);
+	run_free(&run);
+}
+
 /* Done callbacks may start the next request. */
 static void test_chain(void **state)
 {
@@ -675,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_broken),
 		cmocka_unit_test(test_public_only),
 		cmocka_unit_test(test_redirect_hosts),
+		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_cancel),

@@ -83,6 +83,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.low_speed_time_s, 30);
 	assert_int_equal(c.max_redirects, 5);
 	assert_true(c.verify_tls);
+	assert_null(c.budget);
 }
 
 static void never_done(void *ctx, struct fetch_result *r)
