@@ -111,7 +111,9 @@ struct fetcher;
  * algorithm), so paused transfers never wait on each other; a single body
  * is capped at the budget (name, e.g. "max_body_memory", is then named in
  * the error).  The time a transfer spends paused counts against its
- * timeout.  bytes is at least 4096. */
+ * timeout.  Results must be freed without waiting for other fetches under
+ * the same budget (the daemon frees a poll's once the store has it), or
+ * those may wait for ever.  bytes is at least 4096. */
 struct fetch_budget *fetch_budget_new(size_t bytes, const char *name);
 /* Drops the creator's reference: the budget goes when no fetcher or result
  * uses it any more. */
