@@ -89,6 +89,7 @@ enum key_id {
 	K_MAX_ENTRIES,
 	K_MAX_FIELD_SIZE,
 	K_MAX_ARTICLE_SIZE,
+	K_MAX_BODY_MEMORY,
 	K_FETCH_TIMEOUT,
 	K_CONNECT_TIMEOUT,
 	K_SHUTDOWN_TIMEOUT,
@@ -180,6 +181,9 @@ static const struct key keys[K_COUNT] = {
 			      GIB(1), .reload = true},
 	[K_MAX_ARTICLE_SIZE] = {SEC_FEEDD, "max_article_size", V_SIZE, G(max_article_size), "8M",
 				KIB(1), GIB(1), .reload = true},
+	/* All response bodies in memory at once; fetches wait for room. */
+	[K_MAX_BODY_MEMORY] = {SEC_FEEDD, "max_body_memory", V_SIZE, G(max_body_memory), "256M",
+			       KIB(1024), GIB(64), .reload = false},
 	[K_FETCH_TIMEOUT] = {SEC_FEEDD, "fetch_timeout", V_DUR, G(fetch_timeout_ms), "60s", SECS(1),
 			     HOURS(1), .reload = true},
 	[K_CONNECT_TIMEOUT] = {SEC_FEEDD, "connect_timeout", V_DUR, G(connect_timeout_ms), "15s",
@@ -1438,6 +1442,14 @@ static void check_intervals(struct parser *p)
 			"default_interval (%s) is outside min_interval (%s) to max_interval (%s)",
 			buf_str(&d), buf_str(&a), buf_str(&b));
 		buf_free(&d);
+	}
+	if (!p->failed &&
+	    (c->max_feed_size > c->max_body_memory || c->max_article_size > c->max_body_memory)) {
+		bool feed = c->max_feed_size > c->max_body_memory;
+		fail_at(p, blame(p, K_MAX_BODY_MEMORY, feed ? K_MAX_FEED_SIZE : K_MAX_ARTICLE_SIZE),
+			"max_body_memory (%zu bytes) is less than %s (%zu bytes)",
+			c->max_body_memory, feed ? "max_feed_size" : "max_article_size",
+			feed ? c->max_feed_size : c->max_article_size);
 	}
 	for (size_t i = 0; i < c->n_sources && !p->failed; i++) {
 		const struct cfg_source *s = &c->sources[i];

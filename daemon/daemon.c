@@ -1022,6 +1022,8 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	fc.per_host_connections = cfg->per_host_connections;
 	fc.connect_timeout_ms = cfg->connect_timeout_ms;
 	fc.timeout_ms = cfg->fetch_timeout_ms;
+	/* One budget for feeds and pages; the fetchers keep it. */
+	fc.budget = fetch_budget_new(cfg->max_body_memory, "max_body_memory");
 	d->fetcher = fetch_new(d->loop, &fc, on_fetched, d);
 	d->sched = sched_new(d->loop, on_due, d);
 
@@ -1064,6 +1066,8 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		return 1;
 	}
 	d->pages = pages_new(d->loop, d->store, cfg, &fc, mode == DAEMON_ONCE);
+	fetch_budget_free(fc.budget);
+	fc.budget = NULL;
 	if (n_only) {
 		/* once FEED...: the pages of those feeds' sources, not every
 		 * source's backlog. */

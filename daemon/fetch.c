@@ -28,6 +28,8 @@
 #include <curl/curl.h>
 #include <ev.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,16 @@ struct transfer {
 	char errbuf[CURL_ERROR_SIZE];
 	bool public_only, insecure;
 	char refused_addr[INET6_ADDRSTRLEN]; /* the first address on_open_socket refused */
+	char **hosts;			     /* the hosts every request must go to, or NULL: any */
+	size_t n_hosts;
+	/* Under a budget: the bytes of it this body holds (its buffer's whole
+	 * capacity), the most it may ever hold, and whether libcurl holds it
+	 * paused until the budget has room. */
+	size_t reserved, reserve_cap;
+	bool paused;
+	struct fetcher *budget_of; /* the fetcher, when it has a budget */
+	char *refused_host;	   /* the host on_prereq refused ... */
+	bool refused_redirect;	   /* ... as a redirect's */
 	struct transfer *prev, *next;
 };
 
@@ -75,8 +87,22 @@ struct fetcher {
 	struct transfer *head, *tail; /* in flight, oldest first */
 	size_t n;
 	uint64_t next_seq;
-	int depth; /* done callbacks running */
-	bool dead; /* torn down by fetch_free from inside a done callback */
+	int depth;		     /* done callbacks running */
+	bool dead;		     /* torn down by fetch_free from inside a done callback */
+	struct fetch_budget *budget; /* or NULL */
+	struct fetcher *budget_next; /* the budget's other fetchers */
+	size_t n_paused;
+	ev_timer resume; /* due at once when the budget gained room */
+};
+
+/* Bytes for bodies, shared by fetchers and the results they handed out.
+ * held never exceeds limit.  References: its creator's, each fetcher's and
+ * each result that still holds part of it. */
+struct fetch_budget {
+	size_t limit, held, peak;
+	char *name;
+	int refs;
+	struct fetcher *fetchers;
 };
 
 void fetch_config_default(struct fetch_config *c)
@@ -90,12 +116,136 @@ void fetch_config_default(struct fetch_config *c)
 	c->low_speed_time_s = 30;
 	c->max_redirects = 5;
 	c->verify_tls = true;
+	c->budget = NULL;
+}
+
+/* ---- the body budget ------------------------------------------------------ */
+
+struct fetch_budget *fetch_budget_new(size_t bytes, const char *name)
+{
+	struct fetch_budget *b = xcalloc(1, sizeof *b);
+	b->limit = bytes < 4096 ? 4096 : bytes;
+	b->name = name ? xstrdup(name) : NULL;
+	b->refs = 1;
+	return b;
+}
+
+static void budget_unref(struct fetch_budget *b)
+{
+	if (b && --b->refs == 0) {
+		free(b->name);
+		free(b);
+	}
+}
+
+void fetch_budget_free(struct fetch_budget *b)
+{
+	budget_unref(b);
+}
+
+size_t fetch_budget_held(const struct fetch_budget *b)
+{
+	return b->held;
+}
+
+size_t fetch_budget_peak(const struct fetch_budget *b)
+{
+	return b->peak;
+}
+
+/* Gives n bytes back and wakes every fetcher with a paused transfer (from
+ * the loop, by a timer due at once: this may run inside a done callback). */
+static void budget_release(struct fetch_budget *b, size_t n)
+{
+	if (!n)
+		return;
+	b->held -= n;
+	for (struct fetcher *f = b->fetchers; f; f = f->budget_next)
+		if (f->n_paused && !ev_is_active(&f->resume))
+			ev_timer_start(f->loop, &f->resume);
+}
+
+struct need {
+	size_t need, held;
+};
+
+static int by_need(const void *a, const void *b)
+{
+	const struct need *x = a, *y = b;
+	return x->need < y->need ? -1 : x->need > y->need;
+}
+
+/* Whether t may hold want bytes instead of t->reserved.  Never beyond the
+ * limit; and only if afterwards every running transfer can still reach its
+ * cap in some order, each finishing and giving back what it holds (the
+ * banker's algorithm with one resource: smallest remaining need first).
+ * Results handed out count as given back: their owners free them whatever
+ * the fetches do.  So no set of paused transfers can wait on each other. */
+static bool budget_allows(struct fetch_budget *b, const struct transfer *t, size_t want)
+{
+	size_t delta = want - t->reserved;
+	if (delta > b->limit - b->held)
+		return false;
+	size_t n = 0, running = 0;
+	for (struct fetcher *f = b->fetchers; f; f = f->budget_next)
+		n += f->n;
+	struct need *v = xcalloc(n ? n : 1, sizeof *v);
+	n = 0;
+	for (struct fetcher *f = b->fetchers; f; f = f->budget_next) {
+		for (struct transfer *u = f->head; u; u = u->next) {
+			size_t held = u == t ? want : u->reserved;
+			v[n].held = held;
+			v[n].need = u->reserve_cap - held;
+			running += held;
+			n++;
+		}
+	}
+	qsort(v, n, sizeof *v, by_need);
+	size_t free_now = b->limit - running;
+	bool safe = true;
+	for (size_t i = 0; i < n && safe; i++) {
+		safe = v[i].need <= free_now;
+		free_now += v[i].held;
+	}
+	free(v);
+	return safe;
+}
+
+/* Makes room in t's body for len more bytes, within the budget: 0, or -1
+ * when the budget has no room now (the caller pauses t).  Grows by
+ * doubling where it can, by what is needed where it cannot; the buffer is
+ * sized to exactly what is reserved. */
+static int budget_reserve(struct fetcher *f, struct transfer *t, size_t len)
+{
+	struct fetch_budget *b = f->budget;
+	struct buf *body = &t->r->body;
+	size_t need = body->len + len + 1; /* and the NUL */
+	if (need <= t->reserved)
+		return 0;
+	size_t want = t->reserved * 2 > 65536 ? t->reserved * 2 : 65536;
+	if (want > t->reserve_cap)
+		want = t->reserve_cap;
+	if (want < need || !budget_allows(b, t, want))
+		want = need;
+	if (want > t->reserve_cap || !budget_allows(b, t, want))
+		return -1;
+	b->held += want - t->reserved;
+	if (b->held > b->peak)
+		b->peak = b->held;
+	t->reserved = want;
+	body->data = xrealloc(body->data, want);
+	body->cap = want;
+	return 0;
 }
 
 void fetch_result_free(struct fetch_result *r)
 {
 	if (!r)
 		return;
+	if (r->budget) {
+		budget_release(r->budget, r->budget_bytes);
+		budget_unref(r->budget);
+	}
 	free(r->error);
 	free(r->etag);
 	free(r->last_modified);
@@ -286,6 +436,18 @@ static size_t on_write(char *p, size_t size, size_t n, void *userp)
 	struct transfer *t = userp;
 	struct buf *body = &t->r->body;
 	size_t len = size * n;
+	if (t->budget_of) {
+		size_t take = t->max_bytes && len > t->max_bytes - body->len
+			? t->max_bytes - body->len
+			: len;
+		if (budget_reserve(t->budget_of, t, take) != 0) {
+			if (!t->paused) {
+				t->paused = true;
+				t->budget_of->n_paused++;
+			}
+			return CURL_WRITEFUNC_PAUSE;
+		}
+	}
 	if (t->max_bytes && len > t->max_bytes - body->len) {
 		buf_append(body, p, t->max_bytes - body->len);
 		t->over_cap = true;
@@ -346,31 +508,105 @@ static bool v6_public(const uint8_t b[16])
 	return true;
 }
 
+/* The address in sa, read through memcpy into the typed struct of its
+ * family: sa may point into any buffer (libcurl's struct curl_sockaddr, a
+ * sockaddr_storage), and reading it through a cast pointer breaks strict
+ * aliasing, which -O3 exploits. */
 bool fetch_address_public(const struct sockaddr *sa)
 {
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		return v4_public(ntohl(in->sin_addr.s_addr));
+	sa_family_t family;
+	memcpy(&family, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof family);
+	if (family == AF_INET) {
+		struct sockaddr_in in;
+		memcpy(&in, sa, sizeof in);
+		return v4_public(ntohl(in.sin_addr.s_addr));
 	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		return v6_public(in6->sin6_addr.s6_addr);
+	if (family == AF_INET6) {
+		struct sockaddr_in6 in6;
+		memcpy(&in6, sa, sizeof in6);
+		return v6_public(in6.sin6_addr.s6_addr);
 	}
 	return false; /* AF_UNIX and the like */
 }
 
-/* Parses an IP literal into sa; false when text is not one. */
-static bool parse_ip(const char *text, struct sockaddr_storage *ss)
+/* One part of an IPv4 number as inet_aton reads it: decimal, octal after a
+ * leading 0, hex after 0x; false when text[0..n) is none of them or its
+ * value exceeds max. */
+static bool v4_part(const char *text, size_t n, uint32_t max, uint32_t *out)
 {
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *in = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
-	if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
+	unsigned base = 10;
+	size_t i = 0;
+	if (n >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+		base = 16;
+		i = 2;
+	} else if (n >= 2 && text[0] == '0') {
+		base = 8;
+		i = 1;
+	}
+	if (n == 0 || i == n)
+		return false; /* "", or "0x" with no digit: glibc's inet_aton refuses it */
+	uint64_t v = 0;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)text[i];
+		unsigned d = isdigit(c) ? (unsigned)(c - '0')
+			: isxdigit(c)	? (unsigned)(tolower(c) - 'a' + 10)
+					: 16;
+		if (d >= base)
+			return false;
+		v = v * base + d;
+		if (v > max)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* An IPv4 address in any spelling that inet_aton, getaddrinfo and
+ * libcurl's URL parser take for one: one to four parts separated by dots,
+ * each decimal, octal or hex, the last filling the bytes that are left
+ * ("2130706433", "0x7f000001", "0177.0.0.1", "127.1" are all 127.0.0.1).
+ * *out is in host order; false when text is not such a number. */
+static bool parse_v4_number(const char *text, uint32_t *out)
+{
+	uint32_t parts[4];
+	size_t n = 0;
+	const char *p = text;
+	for (;;) {
+		if (n == 4)
+			return false;
+		size_t len = strcspn(p, ".");
+		bool last = p[len] == '\0';
+		/* The last part fills 4 - n bytes; the others one each. */
+		uint32_t max =
+			last ? (n == 0 ? UINT32_MAX : (UINT32_C(1) << (8 * (4 - n))) - 1) : 255;
+		if (!v4_part(p, len, max, &parts[n]))
+			return false;
+		n++;
+		if (last)
+			break;
+		p += len + 1;
+	}
+	uint32_t a = 0;
+	for (size_t i = 0; i + 1 < n; i++)
+		a |= parts[i] << (8 * (3 - i));
+	*out = a | parts[n - 1];
+	return true;
+}
+
+/* Whether text is an IP literal (IPv6 without brackets, or IPv4 in any
+ * numeric spelling), and if so *public says whether fetch_address_public
+ * would let it through.  The addresses are parsed into typed structs; no
+ * sockaddr is punned. */
+static bool classify_ip(const char *text, bool *public)
+{
+	uint32_t v4;
+	if (parse_v4_number(text, &v4)) {
+		*public = v4_public(v4);
 		return true;
 	}
-	if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
+	struct in6_addr in6;
+	if (strchr(text, ':') && inet_pton(AF_INET6, text, &in6) == 1) {
+		*public = v6_public(in6.s6_addr);
 		return true;
 	}
 	return false;
@@ -388,23 +624,34 @@ bool fetch_host_private(const char *host)
 		return false;
 	memcpy(name, host, n);
 	name[n] = '\0';
-	if (name[n - 1] == '.') /* "localhost." */
+	if (name[n - 1] == '.') /* "localhost.", "127.0.0.1." */
 		name[--n] = '\0';
+	if (n == 0)
+		return false;
 	static const char lh[] = "localhost";
 	size_t l = sizeof lh - 1;
 	if (strcasecmp(name, lh) == 0 ||
 	    (n > l && name[n - l - 1] == '.' && strcasecmp(name + n - l, lh) == 0))
 		return true;
-	struct sockaddr_storage ss;
-	return parse_ip(name, &ss) && !fetch_address_public((const struct sockaddr *)&ss);
+	bool public;
+	return classify_ip(name, &public) && !public;
 }
 
 static void format_address(const struct sockaddr *sa, char *out, size_t n)
 {
-	const void *a = sa->sa_family == AF_INET6
-		? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
-		: (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	if (!inet_ntop(sa->sa_family, a, out, (socklen_t)n))
+	sa_family_t family;
+	memcpy(&family, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof family);
+	const char *ok = NULL;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 in6;
+		memcpy(&in6, sa, sizeof in6);
+		ok = inet_ntop(AF_INET6, &in6.sin6_addr, out, (socklen_t)n);
+	} else if (family == AF_INET) {
+		struct sockaddr_in in;
+		memcpy(&in, sa, sizeof in);
+		ok = inet_ntop(AF_INET, &in.sin_addr, out, (socklen_t)n);
+	}
+	if (!ok)
 		snprintf(out, n, "?");
 }
 
@@ -419,6 +666,31 @@ static curl_socket_t on_open_socket(void *userp, curlsocktype purpose, struct cu
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* libcurl calls this before it sends each request, the first and every
+ * redirect, once the connection is made: the place to refuse a host the
+ * request may not go to.  Nothing has been sent to it yet. */
+static int on_prereq(void *userp, char *primary_ip, char *local_ip, int primary_port,
+		     int local_port)
+{
+	struct transfer *t = userp;
+	char *url = NULL;
+	curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
+	char *host = url ? url_host(url) : NULL;
+	for (size_t i = 0; host && i < t->n_hosts; i++) {
+		if (strcmp(t->hosts[i], host) == 0) {
+			free(host);
+			return CURL_PREREQFUNC_OK;
+		}
+	}
+	if (!t->refused_host) {
+		t->refused_host = host ? host : xstrdup(url ? url : "?");
+		t->refused_redirect = t->status != 0; /* a response came before */
+	} else {
+		free(host);
+	}
+	return CURL_PREREQFUNC_ABORT;
 }
 
 /* ---- the result --------------------------------------------------------- */
@@ -478,6 +750,11 @@ static char *describe(const struct fetcher *f, const struct transfer *t, CURLcod
 	buf_init(&b);
 	if (rc != CURLE_OK && t->refused_addr[0]) {
 		buf_printf(&b, "refused: the address %s is not public", t->refused_addr);
+		return buf_steal(&b);
+	}
+	if (rc != CURLE_OK && t->refused_host) {
+		buf_printf(&b, "refused: %s %s is not one of the allowed hosts",
+			   t->refused_redirect ? "the redirect to" : "the host", t->refused_host);
 		return buf_steal(&b);
 	}
 	switch (rc) {
@@ -558,6 +835,8 @@ static void unlink_transfer(struct fetcher *f, struct transfer *t)
 /* Only for a handle libcurl no longer holds (removed, or never added). */
 static void transfer_free(struct transfer *t)
 {
+	if (t->budget_of)
+		budget_release(t->budget_of->budget, t->reserved);
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->headers);
@@ -566,6 +845,10 @@ static void transfer_free(struct transfer *t)
 	free(t->req_last_modified);
 	free(t->retry_after);
 	free(t->max_bytes_name);
+	free(t->refused_host);
+	for (size_t i = 0; i < t->n_hosts; i++)
+		free(t->hosts[i]);
+	free(t->hosts);
 	free(t);
 }
 
@@ -591,15 +874,14 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 		free(r->error);
 		r->error = buf_steal(&clean);
 	}
-	r->refused = !cancelled && rc != CURLE_OK && t->refused_addr[0];
+	r->refused = !cancelled && rc != CURLE_OK && (t->refused_addr[0] || t->refused_host);
 	if (!r->error && t->public_only) {
 		/* A connection reused from another request was never shown
 		 * to on_open_socket. */
 		char *ip = NULL;
-		struct sockaddr_storage ss;
+		bool public;
 		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
-		if (ip && parse_ip(ip, &ss) &&
-		    !fetch_address_public((const struct sockaddr *)&ss)) {
+		if (ip && classify_ip(ip, &public) && !public) {
 			struct buf b;
 			buf_init(&b);
 			buf_printf(&b, "refused: the address %s is not public", ip);
@@ -621,6 +903,29 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 	r->charset = fetch_parse_charset(r->content_type);
 	r->retry_after_s = fetch_parse_retry_after(t->retry_after, (int64_t)time(NULL));
 
+	if (t->paused) {
+		t->paused = false;
+		f->n_paused--;
+	}
+	if (t->budget_of) {
+		/* The result takes the body's part of the budget, shrunk to
+		 * what the body is. */
+		size_t keep = r->body.data ? r->body.len + 1 : 0;
+		if (keep < t->reserved) {
+			if (keep) {
+				r->body.data = xrealloc(r->body.data, keep);
+				r->body.cap = keep;
+			}
+			budget_release(f->budget, t->reserved - keep);
+			t->reserved = keep;
+		}
+		if (t->reserved) {
+			r->budget = f->budget;
+			r->budget->refs++;
+			r->budget_bytes = t->reserved;
+			t->reserved = 0;
+		}
+	}
 	t->r = NULL;
 	unlink_transfer(f, t);
 	curl_multi_remove_handle(f->multi, t->easy);
@@ -690,6 +995,21 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	check_multi_info(f);
 }
 
+/* The budget gained room: every paused transfer tries again, oldest first
+ * (libcurl hands the held bytes to on_write, which may pause it again). */
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fetcher *f = w->data;
+	for (struct transfer *t = f->head; t && f->n_paused; t = t->next) {
+		if (!t->paused)
+			continue;
+		t->paused = false;
+		f->n_paused--;
+		curl_easy_pause(t->easy, CURLPAUSE_CONT);
+	}
+	check_multi_info(f);
+}
+
 /* CURLMOPT_SOCKETFUNCTION: what to watch on fd, kept as its socketp. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -751,6 +1071,15 @@ struct fetcher *fetch_new(struct ev_loop *loop, const struct fetch_config *cfg, 
 	f->ctx = ctx;
 	ev_timer_init(&f->timer, on_timer, 0., 0.);
 	f->timer.data = f;
+	ev_timer_init(&f->resume, on_resume, 0., 0.);
+	f->resume.data = f;
+	f->budget = cfg->budget;
+	f->cfg.budget = NULL; /* reached through f->budget only */
+	if (f->budget) {
+		f->budget->refs++;
+		f->budget_next = f->budget->fetchers;
+		f->budget->fetchers = f;
+	}
 	f->multi = need(curl_multi_init());
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
@@ -787,6 +1116,15 @@ static void teardown(struct fetcher *f)
 	while (f->socks)
 		sock_free(f, f->socks);
 	ev_timer_stop(f->loop, &f->timer);
+	ev_timer_stop(f->loop, &f->resume);
+	if (f->budget) {
+		struct fetcher **p = &f->budget->fetchers;
+		while (*p != f)
+			p = &(*p)->budget_next;
+		*p = f->budget_next;
+		budget_unref(f->budget);
+		f->budget = NULL;
+	}
 	free(f->user_agent);
 	f->user_agent = NULL;
 	f->dead = true;
@@ -881,7 +1219,18 @@ static int setup(const struct fetcher *f, struct transfer *t, const char *url)
 	/* "" offers every encoding this libcurl decodes. */
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	SET(CURLOPT_FOLLOWLOCATION, 1L);
+	if (t->hosts) {
+#if CURL_AT_LEAST_VERSION(7, 80, 0)
+		SET(CURLOPT_PREREQFUNCTION, on_prereq);
+		SET(CURLOPT_PREREQDATA, t);
+		SET(CURLOPT_FOLLOWLOCATION, 1L);
+#else
+		/* No hook to check a redirect's host: follow none. */
+		SET(CURLOPT_FOLLOWLOCATION, 0L);
+#endif
+	} else {
+		SET(CURLOPT_FOLLOWLOCATION, 1L);
+	}
 	SET(CURLOPT_MAXREDIRS, (long)(c->max_redirects > 0 ? c->max_redirects : 0));
 #if CURL_AT_LEAST_VERSION(7, 85, 0)
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -923,9 +1272,26 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req)
 	t->r->retry_after_s = -1;
 	t->max_bytes = req->max_bytes;
 	t->max_bytes_name = req->max_bytes_name ? xstrdup(req->max_bytes_name) : NULL;
+	if (f->budget) {
+		/* No body may outgrow the budget, whatever its own cap. */
+		size_t limit = f->budget->limit;
+		t->budget_of = f;
+		t->reserve_cap = t->max_bytes && t->max_bytes < limit ? t->max_bytes + 1 : limit;
+		if (!t->max_bytes || t->max_bytes > limit - 1) {
+			t->max_bytes = limit - 1;
+			free(t->max_bytes_name);
+			t->max_bytes_name = f->budget->name ? xstrdup(f->budget->name) : NULL;
+		}
+	}
 	t->all_permanent = true;
 	t->public_only = req->public_only;
 	t->insecure = req->insecure;
+	if (req->hosts) {
+		t->hosts = xcalloc(req->n_hosts ? req->n_hosts : 1, sizeof *t->hosts);
+		for (size_t i = 0; i < req->n_hosts; i++)
+			t->hosts[i] = xstrdup(req->hosts[i]);
+		t->n_hosts = req->n_hosts;
+	}
 	if (usable_validator(req->etag)) {
 		t->req_etag = xstrdup(req->etag);
 		add_header(t, "If-None-Match", req->etag);

@@ -324,6 +324,9 @@ static void start_visit(struct pages *p, struct job *j, const struct cfg_source 
 		.ctx = v,
 		/* hosts.v[0] is home's host */
 		.public_only = !(src->hosts.n && fetch_host_private(src->hosts.v[0])),
+		/* Redirects too stay on the source's hosts. */
+		.hosts = (const char *const *)src->hosts.v,
+		.n_hosts = src->hosts.n,
 	};
 	if (fetch_start(p->fetcher, &req) != 0) {
 		record_failure(p, j, src, "fetch_error", "the URL cannot be fetched", false);

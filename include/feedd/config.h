@@ -138,6 +138,7 @@ struct cfg {
 	int max_entries;
 	size_t max_field_size;
 	size_t max_article_size;
+	size_t max_body_memory; /* all response bodies in memory at once */
 	int64_t fetch_timeout_ms;
 	int64_t connect_timeout_ms;
 	int64_t shutdown_timeout_ms;

@@ -39,10 +39,14 @@ struct fetch_config {
 	long low_speed_time_s; /* ... for this long (default 1 byte/s for 30 s) */
 	int max_redirects;     /* 5 */
 	bool verify_tls;       /* true */
+	/* Bytes of response bodies held in memory, shared with other fetchers
+	 * and with the results not yet freed; NULL: no budget (the default).
+	 * The fetcher keeps a reference. */
+	struct fetch_budget *budget;
 };
 
 /* Defaults: "feedd/VERSION", 64 connections, 4 per host, 15 s to connect,
- * 60 s in all, 1 byte/s for 30 s, 5 redirects, TLS verified. */
+ * 60 s in all, 1 byte/s for 30 s, 5 redirects, TLS verified, no budget. */
 void fetch_config_default(struct fetch_config *c);
 
 struct fetch_request {
@@ -61,6 +65,14 @@ struct fetch_request {
 	/* Skip the TLS certificate and name checks for this request (a feed's
 	 * verify_tls = false); the fetcher's verify_tls still rules the rest. */
 	bool insecure;
+	/* When not NULL: the hosts (as url_host spells them: lower case, no
+	 * port, IPv6 in brackets) that every request of this fetch may go to,
+	 * the first and each redirect.  A request to another host is refused
+	 * after its connection is made and before anything is sent (refused
+	 * set, error "refused: the redirect to HOST is not one of the allowed
+	 * hosts").  The fetcher copies them. */
+	const char *const *hosts;
+	size_t n_hosts;
 };
 
 struct fetch_result {
@@ -75,8 +87,12 @@ struct fetch_result {
 	int64_t retry_after_s; /* from Retry-After (delta-seconds or HTTP-date), -1 when absent */
 	int64_t duration_ms;
 	int redirects;
-	bool refused;	 /* public_only refused the address; error says which */
+	bool refused;	 /* public_only refused the address, or hosts the host; error says which */
 	struct buf body; /* the decoded body (gzip/deflate/br as libcurl supports) */
+	/* The fetcher's: the part of its budget the body holds, given back by
+	 * fetch_result_free.  Do not take the body out of a result. */
+	struct fetch_budget *budget;
+	size_t budget_bytes;
 };
 
 void fetch_result_free(struct fetch_result *r);
@@ -84,6 +100,27 @@ void fetch_result_free(struct fetch_result *r);
 typedef void (*fetch_done_fn)(void *ctx_of_fetcher, struct fetch_result *r); /* the callee owns r */
 
 struct fetcher;
+
+/* A budget for the bytes of response bodies held in memory at once, by
+ * every fetcher given it and the results they handed out, until those are
+ * freed; for it the budget counts a body's whole buffer.  A transfer whose
+ * body needs more than the budget has room for now is paused (libcurl stops
+ * reading it) until bodies are freed, and goes on from where it stopped;
+ * nothing fails for lack of room.  Room is only granted where every
+ * transfer still running can then finish in some order (the banker's
+ * algorithm), so paused transfers never wait on each other; a single body
+ * is capped at the budget (name, e.g. "max_body_memory", is then named in
+ * the error).  The time a transfer spends paused counts against its
+ * timeout.  Results must be freed without waiting for other fetches under
+ * the same budget (the daemon frees a poll's once the store has it), or
+ * those may wait for ever.  bytes is at least 4096. */
+struct fetch_budget *fetch_budget_new(size_t bytes, const char *name);
+/* Drops the creator's reference: the budget goes when no fetcher or result
+ * uses it any more. */
+void fetch_budget_free(struct fetch_budget *b);
+/* Bytes held now, and the most ever held: never above the budget. */
+size_t fetch_budget_held(const struct fetch_budget *b);
+size_t fetch_budget_peak(const struct fetch_budget *b);
 
 /* A fetcher on loop; done is called once per request, from the loop (never from inside fetch_start). */
 struct fetcher *fetch_new(struct ev_loop *loop, const struct fetch_config *cfg, fetch_done_fn done,
@@ -102,8 +139,10 @@ struct sockaddr;
  * address hidden in IPv6 (mapped, compatible, NAT64, 6to4) that is. */
 bool fetch_address_public(const struct sockaddr *sa);
 /* Whether a URL host names a non-public place by itself: "localhost",
- * "*.localhost", or an IP literal (IPv6 with or without brackets) that
- * fetch_address_public refuses.  Other names are not resolved. */
+ * "*.localhost", or an IP literal (IPv6 with or without brackets; IPv4 in
+ * every spelling libcurl and getaddrinfo accept: "2130706433", "0x7f000001",
+ * "0177.0.0.1", "127.1") that fetch_address_public refuses.  Other names are
+ * not resolved. */
 bool fetch_host_private(const char *host);
 
 /* The charset parameter of a Content-Type value, unquoted, or NULL; the

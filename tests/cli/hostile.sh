@@ -23,7 +23,7 @@ fi
 feedd=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 tests=$(cd "$2" && pwd)
 
-time_limit=20             # seconds per document; linear work takes ~1 s
+time_limit=60             # seconds per document, against hangs (scaled: bounded.sh)
 mem_cap=$((1 << 30))      # address space, so a runaway allocation fails
 rss_limit_kb=390625       # 400 MB
 rss_limit_name="400 MB"

@@ -492,6 +492,141 @@ static void test_concurrent(void **state)
 	run_free(&run);
 }
 
+/* public_only refuses loopback however the URL spells it: libcurl reads
+ * "2130706433", "0x7f000001", "0177.0.0.1" and "127.1" as 127.0.0.1, and
+ * 0.0.0.0 reaches the local host on Linux.  The server must see none of
+ * them. */
+static void test_public_only(void **state)
+{
+	struct run run;
+	run_init(&run, NULL);
+	const char *port = strrchr(base(), ':') + 1;
+	static const char *const hosts[] = {
+		"127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1",
+		"127.1",     "0.0.0.0",	   "[::1]",	 "localhost",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(hosts); i++) {
+		char url[128];
+		snprintf(url, sizeof url, "http://%s:%s/guard-probe", hosts[i], port);
+		size_t n = run.n_done;
+		assert_int_equal(
+			fetch_start(run.f,
+				    &(struct fetch_request){.url = url, .public_only = true}),
+			0);
+		wait_for(&run, n + 1, 30);
+		struct fetch_result *r = run.results[n];
+		if (!r->refused || !r->error || strncmp(r->error, "refused: the address ", 21) != 0)
+			fail_msg("%s: not refused (HTTP %d, %s)", url, r->http_status,
+				 r->error ? r->error : "no error");
+		assert_int_equal(r->http_status, 0);
+	}
+	struct fetch_result *r = get(&run, "/count", (struct fetch_request){0});
+	assert_null(strstr(r->body.data, "/guard-probe"));
+	run_free(&run);
+}
+
+/* hosts holds every hop: a redirect to another host is refused before
+ * anything is sent to it ("localhost" is this same server under a name
+ * that is not in the list, so the request log tells). */
+static void test_redirect_hosts(void **state)
+{
+	struct run run;
+	run_init(&run, NULL);
+	static const char *const hosts[] = {"example.org", "127.0.0.1"};
+	struct fetch_request req = {.hosts = hosts, .n_hosts = ARRAY_LEN(hosts)};
+	char path[256];
+	const char *port = strrchr(base(), ':') + 1;
+
+	/* Redirects that stay on the listed hosts are followed. */
+	struct fetch_result *r = get(&run, "/redirect/302/2?to=/feeds/atom10.xml", req);
+	assert_null(r->error);
+	assert_int_equal(r->http_status, 200);
+	assert_int_equal(r->redirects, 2);
+
+	snprintf(path, sizeof path, "/redirect/302/1?to=http://localhost:%s/feeds/foreign-1.xml",
+		 port);
+	r = get(&run, path, req);
+	assert_true(r->refused);
+	assert_string_equal(r->error,
+			    "refused: the redirect to localhost is not one of the allowed hosts");
+	assert_int_equal(r->body.len, 0);
+
+	/* The second hop of a chain, through a 301. */
+	snprintf(path, sizeof path,
+		 "/redirect/301/1?to=/redirect/307/1%%3Fto%%3Dhttp://LocalHost:%s/feeds/"
+		 "foreign-2.xml",
+		 port);
+	r = get(&run, path, req);
+	assert_true(r->refused);
+	assert_contains(r->error, "redirect to localhost ");
+	assert_null(r->permanent_url);
+
+	/* The first URL is held to the list too. */
+	char url[128];
+	snprintf(url, sizeof url, "http://localhost:%s/feeds/foreign-3.xml", port);
+	size_t n = run.n_done;
+	assert_int_equal(fetch_start(run.f,
+				     &(struct fetch_request){.url = url,
+							     .hosts = hosts,
+							     .n_hosts = ARRAY_LEN(hosts)}),
+			 0);
+	wait_for(&run, n + 1, 30);
+	assert_true(run.results[n]->refused);
+	assert_string_equal(run.results[n]->error,
+			    "refused: the host localhost is not one of the allowed hosts");
+
+	r = get(&run, "/count", (struct fetch_request){0});
+	assert_null(strstr(r->body.data, "foreign-"));
+	run_free(&run);
+}
+
+/* A budget smaller than the bodies together: every fetch completes in full,
+ * and what the bodies hold (buffers whole, and results until they are
+ * freed) never exceeds it.  Results are freed as they are checked, never
+ * held waiting for another fetch (fetch_budget_new's contract). */
+static void test_budget(void **state)
+{
+	struct fetch_config cfg;
+	test_config(&cfg);
+	struct fetch_budget *budget = fetch_budget_new(5 * MIB, "max_body_memory");
+	cfg.budget = budget;
+	/* A paused transfer's time counts against its timeout (a known
+	 * limit of the budget): generous, for a loaded machine. */
+	cfg.timeout_ms = 240000;
+	struct run run;
+	run_init(&run, &cfg);
+	fetch_budget_free(budget); /* the fetcher and the results keep it */
+	enum { N = 8 };
+	for (int i = 0; i < N; i++)
+		start(&run, "/big?mb=2", (struct fetch_request){.max_bytes = 3 * MIB});
+	size_t checked = 0;
+	while (checked < N) {
+		wait_for(&run, checked + 1, 240);
+		assert_true(fetch_budget_held(budget) <= 5 * MIB);
+		for (; checked < run.n_done; checked++) {
+			struct fetch_result *r = run.results[checked];
+			if (r->error)
+				fail_msg("fetch %zu: %s", checked, r->error);
+			assert_int_equal(r->http_status, 200);
+			assert_true(r->body.len >= 2 * MIB);
+			assert_contains(r->body.data + r->body.len - 20, "</rss>");
+			fetch_result_free(r);
+			run.results[checked] = NULL;
+		}
+	}
+	print_message("budget 5 MiB: peak %zu bytes\n", fetch_budget_peak(budget));
+	assert_true(fetch_budget_peak(budget) <= 5 * MIB);
+	/* More than one body at a time: the budget did not serialise them. */
+	assert_true(fetch_budget_peak(budget) > 3 * MIB);
+	assert_int_equal(fetch_budget_held(budget), 0);
+
+	/* A body larger than the budget is cut at it, which is named. */
+	struct fetch_result *r = get(&run, "/big?mb=8", (struct fetch_request){0});
+	assert_string_equal(r->error, "body larger than 5242879 bytes (max_body_memory)");
+	assert_true(fetch_budget_held(budget) <= 5 * MIB);
+	run_free(&run);
+}
+
 /* Done callbacks may start the next request. */
 static void test_chain(void **state)
 {
@@ -585,6 +720,9 @@ int main(void)
 		cmocka_unit_test(test_drip),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_broken),
+		cmocka_unit_test(test_public_only),
+		cmocka_unit_test(test_redirect_hosts),
+		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_cancel),

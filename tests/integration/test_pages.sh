@@ -5,7 +5,8 @@
 # extracted rows for good pages; the feed's data with an extract_status for
 # a page that fails, and the page retried on a later pass; a revision when a
 # page is edited between visits (and none when only the feed's teaser
-# changes); refusals, logged, for a foreign host and for a private address
+# changes); refusals, logged, for a foreign host (also one reached by a
+# redirect) and for a private address
 # from a public source; a bot-challenge page (HTTP 200) as a failure, not an
 # article.
 #
@@ -54,7 +55,11 @@ rss() {
   item "$FEEDD_TEST_HTTP/feeds/a-85850002.html" "Missing page"
   item "http://foreign.example.com:$port/feeds/a-85850005.html" "Foreign host"
   item "$FEEDD_TEST_HTTP/feeds/a-85850004.html" "Bot challenge"
+  # On the agency's host, but it redirects to localhost: another name of
+  # the same server, and not a host of the source.
+  item "$FEEDD_TEST_HTTP/redirect/302/1?to=http://localhost:$port/feeds/a-85850006.html" "Redirected away"
 } | rss > "$www/agency.xml"
+sed 's/85859288/85850006/g' "$page" > "$www/a-85850006.html"
 {
   item "http://localhost:$port/feeds/b-85850003.html" "Private address"
 } | rss > "$www/public.xml"
@@ -106,7 +111,7 @@ col() { # NEWS_ID COLUMN
 # 1. The first pass: feeds, then pages.
 timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once1.log"
 is "once exits 0" 0 $?
-is "every item is an article" 6 "$(sql "SELECT count(*) FROM feedd.articles")"
+is "every item is an article" 7 "$(sql "SELECT count(*) FROM feedd.articles")"
 is "good pages are extracted" "ok ok" \
   "$(col 85859288 extract_status) $(col 85850001 extract_status)"
 expected_title=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["title"])' \
@@ -131,6 +136,12 @@ is "a foreign host is refused, not retried" "refused|t" \
   "$(col 85850005 "concat_ws('|', extract_status, next_visit_at IS NULL)")"
 is "... and says why" "t" "$(col 85850005 "page_error LIKE 'refused: foreign.example.com is not a host of source agency%'")"
 logged "the refusal is logged" "article agency/85850005: page .*foreign.example.com.*not fetched" "$work/once1.log"
+is "a redirect to a foreign host is refused, not retried" "refused|t" \
+  "$(col 85850006 "concat_ws('|', extract_status, next_visit_at IS NULL)")"
+is "... and the error names the host" "t" \
+  "$(col 85850006 "page_error = 'refused: the redirect to localhost is not one of the allowed hosts'")"
+is "... which was never sent a request" 0 "$(grep -c 'GET /feeds/a-85850006' "$FEEDD_TEST_HTTP_LOG")"
+is "... though the redirect was" 1 "$(grep -c 'GET /redirect/302/1?to=http://localhost' "$FEEDD_TEST_HTTP_LOG")"
 is "a private address from a public source is refused" "refused|t" \
   "$(col 85850003 "concat_ws('|', extract_status, page_error LIKE 'refused: the address % is not public')")"
 logged "... and logged" "article public/85850003: page .*not public; not fetched" "$work/once1.log"

@@ -7,7 +7,7 @@
 # The sourcing script sets, before calling anything here:
 #   suite         its name, for the last line "SUITE: N passed, M failed"
 #   feedd         the binary (absolute)
-#   time_limit    seconds per run
+#   time_limit    seconds per run, before bounded_setup scales it
 #   mem_cap       address-space cap in bytes
 #   rss_limit_kb  peak RSS limit (rss_limit_name says it in words);
 #                 asan_rss_limit_kb/asan_rss_limit_name replace them under
@@ -50,6 +50,16 @@ bounded_setup() {
     finish
   fi
   prlimit=(prlimit --as="$mem_cap" --)
+  # time_limit catches hangs and blow-ups, not slowness: it is scaled by
+  # FEEDD_TEST_TIME_FACTOR (default 1, and 5 under the sanitizers, which
+  # make feedd several times slower; a loaded machine may want more).
+  local factor=${FEEDD_TEST_TIME_FACTOR:-1}
+  if ldd "$feedd" 2>/dev/null | grep -q libasan || nm "$feedd" 2>/dev/null | grep -q __asan_init; then
+    factor=${FEEDD_TEST_TIME_FACTOR:-5}
+  fi
+  case $factor in '' | *[!0-9]*) factor=1 ;; esac
+  time_limit=$((time_limit * factor))
+  echo "# time limit per run: $time_limit s (factor $factor)"
   if ldd "$feedd" 2>/dev/null | grep -q libasan || nm "$feedd" 2>/dev/null | grep -q __asan_init; then
     prlimit=()
     rss_limit_kb=${asan_rss_limit_kb:-$rss_limit_kb}

@@ -83,6 +83,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.low_speed_time_s, 30);
 	assert_int_equal(c.max_redirects, 5);
 	assert_true(c.verify_tls);
+	assert_null(c.budget);
 }
 
 static void never_done(void *ctx, struct fetch_result *r)
@@ -119,19 +120,21 @@ static void test_unusable_urls(void **state)
 	ev_loop_destroy(loop);
 }
 
+/* Through typed structs copied into place, as the fetcher reads them: no
+ * punned sockaddr_storage, which -O3 miscompiles. */
 static bool public_address(const char *text)
 {
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof ss);
-	struct sockaddr_in *in = (struct sockaddr_in *)(void *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
-	if (inet_pton(AF_INET, text, &in->sin_addr) == 1)
-		in->sin_family = AF_INET;
-	else if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1)
-		in6->sin6_family = AF_INET6;
-	else
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+	if (inet_pton(AF_INET, text, &in.sin_addr) == 1) {
+		struct sockaddr_storage ss;
+		memset(&ss, 0, sizeof ss);
+		memcpy(&ss, &in, sizeof in);
+		return fetch_address_public((const struct sockaddr *)&ss);
+	}
+	if (inet_pton(AF_INET6, text, &in6.sin6_addr) != 1)
 		fail_msg("%s: not an address", text);
-	return fetch_address_public((const struct sockaddr *)&ss);
+	return fetch_address_public((const struct sockaddr *)&in6);
 }
 
 static void test_address_public(void **state)
@@ -188,12 +191,28 @@ static void test_address_public(void **state)
 
 static void test_host_private(void **state)
 {
-	static const char *const yes[] = {"localhost", "LocalHost",  "localhost.", "a.localhost",
-					  "127.0.0.1", "10.0.0.7",   "[::1]",	   "::1",
-					  "[fe80::1]", "192.168.0.1"};
-	static const char *const no[] = {"example.org",	    "localhost.example.org", "notlocalhost",
-					 "8.8.8.8",	    "[2001:4860::8888]",     "",
-					 "127.0.0.1.nip.io"};
+	static const char *const yes[] = {
+		"localhost", "LocalHost", "localhost.", "a.localhost", "127.0.0.1", "10.0.0.7",
+		"[::1]", "::1", "[fe80::1]", "192.168.0.1",
+		/* What requests reached when the guard was off (issue 12). */
+		"169.254.169.254", "0.0.0.0", "10.0.0.1", "[fd00::2]", "fd00::2",
+		/* 127.0.0.1 as libcurl and getaddrinfo (inet_aton) also read it:
+		 * decimal, hex, octal, short forms and mixtures. */
+		"2130706433", "0x7f000001", "0X7F000001", "0177.0.0.1", "0177.0000.0000.0001",
+		"0x7f.0.0.1", "0x7f.1", "127.1", "127.0.1", "017700000001", "127.0.0.1.",
+		"0x7f.0x0.0x0.0x1",
+		/* 169.254.169.254 and 10.0.0.1 spelled as numbers. */
+		"2852039166", "0xa9fea9fe", "0251.0376.0251.0376", "169.254.43518", "167772161",
+		"0xa.1", "0", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[::]"};
+	static const char *const no[] = {
+		"example.org", "localhost.example.org", "notlocalhost", "8.8.8.8",
+		"[2001:4860::8888]", "", "127.0.0.1.nip.io",
+		/* 8.8.8.8 and 93.184.216.34 spelled as numbers: public too. */
+		"134744072", "0x08080808", "0x8080808", "010.010.010.010", "8.8.2056", "8.526344",
+		"1572395042",
+		/* Not numbers: names that go to DNS. */
+		"0x7g000001", "0x", "0x.1", "08.0.0.1", "127.0.0.1.2", "1..2", "4294967296",
+		"256.0.0.1", "127.0.0.256", "1.2.65536", "0x100000000", "[8.8.8.8]"};
 	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
 		if (!fetch_host_private(yes[i]))
 			fail_msg("%s: not taken for private", yes[i]);
