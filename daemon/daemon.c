@@ -105,6 +105,10 @@ struct daemon {
 	/* Per feed of d->cfg (same index): its row already matches the
 	 * configuration, as feed_state said at the first connection. */
 	bool *in_sync;
+	/* Rows of configured feeds that the current connection's feed_state
+	 * read had: fewer than configured after the first start means the
+	 * schema was re-created under us (see on_store_state). */
+	size_t states_seen;
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer watchdog, deadline, pressure, drain_check;
 	ev_idle check_done;
@@ -241,10 +245,16 @@ static void update_status(struct daemon *d)
 	else if (spooled)
 		snprintf(spool, sizeof spool, ", %llu items spooled until the database is back",
 			 (unsigned long long)spooled);
+	bool unusable = false;
+	const char *problem = store_problem(d->store, &unusable);
+	char db[200] = "";
+	if (problem)
+		snprintf(db, sizeof db, ", %s: %.150s",
+			 unusable ? "DATABASE REFUSES WRITES" : "database failing", problem);
 	notify_status("%zu feeds, %zu polls and %zu pages in flight, %zu articles stored today, "
-		      "%zu failing%s",
+		      "%zu failing%s%s",
 		      d->n_feeds, d->polls_active, pages_in_flight(d->pages), d->stored_today,
-		      failing, spool);
+		      failing, spool, db);
 }
 
 /* ---- finishing ----------------------------------------------------------- */
@@ -690,6 +700,8 @@ static bool registered_as(const struct cfg_feed *cf, const struct store_feed_sta
 static void on_feed_state(void *ctx, const struct store_feed_state *st)
 {
 	struct daemon *d = ctx;
+	if (d->started && cfg_feed_find(d->cfg, st->name))
+		d->states_seen++;
 	if (!d->started) {
 		const struct cfg_feed *cf = cfg_feed_find(d->cfg, st->name);
 		if (cf && registered_as(cf, st))
@@ -774,7 +786,16 @@ static void on_store_state(void *ctx, bool ready)
 		pages_start(d->pages);
 		if (d->mode == DAEMON_RUN)
 			notify_ready();
+	} else if (d->states_seen < d->cfg->n_feeds) {
+		/* Feeds registered at start are gone: the schema was dropped
+		 * and migrated again while feedd ran.  Register everything
+		 * anew; the store sends registrations before what waits. */
+		LOG_NOTICE("database: %zu of %zu configured feeds are not registered (was the "
+			   "schema re-created?); registering them again",
+			   d->cfg->n_feeds - d->states_seen, d->cfg->n_feeds);
+		sync_config(d, false);
 	}
+	d->states_seen = 0;
 	update_status(d);
 }
 

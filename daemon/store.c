@@ -183,6 +183,9 @@ struct store {
 
 	struct item *head, *tail; /* queued, not sent */
 	size_t n_queued;
+	/* The last of the registrations at the head of the queue (see
+	 * push_registration); NULL: unknown, walk. */
+	struct item *reg_last;
 	struct cmd *sent; /* ring of commands awaiting results */
 	size_t sent_head, sent_count, sent_cap;
 	int batches_in_flight;
@@ -541,6 +544,7 @@ static void push_back(struct store *s, struct item *it)
 /* Puts items[0..n) back at the front, in that order. */
 static void push_front(struct store *s, struct item **items, size_t n)
 {
+	s->reg_last = NULL;
 	for (size_t i = n; i-- > 0;) {
 		items[i]->next = s->head;
 		s->head = items[i];
@@ -558,9 +562,40 @@ static struct item *pop_front(struct store *s)
 	s->head = it->next;
 	if (!s->head)
 		s->tail = NULL;
+	if (it == s->reg_last)
+		s->reg_last = NULL;
 	it->next = NULL;
 	s->n_queued--;
 	return it;
+}
+
+static bool is_registration(const struct item *it)
+{
+	return it->kind == ITEM_SOURCE || it->kind == ITEM_FEED;
+}
+
+/* Registrations (sources, feeds) go before everything else queued, in the
+ * order they come: an article or a poll record of a feed the database does
+ * not know is refused for it.  That matters when the schema was dropped and
+ * migrated again while feedd ran: the daemon registers everything anew, and
+ * what waits (spooled articles, poll records) goes in after it. */
+static void push_registration(struct store *s, struct item *it)
+{
+	struct item *prev = s->reg_last;
+	if (!prev)
+		for (struct item *x = s->head; x && is_registration(x); x = x->next)
+			prev = x;
+	if (prev) {
+		it->next = prev->next;
+		prev->next = it;
+	} else {
+		it->next = s->head;
+		s->head = it;
+	}
+	if (!it->next)
+		s->tail = it;
+	s->reg_last = it;
+	s->n_queued++;
 }
 
 /* ---- the queue of commands sent ----------------------------------------- */
@@ -1233,6 +1268,7 @@ static void spool_queued(struct store *s)
 	s->head = keep_head;
 	s->tail = keep_tail;
 	s->n_queued = kept;
+	s->reg_last = NULL;
 	if (spooled)
 		LOG_NOTICE("spool: %zu items written to %s until the database is back", spooled,
 			   spool_dir(s->spool));
@@ -1468,8 +1504,8 @@ static void batch_done(struct store *s, struct batch *b)
 			 b->sqlstate[0] ? b->sqlstate : "none");
 		set_problem(s, f, b->error, b->sqlstate, false);
 		if (f == FAIL_UNUSABLE)
-			LOG_ERR("database: cannot store: %s; nothing is rejected: everything is "
-				"kept%s and sent again after a backoff",
+			LOG_ERR("database: cannot store: %s; everything is kept%s and sent again "
+				"after a backoff, none of it is dropped",
 				why, s->spool ? " in the spool" : " in memory");
 		struct item **items = b->items;
 		size_t n = b->n;
@@ -2196,7 +2232,7 @@ void store_sync_source(struct store *s, const char *name, const char *home)
 	struct item *it = item_new(s, ITEM_SOURCE);
 	it->u.source.name = xstrdup(name);
 	it->u.source.home = home ? xstrdup(home) : NULL;
-	push_back(s, it);
+	push_registration(s, it);
 	poke(s);
 }
 
@@ -2209,7 +2245,7 @@ void store_sync_feed(struct store *s, const char *name, const char *source, cons
 	it->u.feed.url = xstrdup(url);
 	it->u.feed.interval_s = interval_s;
 	it->u.feed.enabled = enabled;
-	push_back(s, it);
+	push_registration(s, it);
 	poke(s);
 }
 

@@ -215,7 +215,10 @@ void store_claim_visits(struct store *s, const char *const *sources, size_t n_so
  * sources[i], due again at once.  Nothing is reported back. */
 void store_release_visits(struct store *s, const char *const *sources, const char *const *news_ids,
 			  size_t n);
-/* Registers (upserts) a source or feed by name before articles refer to it. */
+/* Registers (upserts) a source or feed by name before articles refer to it.
+ * Registrations are sent before anything else queued (in the order they
+ * are made), so re-registering after the schema was re-created lets what
+ * waits go in after them. */
 void store_sync_source(struct store *s, const char *name, const char *home);
 void store_sync_feed(struct store *s, const char *name, const char *source, const char *url,
 		     int interval_s, bool enabled);

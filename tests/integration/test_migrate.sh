@@ -156,7 +156,7 @@ is "migrate prints each migration and the version" \
 is "migrate writes nothing to stderr" "" "$(cat "$work/err")"
 
 sql_is "tables exist" \
-  "article_feeds article_revisions articles feeds polls schema_migrations sources" \
+  "article_feeds article_revisions articles feeds polls rejected schema_migrations sources" \
   "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
    WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'r'"
 sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \

@@ -811,8 +811,8 @@ static void test_polls_in_flight_spooled_at_exit(void **state)
 	struct buf err, rec;
 	buf_init(&err);
 	buf_init(&rec);
-	struct spool *sp = spool_open(dir, 0, &err);
-	assert_non_null(sp);
+	struct spool *sp = NULL;
+	assert_int_equal(spool_open(&sp, dir, 0, 0, &err), 0);
 	int polls = 0;
 	struct spool_pos pos;
 	while (spool_read(sp, &rec, &pos) == 1)

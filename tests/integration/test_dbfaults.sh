@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# test_dbfaults: a database that is up but will not take writes loses
+# nothing, and feedd finds its way back by itself.
+#
+#   A. `feedd run` ingests 4 feeds x 50 articles.
+#   B. The database turns read-only (default_transaction_read_only, as a
+#      hot standby or an admin would make it; feedd's sessions are ended so
+#      that it reconnects into it) and the feeds get 200 new articles:
+#      feedd says SQLSTATE 25006 at error priority and "DATABASE REFUSES
+#      WRITES" in STATUS, rejects nothing, and once writes are allowed
+#      again all 200 are stored (feedd.rejected stays empty).
+#   C. The schema is dropped under the running daemon and migrated again;
+#      the feeds get 200 more: feedd registers its feeds anew and stores
+#      them, with their polls rows, without a restart.
+#   D. SIGTERM exits 0.
+#
+# usage (through with-pg.sh): test_dbfaults.sh FEEDD TESTS_DIR
+set -u
+feedd=$1
+tests=$2
+# shellcheck source=../lib/httpd.sh
+source "$tests/lib/httpd.sh"
+
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+not_ok() { echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; fail=$((fail + 1)); }
+is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
+# As an admin whose session may write whatever the database's default.
+sql_rw() { PGOPTIONS='-c default_transaction_read_only=off' sql "$1"; }
+
+work=$(mktemp -d)
+daemon_pid= notify_pid=
+cleanup() {
+  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2> /dev/null
+  [ -n "$notify_pid" ] && kill "$notify_pid" 2> /dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/www"
+httpd_start "$work/www" || exit $?
+feeds=4
+per=50
+
+write_feeds() { # FIRST: feed i carries news IDs FIRST + i*per ...
+  local first=$1 i
+  for ((i = 0; i < feeds; i++)); do
+    awk -v first="$first" -v i="$i" -v per="$per" 'BEGIN {
+      print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>F</title>"
+      for (k = 0; k < per; k++) {
+        id = first + i * per + k
+        printf "<item><title>Article %d</title><link>https://agency.example/news/%d/x</link></item>\n", id, id
+      }
+      print "</channel></rss>"
+    }' > "$work/www/f$i.xml.new"
+    mv "$work/www/f$i.xml.new" "$work/www/f$i.xml"
+  done
+}
+
+{
+  cat << CONF
+[feedd]
+state_dir = $work/state
+log_level = info
+min_interval = 1s
+default_interval = 1s
+max_interval = 3s
+fetch_timeout = 5s
+shutdown_timeout = 5s
+
+[database]
+conninfo = $FEEDD_TEST_CONNINFO
+batch_delay = 10ms
+
+[source agency]
+home = https://agency.example/
+news_id = /news/([0-9]+)/
+CONF
+  for ((i = 0; i < feeds; i++)); do
+    printf '\n[feed f%d]\nsource = agency\nurl = %s/feeds/f%d.xml\n' "$i" "$FEEDD_TEST_HTTP" "$i"
+  done
+} > "$work/feedd.conf"
+"$feedd" migrate -c "$work/feedd.conf" > /dev/null || { echo "not ok - migrate"; exit 1; }
+db=$(sql "SELECT current_database()")
+
+wait_for() { # SECONDS CMD...: until CMD succeeds, at most SECONDS
+  local limit=$1 i
+  shift
+  for ((i = 0; i < limit * 10; i++)); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+count_from() { sql "SELECT count(*) FROM feedd.articles WHERE news_id::bigint >= $1" 2> /dev/null; }
+have() { [ "$(count_from "$1")" = "$2" ]; }
+in_log() { grep -q -- "$1" "$work/run.log"; }
+kick_sessions() {
+  sql_rw "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()" > /dev/null
+}
+
+# A.
+notify=$work/notify.sock
+python3 - "$notify" > "$work/notify.log" 2> /dev/null << 'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(200)
+try:
+    while True:
+        print(s.recv(4096).decode(errors="replace"), flush=True)
+except Exception:
+    pass
+PY
+notify_pid=$!
+wait_for 5 test -S "$notify"
+write_feeds 1000000
+NOTIFY_SOCKET=$notify "$feedd" run -c "$work/feedd.conf" 2> "$work/run.log" &
+daemon_pid=$!
+wait_for 30 grep -q READY=1 "$work/notify.log" || not_ok "A: feedd is ready" "$(tail -3 "$work/run.log")"
+if wait_for 60 have 1000000 200; then ok "A: 200 articles stored"; else
+  not_ok "A: 200 articles stored" "$(count_from 1000000)"
+fi
+
+# B. Read-only.
+sql_rw "ALTER DATABASE \"$db\" SET default_transaction_read_only = on"
+kick_sessions
+write_feeds 2000000
+if wait_for 60 in_log "SQLSTATE 25006"; then ok "B: the read-only database is logged (25006)"; else
+  not_ok "B: the read-only database is logged (25006)" "$(tail -5 "$work/run.log")"
+fi
+grep "SQLSTATE 25006" "$work/run.log" | grep -q "error: database: cannot store.*everything is kept" &&
+  ok "B: ... at error priority, saying everything is kept" ||
+  not_ok "B: ... at error priority" "$(grep 25006 "$work/run.log" | head -2)"
+if wait_for 60 grep -q "DATABASE REFUSES WRITES" "$work/notify.log"; then ok "B: STATUS says DATABASE REFUSES WRITES"; else
+  not_ok "B: STATUS says DATABASE REFUSES WRITES" "$(grep STATUS "$work/notify.log" | tail -2)"
+fi
+polled_new() { [ "$(grep -c ": 50 entries, 50 new" "$work/run.log")" -ge $((2 * feeds)) ]; }
+wait_for 60 polled_new || not_ok "B: the new articles were polled" "$(grep -c 'entries' "$work/run.log")"
+is "B: nothing was rejected as bad data" 0 "$(grep -c " rejected: " "$work/run.log")"
+grep " rejected: " "$work/run.log" | head -3
+sql_rw "ALTER DATABASE \"$db\" RESET default_transaction_read_only"
+kick_sessions
+if wait_for 90 have 2000000 200; then ok "B: all 200 articles polled while read-only are stored"; else
+  not_ok "B: all 200 articles polled while read-only are stored" "$(count_from 2000000)"
+fi
+is "B: feedd.rejected is empty" 0 "$(sql "SELECT count(*) FROM feedd.rejected")"
+
+# C. The schema dropped and migrated again.
+sql "DROP SCHEMA feedd CASCADE" 2> /dev/null
+kick_sessions
+write_feeds 3000000
+if wait_for 60 in_log "run \`feedd migrate\`"; then ok "C: a missing schema is logged"; else
+  not_ok "C: a missing schema is logged" "$(tail -3 "$work/run.log")"
+fi
+"$feedd" migrate -c "$work/feedd.conf" > /dev/null || not_ok "C: migrate again"
+if wait_for 60 in_log "registering them again"; then ok "C: feedd registers its feeds again"; else
+  not_ok "C: feedd registers its feeds again" "$(tail -5 "$work/run.log")"
+fi
+if wait_for 90 have 3000000 200; then ok "C: the 200 new articles are stored"; else
+  not_ok "C: the 200 new articles are stored" "$(count_from 3000000)"
+fi
+polls_of_all() { [ "$(sql "SELECT count(DISTINCT feed_id) FROM feedd.polls" 2> /dev/null)" = "$feeds" ]; }
+if wait_for 30 polls_of_all; then ok "C: every feed has polls rows again"; else
+  not_ok "C: every feed has polls rows again" "$(sql "SELECT count(DISTINCT feed_id) FROM feedd.polls")"
+fi
+is "C: no unknown-feed errors reached the log" 0 "$(grep -c 'unknown feed' "$work/run.log")"
+
+# D.
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+is "D: SIGTERM exits 0" 0 $?
+daemon_pid=
+grep -q "finishing .* polls and .* store items" "$work/run.log" && ok "D: the stop is logged" ||
+  not_ok "D: the stop is logged" "$(tail -2 "$work/run.log")"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
