@@ -1083,6 +1083,7 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		free(d->feeds);
 		free(d->index);
 		free(d->config_path);
+		fetch_budget_free(fc.budget);
 		cfg_free(cfg);
 		return 1;
 	}
