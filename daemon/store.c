@@ -1993,3 +1993,9 @@ const struct dedup *store_dedup(const struct store *s)
 {
 	return s->dedup;
 }
+
+void store_set_batching(struct store *s, int batch_size, int64_t batch_delay_ms)
+{
+	s->cfg.batch_size = batch_size < 1 ? 1 : batch_size;
+	s->cfg.batch_delay_ms = batch_delay_ms;
+}
