@@ -205,8 +205,9 @@ static const struct key keys[K_COUNT] = {
 			  .reload = true},
 	[K_BATCH_DELAY] = {SEC_DATABASE, "batch_delay", V_DUR, G(db.batch_delay_ms), "50ms", 0,
 			   SECS(60), .reload = true},
+	/* the dedup set is warmed with it once, when the store first connects */
 	[K_DEDUP_WINDOW] = {SEC_DATABASE, "dedup_window", V_DUR, G(db.dedup_window_ms), "30d",
-			    HOURS(1), DAYS(3650), .reload = true},
+			    HOURS(1), DAYS(3650), .reload = false},
 
 	/* [source NAME] */
 	[K_SOURCE_HOME] = {SEC_SOURCE, "home", V_STR, S(home), .check = check_url, .required = true,
@@ -1628,6 +1629,95 @@ int cfg_reload_check(const struct cfg *cur, const struct cfg *next, struct buf *
 		return 0;
 	buf_puts(why, ": cannot change on reload; restart feedd to apply");
 	return -1;
+}
+
+/* Bytes of a value of k's type in its struct. */
+static size_t value_size(const struct key *k)
+{
+	switch (k->type) {
+	case V_STR:
+		return sizeof(char *);
+	case V_INT:
+	case V_ENUM:
+		return sizeof(int);
+	case V_SIZE:
+		return sizeof(size_t);
+	case V_DUR:
+		return sizeof(int64_t);
+	case V_BOOL:
+		return sizeof(bool);
+	case V_DURLIST:
+		return sizeof(struct cfg_durations);
+	case V_LIST:
+		return sizeof(struct cfg_strlist);
+	case V_REGEX:
+		return sizeof(struct cfg_regex);
+	}
+	return 0;
+}
+
+/* Exchanges k's values of a and b, with what each owns (strings, lists,
+ * compiled patterns), so that each struct still frees what it holds. */
+static void value_swap(const struct key *k, void *a, void *b)
+{
+	union {
+		char *s;
+		int i;
+		size_t z;
+		int64_t d;
+		bool b;
+		struct cfg_durations dl;
+		struct cfg_strlist l;
+		struct cfg_regex r;
+	} tmp;
+	size_t n = value_size(k);
+	memcpy(&tmp, a, n);
+	memcpy(a, b, n);
+	memcpy(b, &tmp, n);
+}
+
+static void restart_key(const struct key *k, void *cur, void *next, const char *where,
+			struct cfg_strlist *changed)
+{
+	if (value_equal(k, cur, next))
+		return;
+	value_swap(k, cur, next);
+	struct buf name;
+	buf_init(&name);
+	buf_printf(&name, "%s %s", where, k->name);
+	strlist_push(changed, buf_steal(&name));
+}
+
+size_t cfg_keep_restart_keys(struct cfg *cur, struct cfg *next, struct cfg_strlist *changed)
+{
+	size_t before = changed->n;
+	for (size_t i = 0; i < K_COUNT; i++) {
+		const struct key *k = &keys[i];
+		if (k->reload)
+			continue;
+		if (k->sect == SEC_FEEDD || k->sect == SEC_DATABASE) {
+			struct buf where;
+			buf_init(&where);
+			buf_printf(&where, "[%s]", sect_names[k->sect]);
+			restart_key(k, field(cur, k), field(next, k), buf_str(&where), changed);
+			buf_free(&where);
+			continue;
+		}
+		if (k->sect != SEC_SOURCE)
+			continue;
+		for (size_t j = 0; j < next->n_sources; j++) {
+			struct cfg_source *n = &next->sources[j];
+			struct cfg_source *o = (struct cfg_source *)cfg_source_find(cur, n->name);
+			if (!o)
+				continue;
+			struct buf where;
+			buf_init(&where);
+			buf_printf(&where, "[source %s]", n->name);
+			restart_key(k, field(o, k), field(n, k), buf_str(&where), changed);
+			buf_free(&where);
+		}
+	}
+	return changed->n - before;
 }
 
 static void summary_keys(const void *obj, enum sect s, struct buf *out)

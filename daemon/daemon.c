@@ -80,6 +80,7 @@ struct poll {
 	int items_seen, pending, new_items;
 	char *error;
 	bool not_modified;
+	bool cancelled; /* cut short at shutdown: not the feed's failure */
 };
 
 struct daemon {
@@ -94,6 +95,7 @@ struct daemon {
 	struct feed_rt **feeds;
 	size_t n_feeds;
 	bool store_ready, started, stopping;
+	bool cancelled; /* shutdown_timeout came: polls in flight were cancelled */
 	int exit_status;
 	size_t polls_active;
 	size_t stored_today, failing;
@@ -320,7 +322,10 @@ static void finish_poll(struct poll *p)
 		.retry_after_s = r ? r->retry_after_s : -1,
 	};
 	double next_s = 0;
-	if (f->cfg) /* NULL: removed from the configuration meanwhile */
+	/* NULL: removed from the configuration meanwhile.  A poll cancelled
+	 * at shutdown says nothing about the feed: due again at the next
+	 * start, its error count as it was. */
+	if (f->cfg && !p->cancelled)
 		schedule_next(d, f, &o, &next_s);
 
 	struct store_poll *rec = xcalloc(1, sizeof *rec);
@@ -353,9 +358,11 @@ static void finish_poll(struct poll *p)
 		rec->disabled_reason = xstrdup(f->disabled_reason);
 
 	char next[64] = "";
-	if (d->mode == DAEMON_RUN && f->cfg && !f->disabled_reason)
+	if (d->mode == DAEMON_RUN && f->cfg && !f->disabled_reason && !d->stopping)
 		snprintf(next, sizeof next, "; next poll in %.0f s", next_s);
-	if (failed)
+	if (p->cancelled)
+		LOG_NOTICE("feed %s: %s", f->name, p->error);
+	else if (failed)
 		LOG_WARN("feed %s: %s%s (%d consecutive errors)", f->name, p->error, next,
 			 f->errors);
 	else if (p->not_modified) /* the usual case: in polls, not in the log */
@@ -519,7 +526,10 @@ static void on_fetched(void *ctx, struct fetch_result *r)
 	}
 	struct buf msg;
 	buf_init(&msg);
-	if (r->error) {
+	if (r->error && p->d->cancelled) {
+		p->cancelled = true;
+		buf_puts(&msg, "cancelled at shutdown (shutdown_timeout)");
+	} else if (r->error) {
 		buf_puts(&msg, r->error);
 	} else if (r->http_status == 304) {
 		p->not_modified = true;
@@ -686,15 +696,22 @@ static double due_within(double in, const struct cfg_feed *cf)
  * configuration disables or no longer has (sql/001_init.sql). */
 static const char *const config_disabled = "disabled in the configuration";
 
-/* Whether a feed's row says what feedd.sync_feed would write for cf. */
+/* Whether a feed's row says what feedd.sync_feed would leave there for cf:
+ * source, URL and interval as configured, and enabled as configured, or, for
+ * an enabled feed, disabled by feedd itself (HTTP 410) at this very URL,
+ * which sync_feed keeps (sql/008). */
 static bool registered_as(const struct cfg_feed *cf, const struct store_feed_state *st)
 {
-	const char *reason = cf->enabled ? NULL : config_disabled;
-	return st->url && strcmp(st->url, cf->url) == 0 && st->source &&
-		strcmp(st->source, cf->source->name) == 0 &&
-		st->interval_s == (int)(cf->interval_ms / 1000) && st->enabled == cf->enabled &&
-		(reason ? st->disabled_reason && strcmp(st->disabled_reason, reason) == 0
-			: !st->disabled_reason);
+	if (!st->url || strcmp(st->url, cf->url) != 0 || !st->source ||
+	    strcmp(st->source, cf->source->name) != 0 ||
+	    st->interval_s != (int)(cf->interval_ms / 1000))
+		return false;
+	bool by_config = st->disabled_reason && strcmp(st->disabled_reason, config_disabled) == 0;
+	if (!cf->enabled)
+		return !st->enabled && by_config;
+	if (st->enabled)
+		return !st->disabled_reason;
+	return st->disabled_reason && !by_config; /* feedd's own, kept */
 }
 
 static void on_feed_state(void *ctx, const struct store_feed_state *st)
@@ -707,8 +724,10 @@ static void on_feed_state(void *ctx, const struct store_feed_state *st)
 		if (cf && registered_as(cf, st))
 			d->in_sync[cf - d->cfg->feeds] = true;
 		/* Gone from the file since the last start: disabled, as a
-		 * reload does, never deleted. */
-		if (!cf && st->enabled && st->source && st->url)
+		 * reload does, never deleted.  Only by the daemon: a `feedd
+		 * once -c other.conf` against a shared database must not
+		 * disable every feed that other.conf leaves out. */
+		if (!cf && d->mode == DAEMON_RUN && st->enabled && st->source && st->url)
 			store_sync_feed(d->store, st->name, st->source, st->url, 0, false);
 	}
 	struct feed_rt *f = find_feed(d, st->name);
@@ -731,8 +750,22 @@ static void on_feed_state(void *ctx, const struct store_feed_state *st)
 		if (st->interval_s !=
 		    (int)(f->cfg->interval_ms / 1000)) /* scheduled under another */
 			in = due_within(in, f->cfg);
+		/* No schedule reaches past max_interval (a Retry-After stored
+		 * before it was capped could say 2094). */
+		double max_s = (double)d->cfg->max_interval_ms / 1000.0;
+		if (in > max_s)
+			in = max_s;
 		f->entry.due = ev_now(d->loop) + (in > 0 ? in : 0);
 	}
+}
+
+/* In how many seconds a feed never polled before is due: soon, spread
+ * over a few seconds (sched_first_delay) so that many new feeds do not all
+ * start in the same instant. */
+static double first_delay(const struct cfg_feed *cf)
+{
+	return sched_first_delay((double)cf->interval_ms / 1000.0,
+				 (double)rand() / ((double)RAND_MAX + 1));
 }
 
 static void start_polling(struct daemon *d)
@@ -747,19 +780,20 @@ static void start_polling(struct daemon *d)
 				 f->name, f->disabled_reason);
 			continue;
 		}
-		/* Feeds never polled are spread over the first minute rather
-		 * than all fetched in the same instant. */
 		if (!f->cfg->verify_tls)
 			LOG_WARN("feed %s: TLS certificates are NOT verified (verify_tls = false, "
 				 "%s:%d): anyone on the path can serve this feed",
 				 f->name, f->cfg->loc.file, f->cfg->loc.line);
-		double when = f->entry.due > 0
-			? f->entry.due
-			: now + (d->mode == DAEMON_RUN ? 60.0 * (double)n / (double)d->n_feeds : 0);
+		double when = f->entry.due > 0	? f->entry.due
+			: d->mode == DAEMON_RUN ? now + first_delay(f->cfg)
+						: now;
 		sched_at(d->sched, &f->entry, when);
 		n++;
 	}
-	LOG_INFO("polling %zu feeds", n);
+	if (d->mode == DAEMON_RUN)
+		LOG_NOTICE("ready: polling %zu feeds", n);
+	else
+		LOG_INFO("polling %zu feeds", n);
 	check_done(d);
 }
 
@@ -847,22 +881,71 @@ static void add_feeds(struct daemon *d, char **only, size_t n_only)
 	index_feeds(d);
 }
 
-/* SIGHUP: all or nothing; a broken file keeps the running configuration. */
+/* The settings of c that the fetchers take (the feeds' and the pages'). */
+static void fetch_config_of(const struct cfg *c, struct fetch_config *fc)
+{
+	fetch_config_default(fc);
+	fc->user_agent = c->user_agent;
+	fc->max_connections = c->max_connections;
+	fc->per_host_connections = c->per_host_connections;
+	fc->connect_timeout_ms = c->connect_timeout_ms;
+	fc->timeout_ms = c->fetch_timeout_ms;
+}
+
+/* Hands d->cfg's run-time settings to every module that keeps its own copy:
+ * the log threshold, both fetchers (user agent, timeouts, connection
+ * limits) and the store (batch size and delay).  The one place they are
+ * applied, at start and at every reload; what the daemon and pages read
+ * through d->cfg (intervals, sizes, page_retries, shutdown_timeout) needs
+ * nothing more.  The keys that cannot change at run time are those the
+ * table marks so (cfg_keep_restart_keys). */
+static void apply_config(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	log_set_threshold(c->log_level);
+	struct fetch_config fc;
+	fetch_config_of(c, &fc);
+	fetch_set_config(d->fetcher, &fc);
+	pages_set_fetch_config(d->pages, &fc);
+	store_set_batching(d->store, c->db.batch_size, c->db.batch_delay_ms);
+	LOG_DEBUG("settings applied: log_level %s, user_agent \"%s\", max_connections %d, "
+		  "per_host_connections %d, connect_timeout %.3f s, fetch_timeout %.3f s, "
+		  "batch_size %d, batch_delay %.3f s",
+		  log_level_name(c->log_level), c->user_agent, c->max_connections,
+		  c->per_host_connections, (double)c->connect_timeout_ms / 1000.0,
+		  (double)c->fetch_timeout_ms / 1000.0, c->db.batch_size,
+		  (double)c->db.batch_delay_ms / 1000.0);
+}
+
+/* SIGHUP: all or nothing; a broken file keeps the running configuration.
+ * A key that cannot change at run time keeps its running value, with a
+ * line saying that it needs a restart; the rest applies. */
 static void reload(struct daemon *d)
 {
-	notify_reloading();
+	/* A SIGHUP before the first READY=1 (blocked since main, delivered
+	 * once the watchers are armed) must not announce readiness. */
+	bool ready = d->started && d->mode == DAEMON_RUN;
+	if (ready)
+		notify_reloading();
 	struct cfg *next = NULL;
 	struct buf err;
 	buf_init(&err);
-	if (cfg_load(d->config_path, &next, &err) != 0 ||
-	    cfg_reload_check(d->cfg, next, &err) != 0) {
+	if (cfg_load(d->config_path, &next, &err) != 0) {
 		LOG_ERR("reload: %s; keeping the running configuration", buf_str(&err));
 		buf_free(&err);
 		cfg_free(next);
-		notify_ready();
+		if (ready)
+			notify_ready();
 		return;
 	}
 	buf_free(&err);
+	struct cfg_strlist restart = {0};
+	cfg_keep_restart_keys(d->cfg, next, &restart);
+	for (size_t i = 0; i < restart.n; i++)
+		LOG_WARN("reload: %s changed: needs a restart; running with the old value until "
+			 "then",
+			 restart.v[i]);
+	strv_free(restart.v, restart.n);
 	size_t added = 0, removed = 0, kept = 0;
 	for (size_t i = 0; i < d->n_feeds; i++)
 		d->feeds[i]->removed = true;
@@ -893,7 +976,8 @@ static void reload(struct daemon *d)
 			kept++;
 		} else {
 			f = feed_rt_new(cf);
-			sched_at(d->sched, &f->entry, ev_now(d->loop));
+			if (d->started)
+				sched_at(d->sched, &f->entry, ev_now(d->loop) + first_delay(cf));
 			added++;
 		}
 		feeds[n++] = f;
@@ -921,6 +1005,7 @@ static void reload(struct daemon *d)
 	struct cfg *old = d->cfg;
 	d->cfg = next;
 	pages_set_config(d->pages, next);
+	apply_config(d);
 	/* Indexed like the configuration: a new one is synced in full. */
 	free(d->in_sync);
 	d->in_sync = xcalloc(next->n_feeds ? next->n_feeds : 1, sizeof *d->in_sync);
@@ -933,23 +1018,48 @@ static void reload(struct daemon *d)
 	LOG_NOTICE("reloaded %s: %zu feeds added, %zu removed, %zu kept", d->config_path, added,
 		   removed, kept);
 	update_status(d);
-	notify_ready();
+	if (ready)
+		notify_ready();
 }
 
 /* ---- signals and timers ---------------------------------------------------------- */
 
+/* After shutdown_timeout, how long the poll records of the polls it cut
+ * short may take to reach the database before what is left is spooled. */
+#define SHUTDOWN_GRACE_S 2.0
+
+/* once: the database stayed away too long (exit 1).  Stopping: the drain's
+ * time is up, which is the design, not a failure: the polls still in flight
+ * are cancelled (each still gets its polls row, "cancelled at shutdown"),
+ * the store gets SHUTDOWN_GRACE_S more to write what it holds, and what it
+ * has not written by then is spooled at exit; only an item lost for good
+ * makes the exit status 1 (daemon_main). */
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
-	if (!d->stopping)
+	if (!d->stopping) {
 		LOG_ERR("the database stayed unreachable for %.0f s; giving up with %zu items not "
 			"stored",
 			w->repeat, store_backlog(d->store));
-	else
-		LOG_ERR("stopping with %zu polls in flight and %zu items not stored "
-			"(shutdown_timeout)",
-			d->polls_active, store_backlog(d->store));
-	d->exit_status = 1;
+		d->exit_status = 1;
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (!d->cancelled) {
+		d->cancelled = true;
+		if (d->polls_active)
+			LOG_NOTICE("shutdown_timeout: cancelling %zu polls still in flight",
+				   d->polls_active);
+		fetch_cancel_all(d->fetcher); /* finish_poll for each, from here */
+		if (d->cfg->shutdown_timeout_ms > 0) {
+			ev_timer_set(w, SHUTDOWN_GRACE_S, 0.);
+			ev_timer_start(loop, w);
+			check_done(d);
+			return;
+		}
+	}
+	LOG_NOTICE("stopping with %zu items not yet stored (they go to the spool)",
+		   store_backlog(d->store));
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -1036,13 +1146,10 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		return d->exit_status;
 	}
 
+	/* Created with the settings the configuration gives them, which
+	 * apply_config below then hands over (the one place that does). */
 	struct fetch_config fc;
-	fetch_config_default(&fc);
-	fc.user_agent = cfg->user_agent;
-	fc.max_connections = cfg->max_connections;
-	fc.per_host_connections = cfg->per_host_connections;
-	fc.connect_timeout_ms = cfg->connect_timeout_ms;
-	fc.timeout_ms = cfg->fetch_timeout_ms;
+	fetch_config_of(cfg, &fc);
 	/* One budget for feeds and pages; the fetchers keep it. */
 	fc.budget = fetch_budget_new(cfg->max_body_memory, "max_body_memory");
 	d->fetcher = fetch_new(d->loop, &fc, on_fetched, d);
@@ -1100,6 +1207,8 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 		free(names);
 	}
 
+	apply_config(d);
+
 	ev_idle_init(&d->check_done, on_check_done);
 	d->check_done.data = d;
 	ev_init(&d->deadline, on_deadline);
@@ -1118,6 +1227,16 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	ev_signal_start(d->loop, &d->sig_int);
 	if (mode == DAEMON_RUN)
 		ev_signal_start(d->loop, &d->sig_hup);
+	/* main blocked these from the start: a signal that came meanwhile is
+	 * pending and now reaches its watcher (libev's handler, installed by
+	 * ev_signal_start).  In once SIGHUP has none and does what it did
+	 * before: end the process. */
+	sigset_t early;
+	sigemptyset(&early);
+	sigaddset(&early, SIGHUP);
+	sigaddset(&early, SIGTERM);
+	sigaddset(&early, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &early, NULL);
 	uint64_t wd_us = 0;
 	ev_init(&d->watchdog, on_watchdog);
 	d->watchdog.data = d;
@@ -1151,8 +1270,10 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	size_t waiting = store_backlog(d->store);
 	if (waiting) {
 		size_t lost = store_spool_all(d->store);
-		if (lost)
+		if (lost) {
 			LOG_ERR("%zu items were accepted but not stored", lost);
+			d->exit_status = 1;
+		}
 		if (waiting > lost)
 			LOG_NOTICE("%zu items are in the spool in %s/spool; they are stored at the "
 				   "next start",

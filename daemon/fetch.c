@@ -1317,3 +1317,20 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req)
 	link_transfer(f, t);
 	return 0;
 }
+
+/* Takes a new configuration (a reload): the connection limits at once for
+ * the multi handle, the rest (user agent, timeouts, ...) for every request
+ * started from now on; requests in flight keep what they started with. */
+void fetch_set_config(struct fetcher *f, const struct fetch_config *cfg)
+{
+	char *ua = cfg->user_agent ? xstrdup(cfg->user_agent) : NULL;
+	free(f->user_agent);
+	f->cfg = *cfg;
+	f->user_agent = ua;
+	f->cfg.user_agent = ua;
+	long max = cfg->max_connections > 0 ? cfg->max_connections : 0;
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max);
+	curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, max);
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  cfg->per_host_connections > 0 ? cfg->per_host_connections : 0L);
+}

@@ -25,6 +25,16 @@ void log_init(enum log_style style, enum log_level threshold)
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
+void log_set_threshold(enum log_level threshold)
+{
+	log_threshold = threshold;
+}
+
+const char *log_level_name(enum log_level level)
+{
+	return level >= LOG_LVL_ERR && level <= LOG_LVL_DEBUG ? level_names[level] : "?";
+}
+
 int log_level_parse(const char *name, enum log_level *out)
 {
 	for (int l = LOG_LVL_ERR; l <= LOG_LVL_DEBUG; l++) {

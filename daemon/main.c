@@ -4,6 +4,7 @@
 #include "feedd/cmd.h"
 #include "feedd/log.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,8 +26,25 @@ void cmd_usage(FILE *to)
 	fputs(usage_text, to);
 }
 
+/* run and once: SIGHUP, SIGTERM and SIGINT wait (blocked, pending) until
+ * daemon_main has armed its ev_signal watchers and unblocks them, so that
+ * a `systemctl reload` or stop in the first milliseconds, while the
+ * configuration is still being read, is not fatal (SIGHUP's default
+ * action ends the process). */
+static void block_early_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "once") == 0))
+		block_early_signals();
 	log_init(LOG_STYLE_COMMAND, LOG_LVL_INFO);
 	if (argc < 2) {
 		cmd_usage(stderr);

@@ -660,3 +660,8 @@ void pages_free(struct pages *p)
 	}
 	free(p);
 }
+
+void pages_set_fetch_config(struct pages *p, const struct fetch_config *fc)
+{
+	fetch_set_config(p->fetcher, fc);
+}

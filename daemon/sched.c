@@ -204,7 +204,15 @@ double sched_next_delay(const struct sched_policy *p, const struct sched_outcome
 		delay = *adaptive;
 	}
 	delay *= 0.9 + 0.2 * jitter;
+	/* The server's wish, but no further off than max_interval: one 503
+	 * with a Retry-After of decades must not park a feed for good. */
 	if (o->retry_after_s > 0 && (double)o->retry_after_s > delay)
-		delay = (double)o->retry_after_s;
+		delay = fmax(delay, fmin((double)o->retry_after_s, p->max_s));
 	return delay;
+}
+
+double sched_first_delay(double interval_s, double jitter)
+{
+	double spread = interval_s < SCHED_FIRST_SPREAD ? interval_s : SCHED_FIRST_SPREAD;
+	return spread > 0 ? spread * jitter : 0;
 }

@@ -50,7 +50,7 @@ static const char *const sql_feed_state =
 	"(extract(epoch FROM next_poll_at) * 1000000)::bigint, error_count, disabled_reason, "
 	"permanent_url, enabled, source, interval_s FROM feedd.feed_state";
 static const char *const sql_settle = "SELECT feedd.settle_statistics()";
-/* An item the database refused for its data, kept for inspection (sql/008). */
+/* An item the database refused for its data, kept for inspection (sql/009). */
 static const char *const sql_rejected =
 	"INSERT INTO feedd.rejected (kind, source, feed, news_id, url, title, sqlstate, error, "
 	"record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bytea)";
@@ -2332,4 +2332,10 @@ void store_get_stats(const struct store *s, struct store_stats *out)
 const struct dedup *store_dedup(const struct store *s)
 {
 	return s->dedup;
+}
+
+void store_set_batching(struct store *s, int batch_size, int64_t batch_delay_ms)
+{
+	s->cfg.batch_size = batch_size < 1 ? 1 : batch_size;
+	s->cfg.batch_delay_ms = batch_delay_ms;
 }

@@ -177,6 +177,14 @@ const struct cfg_feed *cfg_feed_find(const struct cfg *c, const char *name);
  * the keys that need a restart in why. */
 int cfg_reload_check(const struct cfg *cur, const struct cfg *next, struct buf *why);
 
+/* For a reload from cur to next: every key that may not change at run time
+ * (keys[]' reload flag: state_dir, spool_max_size, the database's conninfo
+ * and dedup_window, a kept source's news_id) and differs gets cur's value
+ * back in next (the two values are exchanged, so each struct still frees
+ * what it holds).  Appends "[feedd] state_dir", "[source s] news_id", ...
+ * to changed (the caller frees the strings) and returns how many. */
+size_t cfg_keep_restart_keys(struct cfg *cur, struct cfg *next, struct cfg_strlist *changed);
+
 /* Appends a readable summary of c to out; it is itself a valid
  * configuration file with every setting spelled out. */
 void cfg_summary(const struct cfg *c, struct buf *out);

@@ -125,6 +125,9 @@ size_t fetch_budget_peak(const struct fetch_budget *b);
 /* A fetcher on loop; done is called once per request, from the loop (never from inside fetch_start). */
 struct fetcher *fetch_new(struct ev_loop *loop, const struct fetch_config *cfg, fetch_done_fn done,
 			  void *ctx);
+/* Takes cfg's values for requests started from now on, and its connection
+ * limits at once (a reload); cfg's strings are copied. */
+void fetch_set_config(struct fetcher *f, const struct fetch_config *cfg);
 /* Starts a GET; 0, or -1 (the URL is unusable: done is NOT called). */
 int fetch_start(struct fetcher *f, const struct fetch_request *req);
 size_t fetch_in_flight(const struct fetcher *f);

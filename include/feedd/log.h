@@ -26,6 +26,10 @@ enum log_style {
 extern enum log_level log_threshold;
 
 void log_init(enum log_style style, enum log_level threshold);
+/* The lowest priority logged from now on (a reload's log_level). */
+void log_set_threshold(enum log_level threshold);
+/* "error", "warning", "notice", "info" or "debug". */
+const char *log_level_name(enum log_level level);
 /* Parses "error", "warning", "notice", "info", "debug"; 0 or -1. */
 int log_level_parse(const char *name, enum log_level *out);
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

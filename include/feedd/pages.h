@@ -41,6 +41,9 @@ void pages_free(struct pages *p);
 
 /* The configuration changed (SIGHUP); the old one is freed after this. */
 void pages_set_config(struct pages *p, const struct cfg *cfg);
+/* Hands fc to the pages' fetcher (fetch_set_config): a reload's user agent,
+ * timeouts and connection limits. */
+void pages_set_fetch_config(struct pages *p, const struct fetch_config *fc);
 /* Only these sources' pages (feedd once FEED...: the sources of the
  * named feeds); until the next pages_set_config. */
 void pages_limit_sources(struct pages *p, const char *const *names, size_t n);

@@ -7,7 +7,9 @@
  * without a loop: the configured interval, adapted within [interval/4,
  * interval*4] (and within min_interval..max_interval) by how often the feed
  * really brings new articles; exponential backoff after errors; Retry-After
- * honoured; +-10% jitter so that feeds configured alike drift apart.
+ * honoured up to max_interval; +-10% jitter so that feeds configured alike
+ * drift apart.  A feed never polled before is due within a few seconds
+ * (sched_first_delay), not after an interval.
  * The timer wakes on a 250 ms grid: what falls due within one step starts
  * together, never early and at most one step late (at 500 polls a second
  * this took feedd run from 102 to 41 us of CPU per poll).
@@ -55,10 +57,19 @@ struct sched_policy {
 	double min_s, max_s; /* min_interval and max_interval */
 };
 
-/* The delay before the next poll. *adaptive carries the feed's adapted
+/* Feeds never polled before are spread over this many seconds (or their
+ * interval, if shorter) rather than all fetched in the same instant. */
+#define SCHED_FIRST_SPREAD 5.0
+
+/* The delay before the next poll. A Retry-After longer than the delay is
+ * honoured, but at most max_s away. *adaptive carries the feed's adapted
  * interval between calls (0 at first); *errors its consecutive failures,
  * updated here. jitter is a number in [0, 1). */
 double sched_next_delay(const struct sched_policy *p, const struct sched_outcome *o,
 			double *adaptive, int *errors, double jitter);
+
+/* The delay before the first poll of a feed never polled: within
+ * SCHED_FIRST_SPREAD seconds and within its interval, by jitter in [0, 1). */
+double sched_first_delay(double interval_s, double jitter);
 
 #endif

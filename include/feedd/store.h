@@ -203,6 +203,9 @@ void store_free(struct store *s);
 /* Takes a (and hashes it if not done). Returns STORE_DUPLICATE when the dedup
  * set already knows it (a is freed at once, after on_article), else 0: queued. */
 int store_submit_article(struct store *s, struct store_article *a);
+/* A reload's batch_size and batch_delay, for the batches formed from now
+ * on. */
+void store_set_batching(struct store *s, int batch_size, int64_t batch_delay_ms);
 /* Takes p. */
 void store_submit_poll(struct store *s, struct store_poll *p);
 /* Takes p. */

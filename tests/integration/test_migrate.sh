@@ -338,6 +338,21 @@ true|" \
   "SELECT enabled || '|' || coalesce(disabled_reason, '') FROM feedd.feeds
    WHERE name = 'irna-fa-all'"
 
+# 008: feedd's own disable (HTTP 410) holds while the URL is unchanged; a
+# new URL, or the configuration's own disable and enable, still rule.
+sql_is "sync_feed keeps feedd's own 410 at the same URL, lifts it for a new one" "false|HTTP 410 Gone
+3
+false|HTTP 410 Gone
+3
+true|" \
+  "UPDATE feedd.feeds SET enabled = false, disabled_reason = 'HTTP 410 Gone'
+   WHERE name = 'irna-fa-all' RETURNING enabled || '|' || disabled_reason" \
+  "SELECT feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss', 120, true)" \
+  "SELECT enabled || '|' || coalesce(disabled_reason, '') FROM feedd.feeds
+   WHERE name = 'irna-fa-all'" \
+  "SELECT feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss2', 120, true)" \
+  "SELECT enabled || '|' || coalesce(disabled_reason, '') FROM feedd.feeds
+   WHERE name = 'irna-fa-all'"
 echo "# store_article"
 
 # store FEED NEWS_ID TITLE HASH [SOURCE] [EXTRA_SELECT]: one store_article

@@ -776,6 +776,45 @@ static void test_reload_check(void **state)
 	tmp_remove(&t);
 }
 
+/* A reload keeps the running value of each key that cannot change at run
+ * time, names it, and takes the rest of the new file. */
+static void test_keep_restart_keys(void **state)
+{
+	struct tmp t;
+	tmp_make(&t);
+	tmp_write(&t, "feedd.conf",
+		  "[feedd]\nstate_dir = /var/lib/feedd\nlog_level = notice\n"
+		  "[database]\ndedup_window = 30d\n"
+		  "[source s]\nhome = https://example.org/\nnews_id = /n/(\\d+)\n");
+	struct cfg *cur = load_ok(t.main);
+	tmp_write(&t, "feedd.conf",
+		  "[feedd]\nstate_dir = /srv/feedd\nlog_level = info\n"
+		  "[database]\ndedup_window = 2h\nbatch_size = 7\n"
+		  "[source s]\nhome = https://example.org/\nnews_id = /news/(\\d+)\n"
+		  "[source u]\nhome = https://u.example/\nnews_id = (\\d+)\n");
+	struct cfg *next = load_ok(t.main);
+	struct cfg_strlist changed = {0};
+	assert_int_equal(cfg_keep_restart_keys(cur, next, &changed), 3);
+	assert_int_equal(changed.n, 3);
+	assert_string_equal(changed.v[0], "[feedd] state_dir");
+	assert_string_equal(changed.v[1], "[database] dedup_window");
+	assert_string_equal(changed.v[2], "[source s] news_id");
+	/* next runs on the old values of those, the new ones of the rest */
+	assert_string_equal(next->state_dir, "/var/lib/feedd");
+	assert_true(next->db.dedup_window_ms == (int64_t)30 * 86400 * 1000);
+	assert_string_equal(cfg_source_find(next, "s")->news_id.pattern, "/n/(\\d+)");
+	assert_non_null(cfg_source_find(next, "s")->news_id.code);
+	assert_int_equal(next->log_level, LOG_LVL_INFO);
+	assert_int_equal(next->db.batch_size, 7);
+	assert_string_equal(cfg_source_find(next, "u")->news_id.pattern, "(\\d+)");
+	for (size_t i = 0; i < changed.n; i++)
+		free(changed.v[i]);
+	free(changed.v);
+	cfg_free(cur); /* holds the new values now: freed without a leak */
+	cfg_free(next);
+	tmp_remove(&t);
+}
+
 /* The summary is a configuration itself: read back, it summarises the same. */
 static void test_summary_round_trip(void **state)
 {
@@ -862,14 +901,23 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_everything), cmocka_unit_test(test_confd_order),
-		cmocka_unit_test(test_defaults),	cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_duplicates),	cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_timezone),	cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_durations),	cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_bools_and_lists), cmocka_unit_test(test_find),
-		cmocka_unit_test(test_reload_check),	cmocka_unit_test(test_summary_round_trip),
-		cmocka_unit_test(test_default_path),	cmocka_unit_test(test_names),
+		cmocka_unit_test(test_good_everything),
+		cmocka_unit_test(test_confd_order),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_timezone),
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_bools_and_lists),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_reload_check),
+		cmocka_unit_test(test_keep_restart_keys),
+		cmocka_unit_test(test_summary_round_trip),
+		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

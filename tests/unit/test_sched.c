@@ -1,6 +1,7 @@
 /*
  * test_sched: the delay policy (backoff, adaptation within bounds,
- * Retry-After, jitter) and the heap behind the one timer: entries fire in
+ * Retry-After and its cap at max_interval, jitter, a new feed's first
+ * delay) and the heap behind the one timer: entries fire in
  * due order, removal and rescheduling keep the order, holding defers.
  */
 #include <setjmp.h>
@@ -59,6 +60,51 @@ static void test_retry_after_and_jitter(void **state)
 	double lo = sched_next_delay(&policy, &ok, &adaptive, &errors, 0.0);
 	double hi = sched_next_delay(&policy, &ok, &adaptive, &errors, 0.999999);
 	assert_true(lo == 108 && hi > 131.9 && hi < 132);
+}
+
+/* Retry-After is honoured only up to max_interval: a 503 asking for 70
+ * years (seen: a next poll in 2094) waits max_interval, and a backoff
+ * longer than the Retry-After is not shortened by it. */
+static void test_retry_after_capped(void **state)
+{
+	double adaptive = 0;
+	int errors = 0;
+	struct sched_outcome decades = {.failed = true, .retry_after_s = INT32_MAX};
+	assert_true(sched_next_delay(&policy, &decades, &adaptive, &errors, 0.5) == 21600);
+	struct sched_outcome ok_far = {.new_items = 1, .retry_after_s = (int64_t)2200000000};
+	adaptive = 0;
+	assert_true(sched_next_delay(&policy, &ok_far, &adaptive, &errors, 0.5) == 21600);
+	struct sched_policy tight = {.interval_s = 2, .min_s = 1, .max_s = 5};
+	struct sched_outcome hour = {.failed = true, .retry_after_s = 3600};
+	adaptive = 0;
+	errors = 0;
+	assert_true(sched_next_delay(&tight, &hour, &adaptive, &errors, 0.5) == 5);
+	/* The backoff already at its cap is not lowered by a shorter one. */
+	struct sched_outcome fail = {.failed = true, .retry_after_s = -1};
+	for (int i = 0; i < 40; i++)
+		sched_next_delay(&policy, &fail, &adaptive, &errors, 0.5);
+	struct sched_outcome short_wait = {.failed = true, .retry_after_s = 10};
+	assert_true(sched_next_delay(&policy, &short_wait, &adaptive, &errors, 0.5) == 21600);
+}
+
+/* A feed never polled is due within SCHED_FIRST_SPREAD seconds and within
+ * its interval, spread by the jitter; never after a whole interval. */
+static void test_first_delay(void **state)
+{
+	assert_true(sched_first_delay(120, 0.0) == 0);
+	assert_true(sched_first_delay(120, 0.5) == SCHED_FIRST_SPREAD / 2);
+	double top = sched_first_delay(3600, 0.999999);
+	assert_true(top < SCHED_FIRST_SPREAD && top > SCHED_FIRST_SPREAD - 0.001);
+	assert_true(sched_first_delay(2, 0.999999) < 2); /* within a short interval */
+	assert_true(sched_first_delay(0, 0.5) == 0);
+	/* Many new feeds are spread, not stacked on one instant. */
+	double lo = 1e9, hi = 0;
+	for (int i = 0; i < 1000; i++) {
+		double v = sched_first_delay(900, (double)rand() / ((double)RAND_MAX + 1));
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	assert_true(lo < 0.5 && hi > SCHED_FIRST_SPREAD - 0.5 && hi < SCHED_FIRST_SPREAD);
 }
 
 struct fired {
@@ -162,6 +208,8 @@ int main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_adaptive_bounds),
 		cmocka_unit_test(test_retry_after_and_jitter),
+		cmocka_unit_test(test_retry_after_capped),
+		cmocka_unit_test(test_first_delay),
 		cmocka_unit_test(test_heap_order),
 		cmocka_unit_test(test_grid_wakeups),
 	};

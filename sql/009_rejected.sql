@@ -1,4 +1,4 @@
--- 008: feedd.rejected, what the database refused for its data.
+-- 009: feedd.rejected, what the database refused for its data.
 --
 -- An item PostgreSQL refuses for its data (SQLSTATE classes 22, 23, 54 and
 -- P0: a value too long for an index, a broken constraint, an unknown feed)
