@@ -99,6 +99,7 @@ enum key_id {
 	K_BATCH_SIZE,
 	K_BATCH_DELAY,
 	K_DEDUP_WINDOW,
+	K_STALL_TIMEOUT,
 	K_SOURCE_HOME,
 	K_SOURCE_HOSTS,
 	K_SOURCE_NEWS_ID,
@@ -208,6 +209,10 @@ static const struct key keys[K_COUNT] = {
 	/* the dedup set is warmed with it once, when the store first connects */
 	[K_DEDUP_WINDOW] = {SEC_DATABASE, "dedup_window", V_DUR, G(db.dedup_window_ms), "30d",
 			    HOURS(1), DAYS(3650), .reload = false},
+
+	/* longer than the statement_timeout feedd sets (300 s) */
+	[K_STALL_TIMEOUT] = {SEC_DATABASE, "stall_timeout", V_DUR, G(db.stall_timeout_ms), "10m",
+			     SECS(1), DAYS(1), .reload = true},
 
 	/* [source NAME] */
 	[K_SOURCE_HOME] = {SEC_SOURCE, "home", V_STR, S(home), .check = check_url, .required = true,

@@ -113,6 +113,7 @@ struct daemon {
 	size_t states_seen;
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer watchdog, deadline, pressure, drain_check;
+	bool watchdog_withheld; /* the store is stuck: liveness not confirmed */
 	ev_idle check_done;
 };
 
@@ -252,7 +253,10 @@ static void update_status(struct daemon *d)
 	char db[200] = "";
 	if (problem)
 		snprintf(db, sizeof db, ", %s: %.150s",
-			 unusable ? "DATABASE REFUSES WRITES" : "database failing", problem);
+			 unusable			      ? "DATABASE REFUSES WRITES"
+				 : store_stalls(d->store) > 0 ? "DATABASE STALLED"
+							      : "database failing",
+			 problem);
 	notify_status("%zu feeds, %zu polls and %zu pages in flight, %zu articles stored today, "
 		      "%zu failing%s%s",
 		      d->n_feeds, d->polls_active, pages_in_flight(d->pages), d->stored_today,
@@ -908,13 +912,14 @@ static void apply_config(struct daemon *d)
 	fetch_set_config(d->fetcher, &fc);
 	pages_set_fetch_config(d->pages, &fc);
 	store_set_batching(d->store, c->db.batch_size, c->db.batch_delay_ms);
+	store_set_stall_timeout(d->store, c->db.stall_timeout_ms);
 	LOG_DEBUG("settings applied: log_level %s, user_agent \"%s\", max_connections %d, "
 		  "per_host_connections %d, connect_timeout %.3f s, fetch_timeout %.3f s, "
-		  "batch_size %d, batch_delay %.3f s",
+		  "batch_size %d, batch_delay %.3f s, stall_timeout %.3f s",
 		  log_level_name(c->log_level), c->user_agent, c->max_connections,
 		  c->per_host_connections, (double)c->connect_timeout_ms / 1000.0,
 		  (double)c->fetch_timeout_ms / 1000.0, c->db.batch_size,
-		  (double)c->db.batch_delay_ms / 1000.0);
+		  (double)c->db.batch_delay_ms / 1000.0, (double)c->db.stall_timeout_ms / 1000.0);
 }
 
 /* SIGHUP: all or nothing; a broken file keeps the running configuration.
@@ -1112,7 +1117,23 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
-	notify_watchdog();
+	/* A store that stalled again after leaving a stalled connection
+	 * (store_stalls) is stuck in a way that feedd cannot mend: stop
+	 * confirming liveness, so that systemd's watchdog (WatchdogSec)
+	 * restarts the service.  What was accepted is in the spool by then. */
+	int stalls = store_stalls(d->store);
+	if (stalls >= 2) {
+		if (!d->watchdog_withheld)
+			LOG_ERR("watchdog: not confirming liveness: the database has not answered "
+				"through %d connections in a row",
+				stalls);
+		d->watchdog_withheld = true;
+	} else {
+		if (d->watchdog_withheld)
+			LOG_NOTICE("watchdog: the database answers again; confirming liveness");
+		d->watchdog_withheld = false;
+		notify_watchdog();
+	}
 	update_status(d);
 }
 
@@ -1161,6 +1182,7 @@ int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path,
 	sc.batch_size = cfg->db.batch_size;
 	sc.batch_delay_ms = cfg->db.batch_delay_ms;
 	sc.dedup_window_ms = cfg->db.dedup_window_ms;
+	sc.stall_timeout_ms = cfg->db.stall_timeout_ms;
 	struct buf spool_dir;
 	buf_init(&spool_dir);
 	buf_printf(&spool_dir, "%s/spool", cfg->state_dir);

@@ -200,6 +200,10 @@ void record_encode_article(const struct store_article *a, struct buf *out)
 	put_i64(out, a->seen_at_us);
 	put_str(out, a->content_hash);
 	put_u64(out, a->fetch_page);
+	/* Added in schema 10, at the end and only when set, so that records
+	 * without it read as before. */
+	if (a->published_claimed != STORE_TIME_NONE)
+		put_i64(out, a->published_claimed);
 }
 
 struct store_article *record_decode_article(const void *data, size_t len)
@@ -223,6 +227,7 @@ struct store_article *record_decode_article(const void *data, size_t len)
 	a->seen_at_us = get_i64(&c);
 	char *hash = get_str(&c);
 	a->fetch_page = get_u64(&c) != 0;
+	a->published_claimed = c.left ? get_i64(&c) : STORE_TIME_NONE;
 	if (hash && strlen(hash) < sizeof a->content_hash)
 		memcpy(a->content_hash, hash, strlen(hash) + 1);
 	else
@@ -230,6 +235,8 @@ struct store_article *record_decode_article(const void *data, size_t len)
 	free(hash);
 	if (c.bad || c.left || !a->source || !a->feed || !a->news_id ||
 	    !time_ok("article", a->news_id, "published_at", a->published_at, false, true) ||
+	    !time_ok("article", a->news_id, "published_claimed", a->published_claimed, false,
+		     true) ||
 	    !time_ok("article", a->news_id, "seen_at_us", a->seen_at_us, true, false)) {
 		store_article_free(a);
 		return NULL;
@@ -313,6 +320,8 @@ void record_encode_page(const struct store_page *p, struct buf *out)
 	for (size_t i = 0; i < p->n_revisit; i++)
 		put_i64(out, p->revisit_s[i]);
 	put_str(out, p->content_hash);
+	if (p->published_claimed != STORE_TIME_NONE) /* as for articles */
+		put_i64(out, p->published_claimed);
 }
 
 struct store_page *record_decode_page(const void *data, size_t len)
@@ -352,8 +361,11 @@ struct store_page *record_decode_page(const void *data, size_t len)
 	else if (hash)
 		c.bad = true;
 	free(hash);
+	p->published_claimed = c.left ? get_i64(&c) : STORE_TIME_NONE;
 	if (c.bad || c.left || !p->source || !p->news_id || !p->status ||
 	    !time_ok("page of", p->news_id, "published_at", p->published_at, false, true) ||
+	    !time_ok("page of", p->news_id, "published_claimed", p->published_claimed, false,
+		     true) ||
 	    !time_ok("page of", p->news_id, "modified_at", p->modified_at, false, true) ||
 	    !time_ok("page of", p->news_id, "seen_at_us", p->seen_at_us, true, false) ||
 	    !time_ok("page of", p->news_id, "retry_at_us", p->retry_at_us, true, true)) {

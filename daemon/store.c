@@ -34,6 +34,16 @@ static const char *const sql_page =
 	"SELECT article_id, outcome, revision FROM feedd.record_page($1, $2, $3, $4, $5, $6, $7, "
 	"$8, $9::text[], $10::timestamptz, $11::timestamptz, $12, $13, $14, $15, "
 	"$16::timestamptz, $17::timestamptz, $18::int[])";
+/* The same for an article or page whose claimed publication time was not
+ * taken (see STORE_FUTURE_S; sql/010): the claim is the last parameter. */
+static const char *const sql_article_claimed =
+	"SELECT article_id, outcome, revision FROM feedd.store_article_claimed($1, $2, $3, $4, "
+	"$5, $6, $7, $8, $9::text[], $10::timestamptz, $11, $12, $13, $14::timestamptz, "
+	"$15::bool, $16::timestamptz)";
+static const char *const sql_page_claimed =
+	"SELECT article_id, outcome, revision FROM feedd.record_page_claimed($1, $2, $3, $4, $5, "
+	"$6, $7, $8, $9::text[], $10::timestamptz, $11::timestamptz, $12, $13, $14, $15, "
+	"$16::timestamptz, $17::timestamptz, $18::int[], $19::timestamptz)";
 static const char *const sql_release = "SELECT feedd.release_visits($1::text[], $2::text[])";
 static const char *const sql_claim = "SELECT source, news_id, url, visits, attempts "
 				     "FROM feedd.claim_visits($1::text[], $2::int, $3::int)";
@@ -69,11 +79,17 @@ static const struct {
 	const char *name;
 	const char *const *sql;
 } statements[] = {
-	{"feedd_article", &sql_article},   {"feedd_poll", &sql_poll},
-	{"feedd_source", &sql_source},	   {"feedd_feed", &sql_feed},
-	{"feedd_page", &sql_page},	   {"feedd_claim", &sql_claim},
-	{"feedd_release", &sql_release},   {"feedd_polls", &sql_polls},
+	{"feedd_article", &sql_article},
+	{"feedd_poll", &sql_poll},
+	{"feedd_source", &sql_source},
+	{"feedd_feed", &sql_feed},
+	{"feedd_page", &sql_page},
+	{"feedd_claim", &sql_claim},
+	{"feedd_release", &sql_release},
+	{"feedd_polls", &sql_polls},
 	{"feedd_rejected", &sql_rejected},
+	{"feedd_article_claimed", &sql_article_claimed},
+	{"feedd_page_claimed", &sql_page_claimed},
 };
 
 enum item_kind {
@@ -179,6 +195,8 @@ struct store {
 	ev_io io;
 	ev_timer retry; /* reconnect after backoff */
 	ev_timer kick;	/* dispatch after batch_delay */
+	ev_timer stall; /* no answer for stall_timeout (see watch_stall) */
+	int stalls;	/* stalls in a row, without an answer between */
 	int64_t backoff_ms;
 
 	struct item *head, *tail; /* queued, not sent */
@@ -241,6 +259,7 @@ void store_config_default(struct store_config *c)
 	c->dedup_max_entries = 1000000;
 	c->reconnect_min_ms = 250;
 	c->reconnect_max_ms = 30000;
+	c->stall_timeout_ms = 600000;
 	c->spool_dir = NULL;
 	c->spool_max_bytes = 0;
 	c->warm_lazily = false;
@@ -598,6 +617,64 @@ static void push_registration(struct store *s, struct item *it)
 	s->n_queued++;
 }
 
+/* ---- stalls --------------------------------------------------------------- */
+
+/* Whether the store waits for the server: connecting, or commands sent
+ * and not all answered. */
+static bool waiting(const struct store *s)
+{
+	return s->conn && (s->state == ST_CONNECTING || s->sent_count > 0);
+}
+
+/* Called whenever what the store waits for may have changed; answered:
+ * the server has just said something.  The stall timer runs while the
+ * store waits, stall_timeout from the last answer (or from when the wait
+ * began); on_stall leaves the connection when it expires. */
+static void watch_stall(struct store *s, bool answered)
+{
+	if (answered)
+		s->stalls = 0;
+	if (!waiting(s)) {
+		ev_timer_stop(s->loop, &s->stall);
+		return;
+	}
+	if (answered || !ev_is_active(&s->stall)) {
+		s->stall.repeat = (double)s->cfg.stall_timeout_ms / 1000.0;
+		ev_timer_again(s->loop, &s->stall);
+	}
+}
+
+static void drop_connection(struct store *s, struct item **first, size_t n_first, const char *why);
+
+static void on_stall(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct store *s = w->data;
+	ev_timer_stop(loop, w);
+	s->stalls++;
+	char why[200];
+	if (s->state == ST_CONNECTING)
+		snprintf(why, sizeof why, "no answer from the server for %.0f s while connecting",
+			 (double)s->cfg.stall_timeout_ms / 1000.0);
+	else
+		snprintf(why, sizeof why, "no answer from the server for %.0f s to %zu commands",
+			 (double)s->cfg.stall_timeout_ms / 1000.0, s->sent_count);
+	LOG_ERR("database: %s (stall %d in a row); leaving the connection, everything is kept", why,
+		s->stalls);
+	snprintf(s->problem, sizeof s->problem, "%s", why);
+	s->problem_unusable = false;
+	drop_connection(s, NULL, 0, why);
+}
+
+int store_stalls(const struct store *s)
+{
+	return s->stalls;
+}
+
+void store_set_stall_timeout(struct store *s, int64_t ms)
+{
+	s->cfg.stall_timeout_ms = ms < 1 ? 1 : ms;
+}
+
 /* ---- the queue of commands sent ----------------------------------------- */
 
 static void sent_push(struct store *s, enum cmd_kind kind, struct batch *b, struct item *it)
@@ -615,6 +692,7 @@ static void sent_push(struct store *s, enum cmd_kind kind, struct batch *b, stru
 	s->sent[(s->sent_head + s->sent_count) % s->sent_cap] =
 		(struct cmd){.kind = kind, .batch = b, .item = it};
 	s->sent_count++;
+	watch_stall(s, false);
 }
 
 static struct cmd *sent_peek(struct store *s)
@@ -743,6 +821,7 @@ static void drop_connection(struct store *s, struct item **first, size_t n_first
 
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->kick);
+	ev_timer_stop(s->loop, &s->stall);
 	if (s->conn)
 		PQfinish(s->conn);
 	s->conn = NULL;
@@ -810,6 +889,7 @@ static void connect_start(struct store *s)
 		return;
 	}
 	s->state = ST_CONNECTING;
+	watch_stall(s, false);
 	/* libpq: poll as if PQconnectPoll had answered PGRES_POLLING_WRITING. */
 	watch(s, PQsocket(s->conn), EV_WRITE);
 }
@@ -875,6 +955,7 @@ static void connect_step(struct store *s)
 		watch(s, PQsocket(s->conn), EV_WRITE);
 		break;
 	case PGRES_POLLING_OK:
+		watch_stall(s, true);
 		send_setup(s);
 		break;
 	case PGRES_POLLING_FAILED:
@@ -1538,6 +1619,7 @@ static void batch_done(struct store *s, struct batch *b)
  * dropped meanwhile. */
 static int read_results(struct store *s)
 {
+	bool answered = false;
 	while (s->conn && !PQisBusy(s->conn)) {
 		PGresult *r = PQgetResult(s->conn);
 		struct cmd *c = sent_peek(s);
@@ -1549,6 +1631,7 @@ static int read_results(struct store *s)
 			}
 			break;
 		}
+		answered = true;
 		if (!c) {
 			LOG_WARN("database: unexpected result (%s) ignored",
 				 PQresStatus(PQresultStatus(r)));
@@ -1578,6 +1661,8 @@ static int read_results(struct store *s)
 		lost(s, "connection lost");
 		return -1;
 	}
+	if (answered)
+		watch_stall(s, true);
 	return s->conn ? 0 : -1;
 }
 
@@ -1692,7 +1777,10 @@ static bool send_page(PGconn *c, const struct store_page *pg)
 	bool has_retry = pg->retry_at_us != STORE_TIME_NONE;
 	if (has_retry)
 		format_time_us(pg->retry_at_us, retry);
-	const char *p[18] = {pg->source,
+	char claimed[DATE_ISO_LEN];
+	bool has_claim = pg->published_claimed != STORE_TIME_NONE &&
+		date_format_utc(pg->published_claimed, claimed) == 0;
+	const char *p[19] = {pg->source,
 			     pg->news_id,
 			     pg->status,
 			     pg->error,
@@ -1709,8 +1797,11 @@ static bool send_page(PGconn *c, const struct store_page *pg)
 			     pg->content_hash[0] ? pg->content_hash : NULL,
 			     seen,
 			     has_retry ? retry : NULL,
-			     revisit.data};
-	bool ok = PQsendQueryPrepared(c, "feedd_page", 18, p, NULL, NULL, 0) == 1;
+			     revisit.data,
+			     claimed};
+	bool ok = has_claim
+		? PQsendQueryPrepared(c, "feedd_page_claimed", 19, p, NULL, NULL, 0) == 1
+		: PQsendQueryPrepared(c, "feedd_page", 18, p, NULL, NULL, 0) == 1;
 	buf_free(&tags);
 	buf_free(&revisit);
 	return ok;
@@ -1801,8 +1892,11 @@ static bool send_item(struct store *s, struct item *it)
 		char iso[DATE_ISO_LEN];
 		bool has_pub = a->published_at != STORE_TIME_NONE &&
 			date_format_utc(a->published_at, iso) == 0;
+		char claimed[DATE_ISO_LEN];
+		bool has_claim = a->published_claimed != STORE_TIME_NONE &&
+			date_format_utc(a->published_claimed, claimed) == 0;
 		format_time_us(a->seen_at_us, t2);
-		const char *p[15] = {a->source,
+		const char *p[16] = {a->source,
 				     a->feed,
 				     a->news_id,
 				     a->url,
@@ -1816,8 +1910,11 @@ static bool send_item(struct store *s, struct item *it)
 				     a->language,
 				     a->content_hash,
 				     t2,
-				     a->fetch_page ? "t" : "f"};
-		bool ok = PQsendQueryPrepared(c, "feedd_article", 15, p, NULL, NULL, 0) == 1;
+				     a->fetch_page ? "t" : "f",
+				     claimed};
+		bool ok = has_claim
+			? PQsendQueryPrepared(c, "feedd_article_claimed", 16, p, NULL, NULL, 0) == 1
+			: PQsendQueryPrepared(c, "feedd_article", 15, p, NULL, NULL, 0) == 1;
 		buf_free(&tags);
 		return ok;
 	}
@@ -2077,6 +2174,8 @@ struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 	s->retry.data = s;
 	ev_init(&s->kick, on_kick);
 	s->kick.data = s;
+	ev_init(&s->stall, on_stall);
+	s->stall.data = s;
 	ev_prepare_init(&s->syncer, on_syncer);
 	s->syncer.data = s;
 	buf_init(&s->rec);
@@ -2117,6 +2216,7 @@ void store_free(struct store *s)
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->retry);
 	ev_timer_stop(s->loop, &s->kick);
+	ev_timer_stop(s->loop, &s->stall);
 	ev_prepare_stop(s->loop, &s->syncer);
 	for (struct item *it = s->sync_head, *nx; it; it = nx) {
 		nx = it->next;
@@ -2152,10 +2252,29 @@ static void enqueue(struct store *s, struct item *it)
 	poke(s);
 }
 
+/* A claimed publication time more than STORE_FUTURE_S after the item was
+ * seen is not taken: it moves to *claimed, logged. */
+static void refuse_future(const char *what, const char *name, const char *news_id,
+			  int64_t *published, int64_t *claimed, int64_t seen_us)
+{
+	*claimed = STORE_TIME_NONE;
+	if (*published == STORE_TIME_NONE || *published <= seen_us / 1000000 + STORE_FUTURE_S)
+		return;
+	char iso[DATE_ISO_LEN] = "?";
+	date_format_utc(*published, iso);
+	LOG_WARN("%s %s: news ID %s: its publication time %s is more than a day after it was "
+		 "seen; published_at left empty, the claim kept in published_claimed",
+		 what, name, news_id, iso);
+	*claimed = *published;
+	*published = STORE_TIME_NONE;
+}
+
 int store_submit_article(struct store *s, struct store_article *a)
 {
 	bound_news_id(&a->news_id);
 	bound_tags(a->tags, &a->n_tags);
+	refuse_future("feed", a->feed, a->news_id, &a->published_at, &a->published_claimed,
+		      a->seen_at_us);
 	if (!a->content_hash[0])
 		store_article_hash(a);
 	bool lazy = s->cfg.warm_lazily && !s->warmed && s->cfg.dedup_window_ms > 0;
@@ -2187,6 +2306,8 @@ void store_submit_page(struct store *s, struct store_page *p)
 {
 	bound_news_id(&p->news_id);
 	bound_tags(p->tags, &p->n_tags);
+	refuse_future("page of source", p->source, p->news_id, &p->published_at,
+		      &p->published_claimed, p->seen_at_us);
 	if (strcmp(p->status, "ok") == 0 && !p->content_hash[0])
 		store_page_hash(p);
 	struct item *it = item_new(s, ITEM_PAGE);

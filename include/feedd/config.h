@@ -119,6 +119,7 @@ struct cfg_database {
 	int batch_size;
 	int64_t batch_delay_ms;
 	int64_t dedup_window_ms;
+	int64_t stall_timeout_ms; /* no answer for this long: reconnect (see store.h) */
 };
 
 struct cfg {

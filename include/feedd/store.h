@@ -30,6 +30,8 @@
 struct ev_loop;
 
 #define STORE_TIME_NONE INT64_MIN
+/* How far after it was seen an article's claimed publication time may be. */
+#define STORE_FUTURE_S 86400
 
 /* An article as the store takes it; every string is owned by the article. */
 struct store_article {
@@ -37,7 +39,11 @@ struct store_article {
 	char *news_id, *url, *title, *lead, *body, *author, *image, *language;
 	char **tags;
 	size_t n_tags;
-	int64_t published_at;  /* seconds since the epoch, or STORE_TIME_NONE */
+	int64_t published_at; /* seconds since the epoch, or STORE_TIME_NONE */
+	/* Set by the store: a published_at more than STORE_FUTURE_S after
+	 * seen_at_us is not taken; it moves here (kept in the column
+	 * articles.published_claimed) and published_at becomes NONE. */
+	int64_t published_claimed;
 	int64_t seen_at_us;    /* when feedd first saw it, microseconds */
 	char content_hash[33]; /* set by store_article_hash */
 	void *ctx;	       /* the submitter's, handed back in on_article; not owned */
@@ -63,6 +69,7 @@ struct store_page {
 	char **tags;
 	size_t n_tags;
 	int64_t published_at, modified_at; /* seconds, or STORE_TIME_NONE */
+	int64_t published_claimed;	   /* as in struct store_article */
 	int64_t seen_at_us;
 	int64_t retry_at_us; /* a failure: when to try again; STORE_TIME_NONE: give up */
 	int64_t *revisit_s;  /* the source's revisit ages, seconds, increasing */
@@ -143,6 +150,11 @@ struct store_config {
 	int64_t dedup_window_ms; /* warm the dedup set with articles first seen this recently */
 	size_t dedup_max_entries;
 	int64_t reconnect_min_ms, reconnect_max_ms;
+	/* A server that does not answer for this long (connecting, or with
+	 * commands sent and none of them answered: a stopped or wedged
+	 * backend, which TCP keepalives do not notice) is left: what was sent
+	 * is queued again (spooled) and the store reconnects. */
+	int64_t stall_timeout_ms;
 	/* Where articles, poll records and page visits go while the database
 	 * is away (see spool.h), and its cap in bytes; NULL: no spool, they
 	 * wait in memory. */
@@ -154,7 +166,7 @@ struct store_config {
 };
 
 /* Defaults: 200 items, 50 ms, 4 batches, 30 days, 1,000,000 entries, 0.25 s to 30 s,
- * no spool. */
+ * a 10 minute stall timeout, no spool. */
 void store_config_default(struct store_config *c);
 
 struct store_handler {
@@ -248,6 +260,13 @@ bool store_ready(const struct store *s);
  * (if given) says whether it is the database's state (read-only, privileges,
  * schema: an admin must act) rather than a passing error. */
 const char *store_problem(const struct store *s, bool *unusable);
+/* How many times in a row the server has not answered within
+ * stall_timeout (0 once it answers): 1 means the store left a connection
+ * that stalled; 2 or more that reconnecting did not help either, which
+ * the daemon reports to its watchdog by no longer confirming liveness. */
+int store_stalls(const struct store *s);
+/* A reload's stall_timeout, from the next wait on. */
+void store_set_stall_timeout(struct store *s, int64_t ms);
 void store_get_stats(const struct store *s, struct store_stats *out);
 const struct dedup *store_dedup(const struct store *s);
 

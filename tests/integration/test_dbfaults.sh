@@ -12,6 +12,14 @@
 #   C. The schema is dropped under the running daemon and migrated again;
 #      the feeds get 200 more: feedd registers its feeds anew and stores
 #      them, with their polls rows, without a restart.
+#   E. A server that stops answering (its backend SIGSTOPped while idle;
+#      TCP keepalives cannot see it): after stall_timeout (reloaded to 3 s)
+#      feedd says so at error priority and "DATABASE STALLED" in STATUS,
+#      leaves the connection and stores the 200 new articles through a new
+#      one.  Then the postmaster stops too, so that reconnecting hangs as
+#      well: feedd stops confirming liveness to the watchdog (WATCHDOG=1
+#      pings counted before, none while stuck, again after), and once the
+#      server runs again the 200 articles polled meanwhile are stored.
 #   D. SIGTERM exits 0.
 #
 # usage (through with-pg.sh): test_dbfaults.sh FEEDD TESTS_DIR
@@ -116,7 +124,7 @@ PY
 notify_pid=$!
 wait_for 5 test -S "$notify"
 write_feeds 1000000
-NOTIFY_SOCKET=$notify "$feedd" run -c "$work/feedd.conf" 2> "$work/run.log" &
+NOTIFY_SOCKET=$notify WATCHDOG_USEC=1000000 "$feedd" run -c "$work/feedd.conf" 2> "$work/run.log" &
 daemon_pid=$!
 wait_for 30 grep -q READY=1 "$work/notify.log" || not_ok "A: feedd is ready" "$(tail -3 "$work/run.log")"
 if wait_for 60 have 1000000 200; then ok "A: 200 articles stored"; else
@@ -166,6 +174,81 @@ if wait_for 30 polls_of_all; then ok "C: every feed has polls rows again"; else
   not_ok "C: every feed has polls rows again" "$(sql "SELECT count(DISTINCT feed_id) FROM feedd.polls")"
 fi
 is "C: no unknown-feed errors reached the log" 0 "$(grep -c 'unknown feed' "$work/run.log")"
+
+# E. A server that stops answering.
+stopped=
+trap 'for p in $stopped; do kill -CONT "$p" 2> /dev/null; done; cleanup' EXIT
+reloads=$(grep -c "reloaded" "$work/run.log")
+sed -i 's/^batch_delay = 10ms$/batch_delay = 10ms\nstall_timeout = 3s/' "$work/feedd.conf"
+kill -HUP "$daemon_pid"
+reloaded() { [ "$(grep -c "reloaded" "$work/run.log")" -gt "$reloads" ]; }
+wait_for 30 reloaded || not_ok "E: stall_timeout reloaded" "$(tail -3 "$work/run.log")"
+backends() {
+  sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+       AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+}
+state_of() { sql "SELECT state FROM pg_stat_activity WHERE pid = $1"; }
+# feedd's one connection, stopped between two of its transactions (one
+# stopped inside one would hold row locks that stall the next connection
+# too): a stopped backend cannot change its state, so look after stopping.
+idle_stopped=
+for ((try = 0; try < 50; try++)); do
+  pid=$(backends)
+  if [ -n "$pid" ] && [ "$(echo "$pid" | wc -l)" = 1 ]; then
+    kill -STOP "$pid"
+    if [ "$(state_of "$pid")" = idle ]; then idle_stopped=$pid; break; fi
+    kill -CONT "$pid"
+  fi
+  sleep 0.1
+done
+if [ -n "$idle_stopped" ]; then ok "E: feedd's backend stopped while idle"; else
+  not_ok "E: feedd's backend stopped while idle" "$(backends | tr '\n' ' ')"
+fi
+stopped=$idle_stopped
+write_feeds 4000000
+if wait_for 60 in_log "error: database: no answer from the server for 3 s"; then
+  ok "E: the stall is logged at error priority"
+else
+  not_ok "E: the stall is logged at error priority" "$(tail -3 "$work/run.log")"
+fi
+if wait_for 30 grep -q "DATABASE STALLED" "$work/notify.log"; then ok "E: STATUS says DATABASE STALLED"; else
+  not_ok "E: STATUS says DATABASE STALLED" "$(grep STATUS "$work/notify.log" | tail -2)"
+fi
+if wait_for 90 have 4000000 200; then ok "E: the 200 new articles are stored through a new connection"; else
+  not_ok "E: the 200 new articles are stored through a new connection" "$(count_from 4000000)"
+fi
+kill -CONT "$idle_stopped"
+stopped=
+pings() { grep -c "^WATCHDOG=1" "$work/notify.log"; }
+before=$(pings)
+[ "$before" -gt 0 ] && ok "E: liveness was confirmed while the store worked ($before pings)" ||
+  not_ok "E: liveness was confirmed while the store worked" "no WATCHDOG=1 in notify.log"
+
+# The whole server stops: every new connection hangs too.
+postmaster=$(head -1 "$FEEDD_TEST_PGDATA/postmaster.pid")
+stopped="$postmaster $(backends | tr '\n' ' ')"
+# shellcheck disable=SC2086
+kill -STOP $stopped
+write_feeds 5000000
+if wait_for 90 in_log "watchdog: not confirming liveness"; then ok "E: a store stuck across connections withholds the watchdog"; else
+  not_ok "E: a store stuck across connections withholds the watchdog" "$(tail -5 "$work/run.log")"
+fi
+# WATCHDOG_USEC=1 s: feedd pings every 0.5 s when it pings at all.
+held=$(pings)
+sleep 3
+is "E: no WATCHDOG=1 while stuck" "$held" "$(pings)"
+# shellcheck disable=SC2086
+kill -CONT $stopped
+stopped=
+if wait_for 90 have 5000000 200; then ok "E: once the server runs again the 200 articles are stored"; else
+  not_ok "E: once the server runs again the 200 articles are stored" "$(count_from 5000000)"
+fi
+if wait_for 30 in_log "watchdog: the database answers again"; then ok "E: liveness confirmed again"; else
+  not_ok "E: liveness confirmed again" "$(tail -3 "$work/run.log")"
+fi
+resumed() { [ "$(pings)" -gt "$held" ]; }
+wait_for 30 resumed && ok "E: WATCHDOG=1 pings resume" || not_ok "E: WATCHDOG=1 pings resume" "$(pings) after $held"
+is "E: nothing was rejected" 0 "$(sql "SELECT count(*) FROM feedd.rejected")"
 
 # D.
 kill -TERM "$daemon_pid"

@@ -167,10 +167,12 @@ sql_is "functions exist with the store's signatures" \
 feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text) -> void
 feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[]) -> integer
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)
+feedd.record_page_claimed(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[],timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.record_poll(text,timestamp with time zone,integer,integer,bigint,integer,integer,text) -> void
 feedd.release_visits(text[],text[]) -> integer
 feedd.settle_statistics() -> boolean
 feedd.store_article(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean) -> TABLE(article_id bigint, outcome text, revision integer)
+feedd.store_article_claimed(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean,timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.sync_feed(text,text,text,integer,boolean) -> bigint
 feedd.sync_source(text,text) -> bigint" \
   "SELECT string_agg(oid::regprocedure::text || ' -> ' || pg_get_function_result(oid), E'\n'
@@ -233,8 +235,8 @@ wait "$p1" || s1=$?
 wait "$p2" || s2=$?
 is "two migrations at once both succeed" "0 0" "$s1 $s2"
 is "two migrations at once apply it once" \
-  "${applied_lines}schema already at version $latest, nothing to do
-schema at version $latest" "$(sort "$work/race1" "$work/race2")"
+  "$(printf '%sschema already at version %s, nothing to do\nschema at version %s\n' \
+    "$applied_lines" "$latest" "$latest" | sort)" "$(sort "$work/race1" "$work/race2")"
 is "two migrations at once record it once" "$latest" \
   "$(q -d "$race" -c "SELECT count(*) FROM feedd.schema_migrations")"
 

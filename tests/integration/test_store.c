@@ -826,6 +826,72 @@ static void test_polls_in_flight_spooled_at_exit(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A publication time more than a day after the article was seen (a pubDate
+ * of 2999) is not taken: published_at stays empty and the claim is kept in
+ * published_claimed, for articles from feeds and for pages; a time less
+ * than a day ahead (a clock a little off) is taken as it is. */
+static void test_future_publication_time(void **state)
+{
+	struct run r;
+	run_init(&r, conninfo());
+	store_sync_source(r.store, "future", "https://future.example/");
+	store_sync_feed(r.store, "future-all", "future", "https://future.example/rss", 0, true);
+	int64_t now = (int64_t)time(NULL);
+	const int64_t y2999 = INT64_C(32472144000); /* 2999-01-01T00:00:00Z */
+	for (int i = 0; i < 4; i++) {
+		struct store_article *a = article("future", "future-all", i, "T");
+		a->seen_at_us = now * 1000000;
+		a->published_at = i == 0 ? y2999
+			: i == 1	 ? now + 2 * 86400
+			: i == 2	 ? now + 3600
+					 : now;
+		store_submit_article(r.store, a);
+	}
+	run_until(&r, 4);
+	assert_int_equal(r.counts[STORE_INSERTED], 4);
+	/* A page of article 3 that claims 2999: the article's published_at
+	 * (from its feed) stays, the claim is kept. */
+	struct store_page *pg = xcalloc(1, sizeof *pg);
+	pg->source = xstrdup("future");
+	pg->news_id = xstrdup("3");
+	pg->status = xstrdup("ok");
+	pg->title = xstrdup("From the page");
+	pg->published_at = y2999;
+	pg->modified_at = STORE_TIME_NONE;
+	pg->seen_at_us = now * 1000000;
+	pg->retry_at_us = STORE_TIME_NONE;
+	store_submit_page(r.store, pg);
+	PGconn *c = db();
+	run_until_sql(&r, c,
+		      "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
+		      "s.id = a.source_id WHERE s.name = 'future' AND a.news_id = '3' AND "
+		      "a.title = 'From the page'",
+		      1);
+	run_free(&r);
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "SELECT string_agg(a.news_id || ':' || coalesce(extract(epoch FROM "
+		 "a.published_at)::bigint - %lld, -1)::text || ':' || coalesce(extract(epoch "
+		 "FROM a.published_claimed)::bigint, -1)::text, ' ' ORDER BY a.news_id) "
+		 "FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id "
+		 "WHERE s.name = 'future'",
+		 (long long)now);
+	PGresult *res = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	char want[256];
+	snprintf(want, sizeof want, "0:-1:%lld 1:-1:%lld 2:3600:-1 3:0:%lld", (long long)y2999,
+		 (long long)(now + 2 * 86400), (long long)y2999);
+	assert_string_equal(PQgetvalue(res, 0, 0), want);
+	PQclear(res);
+	/* latest_articles orders them by when they were seen, not by 2999:
+	 * the newest is the one published an hour from now. */
+	assert_int_equal(scalar(c,
+				"SELECT news_id::int FROM feedd.latest_articles WHERE source = "
+				"'future' LIMIT 1"),
+			 2);
+	PQfinish(c);
+}
+
 int main(void)
 {
 	log_init(LOG_STYLE_DAEMON, LOG_LVL_WARNING);
@@ -839,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_values_block_nothing),
 		cmocka_unit_test(test_read_only_database_loses_nothing),
 		cmocka_unit_test(test_polls_in_flight_spooled_at_exit),
+		cmocka_unit_test(test_future_publication_time),
 	};
 	return cmocka_run_group_tests(tests, setup_db, NULL);
 }
