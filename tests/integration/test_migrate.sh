@@ -6,12 +6,14 @@
 # every table, view and function, a second run has nothing to do, two runs
 # at once (and a run waiting for the lock) apply it once, a database newer
 # than the binary and bad connections fail with exit 1 and a clear message
-# that never shows a password.  Then sql/roles.sql, twice, and what its two
-# roles may and may not do.  Then the SQL functions the store calls, through
-# psql: store_article's outcomes (inserted, unchanged without writing
-# anything, linked, revised), its errors and its behaviour with two sessions
-# storing the same article at once; sync_source, sync_feed, record_poll;
-# the views; and the README's cookbook queries.
+# that never shows a password; every table, view and column carries a
+# comment.  Then sql/roles.sql, twice, and what its two roles may and may
+# not do.  Then the SQL functions the store calls, through psql:
+# store_article's outcomes (inserted, unchanged without writing anything,
+# linked, revised), its errors and its behaviour with two sessions storing
+# the same article at once; the status columns' CHECK constraints;
+# sync_source, sync_feed, record_poll; the views; and the README's cookbook
+# queries.
 #
 # usage: with-pg.sh bash test_migrate.sh FEEDD TESTS_DIR
 set -uo pipefail
@@ -192,6 +194,40 @@ sql_is "article-side unique keys all start with source_id" "" \
 sql_is "schema_migrations has the migration" "1|init|t" \
   "SELECT version, name, applied_at <= now() FROM feedd.schema_migrations ORDER BY version
    LIMIT 1"
+
+# 011: `\d+` explains every table, view and column.  The queries print what
+# lacks a comment, so a failure names it; each is also run once with a
+# comment removed (and put back by the rollback) to see that it would.
+uncommented_relations="SELECT coalesce(string_agg(c.relname, ' ' ORDER BY c.relname), '')
+   FROM pg_class c
+   LEFT JOIN pg_description d
+     ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid AND d.objsubid = 0
+   WHERE c.relnamespace = 'feedd'::regnamespace AND c.relkind IN ('r', 'v')
+     AND coalesce(d.description, '') = ''"
+uncommented_columns="SELECT coalesce(string_agg(c.relname || '.' || a.attname, ' '
+                                       ORDER BY c.relname, a.attnum), '')
+   FROM pg_class c
+   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+   LEFT JOIN pg_description d
+     ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid AND d.objsubid = a.attnum
+   WHERE c.relnamespace = 'feedd'::regnamespace AND c.relkind IN ('r', 'v')
+     AND coalesce(d.description, '') = ''"
+sql_is "every table and view in schema feedd has a comment (lists those without)" "" \
+  "$uncommented_relations"
+sql_is "every column of every table and view has a comment (lists those without)" "" \
+  "$uncommented_columns"
+sql_is "the table check names a table without a comment" "feed_state polls" \
+  "BEGIN" "COMMENT ON TABLE feedd.polls IS NULL" "COMMENT ON VIEW feedd.feed_state IS NULL" \
+  "$uncommented_relations" "ROLLBACK"
+sql_is "the column check names columns without a comment" \
+  "articles.extract_status latest_articles.feeds" \
+  "BEGIN" "COMMENT ON COLUMN feedd.articles.extract_status IS NULL" \
+  "COMMENT ON COLUMN feedd.latest_articles.feeds IS ''" "$uncommented_columns" "ROLLBACK"
+sql_is "a column's comment says what its values mean" "t" \
+  "SELECT col_description('feedd.articles'::regclass,
+                          (SELECT attnum FROM pg_attribute
+                           WHERE attrelid = 'feedd.articles'::regclass
+                             AND attname = 'extract_status')) LIKE '%''pending''%'"
 
 run_feedd "migrate again" 0 migrate -c "$conf"
 is "migrate again has nothing to do" "schema already at version $latest, nothing to do" \
@@ -464,6 +500,38 @@ is "a concurrent store of an insert that rolls back inserts it" "inserted|1" "$o
 is "that article is linked to the second feed only" "irna-en-politics" \
   "$(q -c "SELECT f.name FROM feedd.article_feeds af JOIN feedd.feeds f ON f.id = af.feed_id
            WHERE af.article_id = (SELECT id FROM feedd.articles WHERE news_id = 'race2')")"
+
+echo "# status constraints (011)"
+
+# Every value the daemon writes is taken (pages.c's record_failure and
+# store_page "ok", store_article's 'pending', NULL for feed-only sources;
+# store.c's reject() kinds), each in a transaction rolled back; anything
+# else is refused.
+got=
+for v in pending ok http_error fetch_error not_html not_article refused NULL; do
+  [[ $v == NULL ]] || v="'$v'"
+  got+="$(qc "BEGIN" "UPDATE feedd.articles SET extract_status = $v WHERE news_id = 'notags'
+                      RETURNING coalesce(extract_status, 'NULL')" "ROLLBACK" 2>&1) "
+done
+is "extract_status takes every status the daemon writes" \
+  "pending ok http_error fetch_error not_html not_article refused NULL " "$got"
+sql_fails "extract_status refuses any other value" \
+  'violates check constraint "articles_extract_status_check"' \
+  "UPDATE feedd.articles SET extract_status = 'bogus' WHERE news_id = 'notags'"
+sql_fails "record_page refuses an unknown status on a first visit" \
+  'violates check constraint "articles_extract_status_check"' \
+  "SELECT * FROM feedd.record_page('irna-en', 'notags', 'timeout', 'slow', NULL, NULL, NULL,
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+got=
+for v in article poll page source feed claim release; do
+  got+="$(qc "BEGIN" "INSERT INTO feedd.rejected (kind) VALUES ('$v') RETURNING kind" \
+    "ROLLBACK" 2>&1) "
+done
+is "rejected.kind takes every kind the daemon writes" \
+  "article poll page source feed claim release " "$got"
+sql_fails "rejected.kind refuses any other value" \
+  'violates check constraint "rejected_kind_check"' \
+  "INSERT INTO feedd.rejected (kind) VALUES ('bogus')"
 
 echo "# record_poll"
 
