@@ -15,6 +15,11 @@
 set -u
 feedd=$1
 tests=$2
+# Time bounds here catch hangs, not slowness: those not tied to a configured
+# timeout are scaled by FEEDD_TEST_TIME_FACTOR (default 1, 5 under ASan).
+factor=${FEEDD_TEST_TIME_FACTOR:-1}
+if nm "$feedd" 2> /dev/null | grep -q __asan_init; then factor=${FEEDD_TEST_TIME_FACTOR:-5}; fi
+case $factor in '' | *[!0-9]*) factor=1 ;; esac
 # shellcheck source=../lib/httpd.sh
 source "$tests/lib/httpd.sh"
 
@@ -219,7 +224,7 @@ grep -q "database: 9 of 12 feeds are new or changed" "$work/once4.log" &&
   ok "only the new feeds are registered" ||
   not_ok "only the new feeds are registered" "$(grep 'feeds are new' "$work/once4.log")"
 took=$(( $(date +%s) - start ))
-[ "$took" -le 20 ] && ok "a hanging and an endless feed do not hold up the pass (${took} s)" ||
+[ "$took" -le $((20 * factor)) ] && ok "a hanging and an endless feed do not hold up the pass (${took} s)" ||
   not_ok "a hanging and an endless feed do not hold up the pass" "took ${took} s"
 err_of() {
   sql "SELECT coalesce(http_status::text, '-') || '|' || coalesce(error, '-') FROM feedd.polls p
@@ -361,7 +366,7 @@ start=$(date +%s)
 timeout 60 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4c.log"
 is "faults: once exits 1" 1 $?
 took=$(( $(date +%s) - start ))
-[ "$took" -le 20 ] && ok "faults end in bounded time (${took} s)" || not_ok "faults end in bounded time" "took ${took} s"
+[ "$took" -le $((20 * factor)) ] && ok "faults end in bounded time (${took} s)" || not_ok "faults end in bounded time" "took ${took} s"
 fault_is() { # FEED PATTERN WHAT
   case $(err_of "$1") in
     $2) ok "$3" ;;
@@ -382,8 +387,9 @@ for f in reset drip gzip-bomb redirect-loop tls-failure; do
   grep -q "feed $f: " "$work/once4c.log" || missing="$missing $f"
 done
 is "every fault has a log line" "" "$missing"
-is "the good feeds were not held up (their polls took < 2 s)" 3 \
-  "$(sql "SELECT count(*) FROM (SELECT DISTINCT ON (p.feed_id) p.duration_ms FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name IN ('irna-all', 'blog-atom', 'slash') ORDER BY p.feed_id, p.started_at DESC) last WHERE duration_ms < 2000")"
+# Held up behind the drip, they would have taken its 5 s timeout.
+is "the good feeds were not held up (their polls took less than the drip's 5 s timeout)" 3 \
+  "$(sql "SELECT count(*) FROM (SELECT DISTINCT ON (p.feed_id) p.duration_ms FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name IN ('irna-all', 'blog-atom', 'slash') ORDER BY p.feed_id, p.started_at DESC) last WHERE duration_ms < 5000")"
 
 # 5. The daemon: new items on the next poll, SIGHUP, SIGTERM.
 write_conf < /dev/null
@@ -568,7 +574,8 @@ wait "$daemon_pid"
 is "SIGTERM at start: exit 0" 0 $?
 daemon_pid=
 took=$(( $(date +%s) - start ))
-[ "$took" -le 5 ] && ok "SIGTERM at start ends in ${took} s, not at shutdown_timeout" ||
+# shutdown_timeout is 10 s here: ending sooner means it did not wait for it.
+[ "$took" -lt 10 ] && ok "SIGTERM at start ends in ${took} s, not at shutdown_timeout" ||
   not_ok "SIGTERM at start ends promptly" "took ${took} s"
 
 # 7b. A reload applies every reloadable key that a module keeps a copy of
@@ -845,51 +852,37 @@ wait "$daemon_pid"
 is "SIGTERM with a slow poll in flight: exit 0 after the drain" 0 $?
 daemon_pid=
 took=$(( $(date +%s) - start ))
-[ "$took" -le 10 ] && ok "... within shutdown_timeout and the grace (${took} s)" || not_ok "... within shutdown_timeout" "took ${took} s"
+# A hang guard, not a speed check: the drain's own bound is a few seconds.
+[ "$took" -le 120 ] && ok "... and it does not hang (${took} s)" || not_ok "... and it does not hang" "took ${took} s"
 is "... and the slow poll has its polls row" "cancelled at shutdown (shutdown_timeout)" \
   "$(sql "SELECT error FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'slowpoke' ORDER BY p.started_at DESC LIMIT 1")"
 grep -q "accepted but not stored" "$work/run-slow.log" && not_ok "... and nothing was lost" || ok "... and nothing was lost"
 
 # 7f. SIGHUP right after the start, before the daemon could have armed its
 # watchers: main blocks it at once, so it waits and is a reload once they
-# are armed, not the end of the process (SIGHUP's default action).  The
-# signal is sent the moment feedd's main has blocked it (SigBlk in
-# /proc/PID/status, polled with shell builtins only); earlier, while the
-# dynamic loader runs, no program can protect itself.
-hup_blocked() { # PID: feedd's main has blocked SIGHUP
-  local l comm=
-  read -r comm < "/proc/$1/comm" 2>/dev/null || return 1
-  [ "$comm" = feedd ] || return 1
-  while read -r l; do
-    if [[ $l == SigBlk:* ]]; then
-      l=${l#SigBlk:}
-      (( 0x${l//[[:space:]]/} & 1 ))
-      return
-    fi
-  done < "/proc/$1/status"
-  return 1
-}
+# are armed, not the end of the process (SIGHUP's default action).  To hit
+# that window every time rather than by luck of the scheduler, feedd is
+# started with a SIGHUP already pending and blocked (a blocked signal stays
+# pending across exec, and the mask is inherited): a feedd that unblocked
+# it, or reset its disposition, before its watchers exist dies of it.
 write_conf < /dev/null
-survived=0 blocked=0
-for k in 1 2 3 4 5; do
-  "$feedd" run -c "$work/feedd.conf" 2> "$work/early$k.log" &
+survived=0
+for k in 1 2 3; do
+  python3 -c 'import os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+os.kill(os.getpid(), signal.SIGHUP)
+os.execv(sys.argv[1], sys.argv[1:])' "$feedd" run -c "$work/feedd.conf" 2> "$work/early$k.log" &
   daemon_pid=$!
-  for ((i = 0; i < 20000; i++)); do
-    hup_blocked "$daemon_pid" && { blocked=$((blocked + 1)); break; }
-  done
-  kill -HUP "$daemon_pid" 2>/dev/null
-  kill -HUP "$daemon_pid" 2>/dev/null
-  if wait_log "$work/early$k.log" "ready: polling" 10 && kill -0 "$daemon_pid" 2>/dev/null; then
+  if wait_log "$work/early$k.log" "ready: polling" 30 && kill -0 "$daemon_pid" 2>/dev/null; then
     survived=$((survived + 1))
   fi
   kill -TERM "$daemon_pid" 2>/dev/null
   wait "$daemon_pid"
   daemon_pid=
 done
-is "feedd blocks SIGHUP from the start of main (5 of 5)" 5 "$blocked"
-is "SIGHUP right after the start: the daemon survives and gets ready (5 of 5)" 5 "$survived"
-grep -q "reloaded" "$work/early5.log" && ok "... and the early SIGHUP is a reload" ||
-  not_ok "... and the early SIGHUP is a reload" "$(cat "$work/early5.log")"
+is "SIGHUP pending from the first instruction: the daemon survives and gets ready (3 of 3)" 3 "$survived"
+grep -q "reloaded" "$work/early3.log" && ok "... and the early SIGHUP is a reload" ||
+  not_ok "... and the early SIGHUP is a reload" "$(cat "$work/early3.log")"
 
 # 8. once with a database that never answers: a clear error, exit 1, and a
 # bounded wait (fetch_timeout + shutdown_timeout), not a hang.
@@ -898,7 +891,7 @@ start=$(date +%s)
 timeout 60 "$feedd" once -c "$work/nodb.conf" 2> "$work/nodb.log"
 is "once without a database exits 1" 1 $?
 took=$(( $(date +%s) - start ))
-[ "$took" -le 25 ] && ok "once without a database gives up in ${took} s" || not_ok "once without a database gives up" "took ${took} s"
+[ "$took" -le $((25 * factor)) ] && ok "once without a database gives up in ${took} s" || not_ok "once without a database gives up" "took ${took} s"
 grep -q "the database stayed unreachable" "$work/nodb.log" && ok "and says why" || not_ok "and says why" "$(tail -3 "$work/nodb.log")"
 
 kill "$notify_pid" 2>/dev/null
