@@ -1,10 +1,11 @@
 /*
  * store: asynchronous, pipelined writes to PostgreSQL (see store.h); this
  * file is its public interface and its queue.  An item submitted is bounded
- * to what the database takes (news IDs, tags, a publication time in the
- * future), looked up in the dedup set (an article), and queued: in a FIFO
- * whose head holds the registrations (sources, feeds) in the order they
- * came, or, while the database is away, in the spool.
+ * to what the database takes (long news IDs and tags are cut, a claimed
+ * publication time far after the item was seen is kept apart), an article
+ * is looked up in the dedup set, and the item is queued: in a FIFO whose
+ * head holds the registrations (sources, feeds) in the order they came, or,
+ * while the database is away, in the spool.
  *
  * The rest of the module: store_conn.c sends the queue in batches and
  * reads the answers, store_result.c says what they mean, store_sql.c holds

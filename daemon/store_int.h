@@ -190,7 +190,7 @@ enum failure {
 	FAIL_RETRY,
 };
 
-/* ---- the sent queue, oldest first ----------------------------------------- */
+/* ---- the sent queue, oldest first ---------------------------------------- */
 
 static inline struct cmd *sent_peek(struct store *s)
 {
@@ -224,7 +224,7 @@ static inline struct item *cmd_item(const struct cmd *c, size_t i)
 	return c->kind == CMD_ITEM ? c->item : c->batch->items[c->first + i];
 }
 
-/* ---- small things every file needs ---------------------------------------- */
+/* ---- small things every file needs --------------------------------------- */
 
 static inline bool spoolable(const struct item *it)
 {
@@ -242,7 +242,7 @@ static inline uint64_t hash64(const char *hex)
 	return v;
 }
 
-/* ---- store.c: items and the queue ----------------------------------------- */
+/* ---- store.c: items and the queue ---------------------------------------- */
 
 struct item *store_item_new(struct store *s, enum item_kind kind);
 void store_item_free(struct item *it);
@@ -257,7 +257,7 @@ void store_claim_rows_free(struct claim *c);
 void store_bound_news_id(char **id);
 void store_bound_tags(char **tags, size_t *n);
 
-/* ---- store_conn.c: the connection and the pipeline ------------------------ */
+/* ---- store_conn.c: the connection and the pipeline ----------------------- */
 
 /* The watchers and the jitter's seed, once, before anything else. */
 void store_conn_init(struct store *s);
@@ -271,7 +271,7 @@ void store_drop_connection(struct store *s, struct item **first, size_t n_first,
 void store_poke(struct store *s);
 void store_batch_free(struct batch *b);
 
-/* ---- store_result.c: what the answers mean -------------------------------- */
+/* ---- store_result.c: what the answers mean ------------------------------- */
 
 /* One result of the command c. */
 void store_handle_result(struct store *s, struct cmd *c, PGresult *r);
@@ -282,7 +282,7 @@ void store_batch_done(struct store *s, struct batch *b);
 void store_set_problem(struct store *s, enum failure f, const char *error, const char *sqlstate,
 		       bool in_setup);
 
-/* ---- store_sql.c: the statements ------------------------------------------ */
+/* ---- store_sql.c: the statements ----------------------------------------- */
 
 /* Each sends one command on c (pipeline mode) and says whether libpq took
  * it; the caller records it in the sent queue. */
@@ -297,7 +297,7 @@ bool store_sql_send_item(PGconn *c, const struct item *it);
 /* items[0..n), polls, at least two, as one feedd.record_fetches call. */
 bool store_sql_send_polls(PGconn *c, struct item *const *items, size_t n);
 
-/* ---- store_spool.c: the spool --------------------------------------------- */
+/* ---- store_spool.c: the spool -------------------------------------------- */
 
 /* The sync watcher and, with spool_dir set, the spool; -1 (logged) when
  * the store must not start. */

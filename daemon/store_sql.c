@@ -82,6 +82,8 @@ static const struct {
 	{"feedd_page_claimed", &sql_page_claimed},
 };
 
+/* ---- parameters as text -------------------------------------------------- */
+
 #define TIME_US_LEN 28 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" and its NUL */
 
 /* us as an ISO 8601 UTC timestamp with microseconds; by hand rather than
@@ -139,6 +141,8 @@ static void tags_literal(char *const *tags, size_t n, struct buf *out)
 		array_add(out, tags[i]);
 	buf_putc(out, '}');
 }
+
+/* ---- items --------------------------------------------------------------- */
 
 static bool send_page(PGconn *c, const struct store_page *pg)
 {
@@ -338,7 +342,7 @@ bool store_sql_send_item(PGconn *c, const struct item *it)
 	return false;
 }
 
-/* ---- the setup and the statements sent alone ------------------------------ */
+/* ---- the setup and the statements sent alone ----------------------------- */
 
 bool store_sql_send_version(PGconn *c)
 {
