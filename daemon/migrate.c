@@ -4,10 +4,10 @@
  * writes anything.
  *
  * STYLE.md rule 2 keeps libpq inside the store module and names store.c;
- * this file is the store module's second and the only other one that
- * includes libpq-fe.h.  Unlike store.c it uses blocking libpq (PQconnectdb,
- * PQexec): a migration is a one-shot command with nothing else to do while
- * it waits, and the daemon never calls migrate_run.
+ * the store's files (store*.c, through store_int.h) and this one are the
+ * only ones that include libpq-fe.h.  Unlike them it uses blocking libpq
+ * (PQconnectdb, PQexec): a migration is a one-shot command with nothing
+ * else to do while it waits, and the daemon never calls migrate_run.
  */
 #include "feedd/migrate.h"
 #include "feedd/log.h"

@@ -20,7 +20,7 @@
  * readings: 1970-01-01 up to the end of 9999.  Seconds come from what feeds
  * and pages say: year 0 to the end of 9999 (what date_format_utc writes),
  * with a day to spare either side for a zone offset.  Anything else is
- * garbage, and store.c must never format it. */
+ * garbage, and the store must never format it. */
 #define US_MIN INT64_C(0)
 #define US_MAX (INT64_C(253402300800) * 1000000 - 1)
 #define SECS_MIN (INT64_C(-62167219200) - 86400)

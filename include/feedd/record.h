@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "feedd/store.h"
+#include "feedd/article.h"
 #include "feedd/util.h"
 
 enum record_kind {

@@ -243,7 +243,7 @@ static bool poll_int_accepted(size_t field, int64_t v)
 	return c != NULL;
 }
 
-/* Times that feedd never writes, and that store.c would overflow on when
+/* Times that feedd never writes, and that store_sql.c would overflow on when
  * formatting them, refuse the record. */
 static void test_times_out_of_range(void **state)
 {

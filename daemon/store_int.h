@@ -1,0 +1,321 @@
+/*
+ * store_int: what the files of the store module share; nothing outside them
+ * includes it.  The store (see store.h) is one module in five files:
+ *
+ *   store.c         the public interface: items taken in, bounded, queued
+ *   store_conn.c    the connection and the pipeline: connecting and setup,
+ *                   batches sent, results read back, stalls and backoff
+ *   store_result.c  what the answers mean: items committed, rejected or
+ *                   sent again, failures classified by SQLSTATE
+ *   store_sql.c     the statements: their SQL and their parameters as text
+ *   store_spool.c   the spool, while the database is away
+ *
+ * Functions shared among these files carry the store_ prefix, as the public
+ * ones do, and are declared here; everything else is static to its file.
+ * The sent queue is walked only through sent_at, cmd_n_items and cmd_item.
+ */
+#ifndef FEEDD_STORE_INT_H
+#define FEEDD_STORE_INT_H
+
+#include "feedd/spool.h"
+#include "feedd/store.h"
+#include "feedd/util.h"
+
+#include <ev.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum item_kind {
+	ITEM_ARTICLE,
+	ITEM_POLL,
+	ITEM_SOURCE,
+	ITEM_FEED,
+	ITEM_PAGE,
+	ITEM_CLAIM,
+	ITEM_RELEASE,
+	ITEM_REJECTED,
+};
+
+/* A row for feedd.rejected: what the database refused, and why. */
+struct rejected {
+	char *kind, *source, *feed, *news_id, *url, *title, *sqlstate, *error;
+	struct buf record; /* the item's spool encoding, as \x hex text; empty: none */
+};
+
+/* A claim of due page visits and, once answered, the rows it got; or a
+ * release of claimed visits, news_ids[i] of sources[i]. */
+struct claim {
+	char **sources, **news_ids;
+	size_t n_sources;
+	int limit, lease_s;
+	struct store_visit *rows; /* strings owned */
+	size_t n_rows;
+};
+
+struct item {
+	enum item_kind kind;
+	bool solo;	 /* send alone: its batch failed for its data */
+	bool from_spool; /* read back from the spool, at pos */
+	bool unchecked;	 /* an article not yet looked up in the dedup set */
+	struct spool_pos pos;
+	double queued_at; /* ev_now */
+	union {
+		struct store_article *article;
+		struct store_poll *poll;
+		struct store_page *page;
+		struct claim *claim;
+		struct rejected *rejected;
+		struct {
+			char *name, *home;
+		} source;
+		struct {
+			char *name, *source, *url;
+			int interval_s;
+			bool enabled;
+		} feed;
+	} u;
+	/* the result of the current attempt */
+	enum store_outcome outcome;
+	enum store_page_outcome page_outcome;
+	int revision;
+	bool failed;
+	struct item *next;
+};
+
+struct batch {
+	bool setup;
+	bool warm;   /* the dedup warm-up alone (store_config.warm_lazily) */
+	bool settle; /* feedd.settle_statistics() alone */
+	struct item **items;
+	size_t n;
+	/* the first failure in the batch, if any */
+	char *error;
+	char sqlstate[6];
+	struct item *failed_item;
+	bool schema_ok;
+	double sent_at; /* ev_now when sent, for the debug log */
+};
+
+enum cmd_kind {
+	CMD_VERSION,
+	CMD_PREPARE,
+	CMD_WARM,
+	CMD_FEED_STATE,
+	CMD_SETTLE,
+	CMD_ITEM,
+	CMD_POLLS, /* batch->items[first .. first + count), all polls */
+	CMD_SYNC
+};
+
+struct cmd {
+	enum cmd_kind kind;
+	bool got_result;
+	struct batch *batch;
+	struct item *item;
+	size_t first, count; /* CMD_POLLS */
+};
+
+enum conn_state { ST_BACKOFF, ST_CONNECTING, ST_SETUP, ST_READY };
+
+struct store {
+	struct ev_loop *loop;
+	struct store_config cfg;
+	char *conninfo;
+	struct store_handler h;
+
+	PGconn *conn;
+	enum conn_state state;
+	ev_io io;
+	ev_timer retry; /* reconnect after backoff */
+	ev_timer kick;	/* dispatch after batch_delay */
+	ev_timer stall; /* no answer for stall_timeout (see watch_stall) */
+	int stalls;	/* stalls in a row, without an answer between */
+	int64_t backoff_ms;
+	uint64_t rng; /* the backoff's jitter: xorshift64 state, never 0 */
+
+	struct item *head, *tail; /* queued, not sent */
+	size_t n_queued;
+	/* The last of the registrations at the head of the queue (see
+	 * push_registration); NULL: unknown, walk. */
+	struct item *reg_last;
+	struct cmd *sent; /* ring of commands awaiting results */
+	size_t sent_head, sent_count, sent_cap;
+	int batches_in_flight;
+	size_t n_in_flight;
+
+	struct dedup *dedup;
+	bool warmed;
+	bool warm_wanted, warm_in_flight; /* warm_lazily */
+	/* Articles inserted in this session, until feedd.settle_statistics()
+	 * has been called in it (see sql/006_settle_statistics.sql). */
+	size_t session_inserted;
+	bool settled, settle_in_flight;
+	struct store_stats stats;
+
+	/* While the database is away, spoolable items go to the spool; those
+	 * appended wait in the sync list until the next loop iteration syncs
+	 * them (one fdatasync for all), and only then count as accepted. */
+	struct spool *spool;
+	struct item *sync_head, *sync_tail;
+	size_t n_syncing;
+	ev_prepare syncer;
+	bool spool_full, spool_announced;
+	struct buf rec;
+
+	/* Why the database cannot take what waits (see enum failure), until
+	 * a batch commits again; "" when nothing is wrong. */
+	char problem[400];
+	bool problem_unusable, problem_in_setup;
+};
+
+/* What a failed batch's SQLSTATE says about what to do next. */
+enum failure {
+	/* This item's data: the database will never take it (22 data
+	 * exception, 23 integrity constraint, 54 program limit such as an
+	 * index entry too large, P0 raised by a function for its arguments).
+	 * The item is rejected alone; the others go on. */
+	FAIL_DATA,
+	/* The database cannot take writes as it is: read-only or a standby
+	 * (25), privileges or the login (28, 42501), the schema or its objects
+	 * gone (3F, 3D, 42P01, 42883, ...).  Nothing is rejected: everything
+	 * is kept (spooled) and sent again after a backoff, no validators are
+	 * stored, and the problem is said at error priority and in STATUS. */
+	FAIL_UNUSABLE,
+	/* Anything else (08 connection, 40 serialization or deadlock, 53 disk
+	 * full or out of memory, 55 lock not available, 57 statement timeout
+	 * or shutdown, 58, XX, or no SQLSTATE at all): the same as UNUSABLE,
+	 * said as a warning. */
+	FAIL_RETRY,
+};
+
+/* ---- the sent queue, oldest first ---------------------------------------- */
+
+static inline struct cmd *sent_peek(struct store *s)
+{
+	return s->sent_count ? &s->sent[s->sent_head] : NULL;
+}
+
+static inline void sent_pop(struct store *s)
+{
+	s->sent_head = (s->sent_head + 1) % s->sent_cap;
+	s->sent_count--;
+}
+
+/* The i-th command of the sent queue, oldest first. */
+static inline struct cmd *sent_at(const struct store *s, size_t i)
+{
+	return &s->sent[(s->sent_head + i) % s->sent_cap];
+}
+
+/* How many items a sent command carries: its own (CMD_ITEM), a run of its
+ * batch's polls (CMD_POLLS), or none.  With cmd_item, the one way to walk
+ * the items of the sent queue: every walk (disconnect, store_free, the
+ * spool at exit) must see every kind of command that carries items. */
+static inline size_t cmd_n_items(const struct cmd *c)
+{
+	return c->kind == CMD_ITEM ? 1 : c->kind == CMD_POLLS ? c->count : 0;
+}
+
+/* The i-th item (i < cmd_n_items(c)) that c carries. */
+static inline struct item *cmd_item(const struct cmd *c, size_t i)
+{
+	return c->kind == CMD_ITEM ? c->item : c->batch->items[c->first + i];
+}
+
+/* ---- small things every file needs --------------------------------------- */
+
+static inline bool spoolable(const struct item *it)
+{
+	return it->kind == ITEM_ARTICLE || it->kind == ITEM_POLL || it->kind == ITEM_PAGE;
+}
+
+/* The dedup set keeps the first 64 bits of the content hash. */
+static inline uint64_t hash64(const char *hex)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 16 && hex[i]; i++) {
+		char c = hex[i];
+		v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* ---- store.c: items and the queue ---------------------------------------- */
+
+struct item *store_item_new(struct store *s, enum item_kind kind);
+void store_item_free(struct item *it);
+/* What an item is, for log lines. */
+void store_item_describe(const struct item *it, char *out, size_t n);
+void store_push_back(struct store *s, struct item *it);
+/* Puts items[0..n) back at the front, in that order. */
+void store_push_front(struct store *s, struct item **items, size_t n);
+struct item *store_pop_front(struct store *s);
+void store_claim_rows_free(struct claim *c);
+/* A news ID and tags within what the database's indexes take. */
+void store_bound_news_id(char **id);
+void store_bound_tags(char **tags, size_t *n);
+
+/* ---- store_conn.c: the connection and the pipeline ----------------------- */
+
+/* The watchers and the jitter's seed, once, before anything else. */
+void store_conn_init(struct store *s);
+/* Stops the watchers, frees what was sent and closes the connection. */
+void store_conn_close(struct store *s);
+void store_connect(struct store *s);
+/* Drops the connection; everything sent and not committed is queued again,
+ * first[0..n_first) (items already off the sent queue) in front. */
+void store_drop_connection(struct store *s, struct item **first, size_t n_first, const char *why);
+/* Arms an immediate dispatch; submit never sends from the caller's stack. */
+void store_poke(struct store *s);
+void store_batch_free(struct batch *b);
+
+/* ---- store_result.c: what the answers mean ------------------------------- */
+
+/* One result of the command c. */
+void store_handle_result(struct store *s, struct cmd *c, PGresult *r);
+/* A batch of items (or the warm-up or the settling alone) was answered to
+ * its sync: committed, or failed as b->error says. */
+void store_batch_done(struct store *s, struct batch *b);
+/* Remembers why the database cannot take what waits, for STATUS. */
+void store_set_problem(struct store *s, enum failure f, const char *error, const char *sqlstate,
+		       bool in_setup);
+
+/* ---- store_sql.c: the statements ----------------------------------------- */
+
+/* Each sends one command on c (pipeline mode) and says whether libpq took
+ * it; the caller records it in the sent queue. */
+bool store_sql_send_version(PGconn *c);
+/* The statements prepared on every connection, and the i-th one's PREPARE. */
+size_t store_sql_n_statements(void);
+bool store_sql_send_prepare(PGconn *c, size_t i);
+bool store_sql_send_warm(PGconn *c, int64_t dedup_window_ms);
+bool store_sql_send_feed_state(PGconn *c);
+bool store_sql_send_settle(PGconn *c);
+bool store_sql_send_item(PGconn *c, const struct item *it);
+/* items[0..n), polls, at least two, as one feedd.record_fetches call. */
+bool store_sql_send_polls(PGconn *c, struct item *const *items, size_t n);
+
+/* ---- store_spool.c: the spool -------------------------------------------- */
+
+/* The sync watcher and, with spool_dir set, the spool; -1 (logged) when
+ * the store must not start. */
+int store_spool_init(struct store *s);
+/* Frees what waits for its sync and closes the spool. */
+void store_spool_close(struct store *s);
+
+enum spooled { SPOOLED, KEEP, REFUSED };
+
+/* Appends a spoolable item to the spool; SPOOLED (it waits in the sync
+ * list), KEEP (writing failed: the caller keeps it in memory) or REFUSED
+ * (the spool is full: it was refused and freed). */
+enum spooled store_spool_item(struct store *s, struct item *it);
+/* The database went away: what waits in the queue goes to the spool. */
+void store_spool_queued(struct store *s);
+/* Reads spooled records into the queue, up to a window. */
+void store_spool_refill(struct store *s);
+/* Appends the item's spool record to out as \x hex text, for feedd.rejected. */
+void store_record_hex(struct store *s, const struct item *it, struct buf *out);
+
+#endif
