@@ -50,6 +50,19 @@ static void init_reqs(struct req *r, int n)
 	}
 }
 
+/* r[0] holds a's one connection; r[1..n) wait in line behind it. */
+static void line_up(struct hostgate *g, struct hostgate_host *a, struct req *r, int n)
+{
+	init_reqs(r, n);
+	hostgate_take(g, &r[0].t, a, 1.0);
+	for (int i = 1; i < n; i++) {
+		assert_false(hostgate_open(g, a, 0, 1.0, NULL));
+		hostgate_wait(g, &r[i].t, a);
+		assert_true(hostgate_waiting(&r[i].t));
+	}
+	assert_int_equal(hostgate_n_waiting(a), (size_t)(n - 1));
+}
+
 static void test_limit(void **state)
 {
 	struct woken w = {0};
@@ -93,14 +106,7 @@ static void test_fifo(void **state)
 	w.take_with = g;
 	struct hostgate_host *a = hostgate_host(g, "a.example");
 	struct req r[5];
-	init_reqs(r, 5);
-	hostgate_take(g, &r[0].t, a, 1.0);
-	for (int i = 1; i < 5; i++) {
-		assert_false(hostgate_open(g, a, 0, 1.0, NULL));
-		hostgate_wait(g, &r[i].t, a);
-		assert_true(hostgate_waiting(&r[i].t));
-	}
-	assert_int_equal(hostgate_n_waiting(a), 4);
+	line_up(g, a, r, 5);
 	/* Each request that ends wakes the first in line, one at a time. */
 	for (int i = 0; i < 4; i++) {
 		hostgate_leave(g, &r[i].t);
@@ -123,10 +129,7 @@ static void test_leave_line(void **state)
 	struct hostgate *g = hostgate_new(1, on_wake, &w);
 	struct hostgate_host *a = hostgate_host(g, "a.example");
 	struct req r[5];
-	init_reqs(r, 5);
-	hostgate_take(g, &r[0].t, a, 1.0);
-	for (int i = 1; i < 5; i++)
-		hostgate_wait(g, &r[i].t, a);
+	line_up(g, a, r, 5);
 	hostgate_leave(g, &r[2].t); /* the middle */
 	hostgate_leave(g, &r[4].t); /* the end */
 	hostgate_leave(g, &r[1].t); /* the front */
