@@ -3,8 +3,10 @@
  * extracted, recorded (see pages.h).
  *
  * A claimed page is a job in its source's queue until a connection to its
- * host is free (per_host_connections, page_delay); then a visit, while its
- * fetch is in flight; then a store_page on its way to feedd.record_page.
+ * host is free (the pages' own host gate: per_host_connections, and the
+ * source's page_delay since the host's last request); then a visit, while
+ * its fetch is in flight, holding a connection to its host; then a
+ * store_page on its way to feedd.record_page.
  * Jobs and visits belong to pages; the configuration is borrowed and looked
  * up by name whenever it is used, so that a reload never leaves a dangling
  * pointer here.
@@ -13,6 +15,8 @@
 
 #include "feedd/extract.h"
 #include "feedd/fetch.h"
+#include "feedd/hostgate.h"
+#include "feedd/jitter.h"
 #include "feedd/log.h"
 #include "feedd/util.h"
 
@@ -46,18 +50,11 @@ struct queue {
 	struct job *head, *tail;
 };
 
-struct phost {
-	char *name;
-	int in_flight;
-	double last_start; /* ev_now of the last request started, 0: none */
-	struct phost *next;
-};
-
 struct visit {
 	struct pages *p;
 	struct job *job;
-	struct phost *host;
-	struct visit *prev, *next; /* in flight */
+	struct hostgate_ticket gate; /* holds a connection to the page's host */
+	struct visit *prev, *next;   /* in flight */
 };
 
 struct pages {
@@ -65,12 +62,13 @@ struct pages {
 	struct store *store;
 	const struct cfg *cfg;
 	struct fetcher *fetcher;
+	struct jitter *jitter; /* the daemon's: retry delays */
 	bool once, started, stopping;
 	struct queue *queues; /* one per source with articles = fetch */
 	size_t n_queues, next_queue;
 	size_t queued, in_flight, recording;
-	struct phost *hosts;
-	struct visit *visits; /* in flight */
+	struct hostgate *gate; /* per-host connections and page_delay */
+	struct visit *visits;  /* in flight */
 	bool claiming;
 	/* once: whether pages may still be due; a claim that comes back short
 	 * with no article stored since it was sent says they are not. */
@@ -110,18 +108,6 @@ static struct queue *queue_find(struct pages *p, const char *source)
 		if (strcmp(p->queues[i].source, source) == 0)
 			return &p->queues[i];
 	return NULL;
-}
-
-static struct phost *host_get(struct pages *p, const char *name)
-{
-	for (struct phost *h = p->hosts; h; h = h->next)
-		if (strcmp(h->name, name) == 0)
-			return h;
-	struct phost *h = xcalloc(1, sizeof *h);
-	h->name = xstrdup(name);
-	h->next = p->hosts;
-	p->hosts = h;
-	return h;
 }
 
 static bool host_allowed(const struct cfg_source *src, const char *host)
@@ -178,7 +164,7 @@ static void record_failure(struct pages *p, const struct job *j, const struct cf
 			delay *= 2;
 		if (delay > RETRY_MAX_S)
 			delay = RETRY_MAX_S;
-		delay *= 0.9 + 0.2 * ((double)rand() / ((double)RAND_MAX + 1));
+		delay *= 0.9 + 0.2 * jitter_unit(p->jitter);
 		pg->retry_at_us = pg->seen_at_us + (int64_t)(delay * 1e6);
 		LOG_WARN("article %s/%s: %s %s: %s; trying again in %.0f s (attempt %d of %d)",
 			 j->source, j->news_id, what, j->url ? j->url : "(no link)", error, delay,
@@ -295,7 +281,7 @@ static void on_fetched(void *ctx, struct fetch_result *r)
 	struct pages *p = ctx;
 	struct visit *v = r->ctx;
 	struct job *j = v->job;
-	v->host->in_flight--;
+	hostgate_leave(p->gate, &v->gate);
 	p->in_flight--;
 	unlink_visit(p, v);
 	const struct cfg_source *src = cfg_source_find(p->cfg, j->source);
@@ -311,12 +297,12 @@ static void on_fetched(void *ctx, struct fetch_result *r)
 }
 
 static void start_visit(struct pages *p, struct job *j, const struct cfg_source *src,
-			struct phost *h)
+			struct hostgate_host *h)
 {
 	struct visit *v = xcalloc(1, sizeof *v);
 	v->p = p;
 	v->job = j;
-	v->host = h;
+	hostgate_ticket_init(&v->gate, v);
 	struct fetch_request req = {
 		.url = j->url,
 		.max_bytes = p->cfg->max_article_size,
@@ -334,8 +320,7 @@ static void start_visit(struct pages *p, struct job *j, const struct cfg_source 
 		free(v);
 		return;
 	}
-	h->in_flight++;
-	h->last_start = ev_now(p->loop);
+	hostgate_take(p->gate, &v->gate, h, ev_now(p->loop));
 	p->in_flight++;
 	v->next = p->visits;
 	if (p->visits)
@@ -393,13 +378,11 @@ static void dispatch(struct pages *p)
 			blocked = 0;
 			continue;
 		}
-		struct phost *h = host_get(p, host);
+		struct hostgate_host *h = hostgate_host(p->gate, host);
 		free(host);
-		double ready = h->last_start + (double)src->page_delay_ms / 1000.0;
-		bool delayed = src->page_delay_ms > 0 && h->last_start > 0 && ready > now;
-		if (h->in_flight >= p->cfg->per_host_connections || delayed) {
-			if (delayed && h->in_flight < p->cfg->per_host_connections &&
-			    (wake == 0 || ready < wake))
+		double ready;
+		if (!hostgate_open(p->gate, h, (double)src->page_delay_ms / 1000.0, now, &ready)) {
+			if (ready > 0 && (wake == 0 || ready < wake))
 				wake = ready;
 			blocked++;
 			continue;
@@ -546,6 +529,7 @@ void pages_set_config(struct pages *p, const struct cfg *cfg)
 	p->n_queues = n;
 	p->next_queue = 0;
 	p->cfg = cfg;
+	hostgate_set_limit(p->gate, cfg->per_host_connections);
 }
 
 void pages_limit_sources(struct pages *p, const char *const *names, size_t n)
@@ -567,12 +551,16 @@ void pages_limit_sources(struct pages *p, const char *const *names, size_t n)
 }
 
 struct pages *pages_new(struct ev_loop *loop, struct store *store, const struct cfg *cfg,
-			const struct fetch_config *fc, bool once)
+			const struct fetch_config *fc, struct jitter *jitter, bool once)
 {
 	struct pages *p = xcalloc(1, sizeof *p);
 	p->loop = loop;
 	p->store = store;
+	p->jitter = jitter;
 	p->once = once;
+	/* Pages never wait in a host's line: dispatch looks again whenever a
+	 * fetch ends or page_delay's timer fires. */
+	p->gate = hostgate_new(cfg->per_host_connections, NULL, NULL);
 	p->more_due = true;
 	pages_set_config(p, cfg);
 	p->fetcher = fetch_new(loop, fc, on_fetched, p);
@@ -653,11 +641,7 @@ void pages_free(struct pages *p)
 		free(p->queues[i].source);
 	}
 	free(p->queues);
-	for (struct phost *h = p->hosts, *nx; h; h = nx) {
-		nx = h->next;
-		free(h->name);
-		free(h);
-	}
+	hostgate_free(p->gate);
 	free(p);
 }
 

@@ -29,13 +29,15 @@
 #include "feedd/store.h"
 
 struct ev_loop;
+struct jitter;
 struct pages;
 
 /* Pages on loop, writing through store, fetching with their own fetcher
- * configured as fc; cfg must outlive it (see pages_set_config).  once:
- * claim until nothing is due, then be idle. */
+ * configured as fc, drawing retry delays from jitter; cfg and jitter must
+ * outlive it (see pages_set_config).  once: claim until nothing is due,
+ * then be idle. */
 struct pages *pages_new(struct ev_loop *loop, struct store *store, const struct cfg *cfg,
-			const struct fetch_config *fc, bool once);
+			const struct fetch_config *fc, struct jitter *jitter, bool once);
 /* Stops the watchers, cancels fetches and frees everything. */
 void pages_free(struct pages *p);
 

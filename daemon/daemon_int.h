@@ -1,0 +1,154 @@
+/*
+ * daemon_int: what the daemon's three files share and no other module sees.
+ *
+ * daemon.c wires the modules together and keeps the order of start, reload
+ * and stop; feeds.c keeps the feed table (one struct feed_rt per polled
+ * feed) in step with the configuration and the database; poll.c is the life
+ * of one poll, from due to its record.  They share struct daemon, the one
+ * object of a run, which daemon.c owns.
+ */
+#ifndef FEEDD_DAEMON_INT_H
+#define FEEDD_DAEMON_INT_H
+
+#include "feedd/config.h"
+#include "feedd/daemon.h"
+#include "feedd/fetch.h"
+#include "feedd/hostgate.h"
+#include "feedd/jitter.h"
+#include "feedd/sched.h"
+#include "feedd/store.h"
+#include "feedd/util.h"
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/time.h>
+
+struct poll; /* poll.c's */
+
+/* A configured feed at run time: its fetch state and its place in the
+ * schedule; owned by d->feeds (feeds.c). */
+struct feed_rt {
+	char *name;
+	const struct cfg_feed *cfg; /* in d->cfg; updated on reload */
+	char *etag, *last_modified, *permanent_url;
+	char *disabled_reason;
+	int errors;
+	double adaptive_s;
+	struct sched_entry entry;
+	struct poll *poll;	     /* the poll in progress, or NULL */
+	struct hostgate_ticket gate; /* waiting for or holding a connection */
+	bool removed;		     /* gone from the configuration: freed when idle */
+	bool polled;		     /* once: done */
+	bool failed;		     /* once: the last poll failed */
+};
+
+struct daemon {
+	struct ev_loop *loop;
+	enum daemon_mode mode;
+	struct cfg *cfg;
+	char *config_path;
+	struct jitter jitter;	     /* every random delay of the feeds and pages */
+	struct hostgate *gate;	     /* the feed polls' per-host connections */
+	struct fetch_budget *budget; /* held while the fetchers are created */
+	struct store *store;
+	struct fetcher *fetcher;
+	struct pages *pages; /* article pages of the sources with articles = fetch */
+	struct sched *sched;
+	struct feed_rt **feeds;
+	size_t n_feeds;
+	bool store_ready, started, stopping;
+	bool cancelled; /* shutdown_timeout came: polls in flight were cancelled */
+	bool armed;	/* the watchers are initialised (daemon.c) */
+	int exit_status;
+	size_t polls_active;
+	size_t stored_today, failing;
+	long today;		/* the UTC day stored_today counts */
+	struct feed_rt **index; /* see feeds_index */
+	size_t index_cap;
+	/* Per feed of d->cfg (same index): its row already matches the
+	 * configuration, as feed_state said at the first connection. */
+	bool *in_sync;
+	/* Rows of configured feeds that the current connection's feed_state
+	 * read had: fewer than configured after the first start means the
+	 * schema was re-created under us (see on_store_state). */
+	size_t states_seen;
+	ev_signal sig_term, sig_int, sig_hup;
+	ev_timer watchdog, deadline, pressure, drain_check;
+	bool watchdog_withheld; /* the store is stuck: liveness not confirmed */
+	ev_idle check_done;
+};
+
+static inline int64_t now_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* *slot becomes a copy of v (NULL: none), the old value freed. */
+static inline void free_and_set(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v ? xstrdup(v) : NULL;
+}
+
+/* ---- daemon.c -------------------------------------------------------------- */
+
+/* Looks, once the loop is idle, whether once is done or a drain finished. */
+void daemon_check_done(struct daemon *d);
+/* The systemd status line: feeds, polls, pages, today's articles, failing
+ * feeds, the spool and the database's trouble. */
+void daemon_update_status(struct daemon *d);
+/* One more article stored today. */
+void daemon_count_stored(struct daemon *d);
+
+/* ---- feeds.c --------------------------------------------------------------- */
+
+/* The configuration's feeds (only the named ones if n_only) into the
+ * table: every enabled feed, or each named one even if disabled. */
+void feeds_add(struct daemon *d, char **only, size_t n_only);
+/* Rebuilds the by-name index: after any change to d->feeds. */
+void feeds_index(struct daemon *d);
+struct feed_rt *feeds_find(struct daemon *d, const char *name);
+/* Takes removed feed f out of the table and frees it (its poll is over). */
+void feeds_drop(struct daemon *d, struct feed_rt *f);
+/* Frees the table, and the polls still in it (teardown). */
+void feeds_free_all(struct daemon *d);
+
+/* The store's feed_state rows: validators, errors and due times at start. */
+void feeds_on_state(void *ctx, const struct store_feed_state *st);
+/* Registers the sources and feeds of the configuration; with only_changed,
+ * not the feeds whose rows already match (d->in_sync). */
+void feeds_sync_config(struct daemon *d, bool only_changed);
+/* The store is ready for the first time: every feed into the schedule. */
+void feeds_start_polling(struct daemon *d);
+
+/* What a reload did to the table. */
+struct feeds_change {
+	size_t added, removed, kept;
+};
+/* Rebuilds the table for next (before it replaces d->cfg): unchanged feeds
+ * keep schedule and validators; removed ones leave the schedule, and one
+ * still polling stays until its poll ends. */
+struct feeds_change feeds_reload(struct daemon *d, const struct cfg *next);
+/* After a reload swapped d->cfg (old is still there): every feed registered
+ * again, those gone since old disabled. */
+void feeds_sync_reloaded(struct daemon *d, const struct cfg *old);
+
+/* ---- poll.c ---------------------------------------------------------------- */
+
+/* The schedule's callback, and the feed gate's wake: feed owner is due. */
+void poll_on_due(void *ctx, void *owner);
+/* The feeds' fetcher's completion callback. */
+void poll_on_fetched(void *ctx, struct fetch_result *r);
+/* The store's verdict on an article a poll submitted. */
+void poll_on_article(void *ctx, const struct store_article *a, enum store_outcome o);
+/* The backpressure timer: releases the schedule once there is room. */
+void poll_on_pressure(struct ev_loop *loop, ev_timer *w, int revents);
+/* Frees a poll that never finished (teardown: its fetcher is gone). */
+void poll_discard(struct poll *p);
+
+#endif
