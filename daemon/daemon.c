@@ -360,7 +360,6 @@ static void init_base(struct daemon *d, enum daemon_mode mode, struct cfg *cfg,
 	/* One seed for every delay the feeds and pages spread. */
 	uint64_t seed = (uint64_t)now_us();
 	jitter_seed(&d->jitter, seed);
-	jitter_seed_rand(seed);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -407,6 +406,7 @@ static int init_store(struct daemon *d)
 	sc.batch_delay_ms = cfg->db.batch_delay_ms;
 	sc.dedup_window_ms = cfg->db.dedup_window_ms;
 	sc.stall_timeout_ms = cfg->db.stall_timeout_ms;
+	sc.jitter = &d->jitter;
 	struct buf spool_dir;
 	buf_init(&spool_dir);
 	buf_printf(&spool_dir, "%s/spool", cfg->state_dir);

@@ -6,8 +6,6 @@
  */
 #include "feedd/jitter.h"
 
-#include <stdlib.h>
-
 void jitter_seed(struct jitter *j, uint64_t seed)
 {
 	j->state = seed;
@@ -25,9 +23,4 @@ double jitter_unit(struct jitter *j)
 {
 	/* 53 bits: every value is a double exactly, and 1.0 is never one. */
 	return (double)(jitter_next(j) >> 11) * 0x1.0p-53;
-}
-
-void jitter_seed_rand(uint64_t seed)
-{
-	srand((unsigned)seed);
 }

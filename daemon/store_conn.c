@@ -127,31 +127,11 @@ static void watch(struct store *s, int fd, int events)
 	ev_io_start(s->loop, &s->io);
 }
 
-/* The jitter's generator: xorshift64, one per store, seeded once in
- * store_conn_init.  Its own rather than rand(), whose state every module
- * shares: what another draws does not move the store's reconnects, and a
- * seed gives the same sequence again. */
-static uint64_t jitter_next(struct store *s)
-{
-	uint64_t x = s->rng;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	s->rng = x;
-	return x;
-}
-
-/* A number in [0, 1) from the store's generator. */
-static double jitter_unit(struct store *s)
-{
-	return (double)(jitter_next(s) >> 11) / (double)(UINT64_C(1) << 53);
-}
-
 static void schedule_reconnect(struct store *s)
 {
 	int64_t ms = s->backoff_ms;
 	/* +-20% so that many instances do not reconnect in step. */
-	ms += (int64_t)((double)ms * 0.4 * (jitter_unit(s) - 0.5));
+	ms += (int64_t)((double)ms * 0.4 * (jitter_unit(s->jitter) - 0.5));
 	s->backoff_ms = s->backoff_ms * 2 > s->cfg.reconnect_max_ms ? s->cfg.reconnect_max_ms
 								    : s->backoff_ms * 2;
 	ev_timer_stop(s->loop, &s->retry);
@@ -654,17 +634,15 @@ void store_conn_init(struct store *s)
 	s->kick.data = s;
 	ev_init(&s->stall, on_stall);
 	s->stall.data = s;
-	/* The store's address and the time, so that two stores, or two feedd
-	 * started together, draw apart; mixed (MurmurHash3's finaliser) so that
-	 * the first draws are no longer alike, and never 0, where xorshift
-	 * would stay. */
-	uint64_t x = (uint64_t)(uintptr_t)s ^ (uint64_t)(ev_time() * 1e6);
-	x ^= x >> 33;
-	x *= UINT64_C(0xff51afd7ed558ccd);
-	x ^= x >> 33;
-	x *= UINT64_C(0xc4ceb9fe1a85ec53);
-	x ^= x >> 33;
-	s->rng = x ? x : UINT64_C(0x9e3779b97f4a7c15);
+	/* The daemon's generator when it hands one over; else one of the
+	 * store's own, seeded from its address and the time, so that two
+	 * stores started together draw apart. */
+	if (s->cfg.jitter) {
+		s->jitter = s->cfg.jitter;
+	} else {
+		jitter_seed(&s->own_jitter, (uint64_t)(uintptr_t)s ^ (uint64_t)(ev_time() * 1e6));
+		s->jitter = &s->own_jitter;
+	}
 }
 
 void store_conn_close(struct store *s)

@@ -17,6 +17,7 @@
 #ifndef FEEDD_STORE_INT_H
 #define FEEDD_STORE_INT_H
 
+#include "feedd/jitter.h"
 #include "feedd/spool.h"
 #include "feedd/store.h"
 #include "feedd/util.h"
@@ -133,7 +134,8 @@ struct store {
 	ev_timer stall; /* no answer for stall_timeout (see watch_stall) */
 	int stalls;	/* stalls in a row, without an answer between */
 	int64_t backoff_ms;
-	uint64_t rng; /* the backoff's jitter: xorshift64 state, never 0 */
+	struct jitter *jitter; /* the backoff's: cfg.jitter or own_jitter */
+	struct jitter own_jitter;
 
 	struct item *head, *tail; /* queued, not sent */
 	size_t n_queued;

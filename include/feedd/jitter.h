@@ -1,7 +1,8 @@
 /*
  * jitter: the random numbers that spread feedd's timers apart: a feed's next
  * poll (+-10%), a new feed's first poll, the first poll under a shortened
- * interval, a failed page's retry (+-10%).
+ * interval, a failed page's retry (+-10%), the store's reconnect backoff
+ * (+-20%).
  *
  * One small generator (splitmix64) with its state in a struct: the daemon
  * seeds one when it starts and hands it to the modules that jitter, so that
@@ -22,9 +23,5 @@ void jitter_seed(struct jitter *j, uint64_t seed);
 uint64_t jitter_next(struct jitter *j);
 /* A number in [0, 1), from the next 53 bits. */
 double jitter_unit(struct jitter *j);
-/* Seeds libc's rand() with seed.  Only for store.c, which still draws its
- * reconnect jitter from rand() and used to be seeded by the daemon's
- * srand(); goes once the store takes a struct jitter. */
-void jitter_seed_rand(uint64_t seed);
 
 #endif

@@ -30,6 +30,7 @@
 #include "feedd/article.h" /* the items it takes */
 
 struct ev_loop;
+struct jitter;
 
 enum store_page_outcome {
 	STORE_PAGE_EXTRACTED, /* the first page of the article: merged in, no revision */
@@ -82,6 +83,9 @@ struct store_config {
 	int64_t dedup_window_ms; /* warm the dedup set with articles first seen this recently */
 	size_t dedup_max_entries;
 	int64_t reconnect_min_ms, reconnect_max_ms;
+	/* Spreads the reconnect backoff (+-20%); borrowed, NULL: the store
+	 * seeds one of its own. */
+	struct jitter *jitter;
 	/* A server that does not answer for this long (connecting, or with
 	 * commands sent and none of them answered: a stopped or wedged
 	 * backend, which TCP keepalives do not notice) is left: what was sent
