@@ -48,6 +48,7 @@ void store_config_default(struct store_config *c)
 	c->reconnect_min_ms = 250;
 	c->reconnect_max_ms = 30000;
 	c->stall_timeout_ms = 600000;
+	c->jitter = NULL;
 	c->spool_dir = NULL;
 	c->spool_max_bytes = 0;
 	c->warm_lazily = false;

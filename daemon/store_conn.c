@@ -155,8 +155,8 @@ void store_drop_connection(struct store *s, struct item **first, size_t n_first,
 	}
 	while (s->sent_count) {
 		struct cmd *c = sent_peek(s);
-		for (size_t i = 0; i < cmd_n_items(c); i++) {
-			struct item *it = cmd_item(c, i);
+		for (size_t i = 0; i < batch_n_items(c); i++) {
+			struct item *it = batch_item(c, i);
 			if (n == cap) {
 				cap = cap ? cap * 2 : 256;
 				items = xrealloc(items, cap * sizeof *items);
@@ -653,8 +653,8 @@ void store_conn_close(struct store *s)
 	ev_timer_stop(s->loop, &s->stall);
 	while (s->sent_count) {
 		struct cmd *c = sent_peek(s);
-		for (size_t i = 0; i < cmd_n_items(c); i++)
-			store_item_free(cmd_item(c, i));
+		for (size_t i = 0; i < batch_n_items(c); i++)
+			store_item_free(batch_item(c, i));
 		if (c->kind == CMD_SYNC)
 			store_batch_free(c->batch);
 		sent_pop(s);

@@ -211,19 +211,35 @@ static inline struct cmd *sent_at(const struct store *s, size_t i)
 	return &s->sent[(s->sent_head + i) % s->sent_cap];
 }
 
-/* How many items a sent command carries: its own (CMD_ITEM), a run of its
- * batch's polls (CMD_POLLS), or none.  With cmd_item, the one way to walk
- * the items of the sent queue: every walk (disconnect, store_free, the
- * spool at exit) must see every kind of command that carries items. */
+/* The items whose result a sent command brings: its own (CMD_ITEM), a run
+ * of its batch's polls (CMD_POLLS), or none.  For reading results only;
+ * walks over the queue use batch_n_items. */
 static inline size_t cmd_n_items(const struct cmd *c)
 {
 	return c->kind == CMD_ITEM ? 1 : c->kind == CMD_POLLS ? c->count : 0;
 }
 
-/* The i-th item (i < cmd_n_items(c)) that c carries. */
+/* The i-th item (i < cmd_n_items(c)) whose result c brings. */
 static inline struct item *cmd_item(const struct cmd *c, size_t i)
 {
 	return c->kind == CMD_ITEM ? c->item : c->batch->items[c->first + i];
+}
+
+/* The items a sent command stands for in a walk over the sent queue
+ * (disconnect, store_free, the spool at exit): a batch's items belong to
+ * its CMD_SYNC, its last command, until batch_done takes them; its item
+ * commands carry none.  Walking the item commands instead lost a batch
+ * whose first results had been read (and their commands popped) when the
+ * connection died before its sync: its items were on no command left. */
+static inline size_t batch_n_items(const struct cmd *c)
+{
+	return c->kind == CMD_SYNC && c->batch ? c->batch->n : 0;
+}
+
+/* The i-th item (i < batch_n_items(c)) c stands for. */
+static inline struct item *batch_item(const struct cmd *c, size_t i)
+{
+	return c->batch->items[i];
 }
 
 /* ---- small things every file needs --------------------------------------- */

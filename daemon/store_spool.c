@@ -334,8 +334,8 @@ size_t store_unspooled(const struct store *s)
 		n += spoolable(it) && !it->from_spool;
 	for (size_t i = 0; i < s->sent_count; i++) {
 		const struct cmd *c = sent_at(s, i);
-		for (size_t k = 0; k < cmd_n_items(c); k++)
-			n += spoolable(cmd_item(c, k)) && !cmd_item(c, k)->from_spool;
+		for (size_t k = 0; k < batch_n_items(c); k++)
+			n += spoolable(batch_item(c, k)) && !batch_item(c, k)->from_spool;
 	}
 	return n;
 }
@@ -352,8 +352,8 @@ size_t store_spool_all(struct store *s)
 		missed += !spool_copy(s, it, &err);
 	for (size_t i = 0; i < s->sent_count; i++) {
 		const struct cmd *c = sent_at(s, i);
-		for (size_t k = 0; k < cmd_n_items(c); k++)
-			missed += !spool_copy(s, cmd_item(c, k), &err);
+		for (size_t k = 0; k < batch_n_items(c); k++)
+			missed += !spool_copy(s, batch_item(c, k), &err);
 	}
 	/* Those waiting for their sync are in the spool already. */
 	if (spool_sync(s->spool, &err) != 0) {

@@ -826,6 +826,52 @@ static void test_polls_in_flight_spooled_at_exit(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A connection that dies after the first results of a batch were read and
+ * before its end: the batch's items are all sent again.  (They were lost:
+ * the walk that queues them again looked only at the commands still
+ * awaiting results, and the items answered already were on none.)  Here
+ * the second article of a batch waits for a lock the test holds on its
+ * news ID while the first is answered; then the store's backend is
+ * terminated. */
+static void test_connection_lost_mid_batch(void **state)
+{
+	PGconn *c = db(), *c2 = db();
+	struct run r;
+	run_init(&r, conninfo());
+	store_sync_source(r.store, "mid", "https://mid.example/");
+	store_sync_feed(r.store, "mid-all", "mid", "https://mid.example/rss", 0, true);
+	store_submit_article(r.store, article("mid", "mid-all", 1, "T"));
+	run_until(&r, 1);
+	exec_ok(c, "BEGIN");
+	exec_ok(c,
+		"INSERT INTO feedd.articles (source_id, news_id, content_hash) "
+		"SELECT id, '3', 'x' FROM feedd.sources WHERE name = 'mid'");
+	store_submit_article(r.store, article("mid", "mid-all", 2, "T"));
+	store_submit_article(r.store, article("mid", "mid-all", 3, "T"));
+	run_until_sql(&r, c2,
+		      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+		      "AND datname = current_database()",
+		      1);
+	/* Article 2's answer has been read by now (it came before 3 waited). */
+	for (int i = 0; i < 5; i++)
+		ev_run(r.loop, EVRUN_NOWAIT);
+	assert_int_equal(r.reported, 1);
+	assert_int_equal(store_backlog(r.store), 2);
+	exec_ok(c2,
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+		"WHERE wait_event_type = 'Lock' AND datname = current_database()");
+	exec_ok(c, "ROLLBACK");
+	run_until(&r, 3);
+	assert_int_equal(r.counts[STORE_INSERTED], 3);
+	run_free(&r);
+	assert_int_equal(scalar(c2,
+				"SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
+				"s.id = a.source_id WHERE s.name = 'mid' AND content_hash <> 'x'"),
+			 3);
+	PQfinish(c);
+	PQfinish(c2);
+}
+
 /* A publication time more than a day after the article was seen (a pubDate
  * of 2999) is not taken: published_at stays empty and the claim is kept in
  * published_claimed, for articles from feeds and for pages; a time less
@@ -906,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_read_only_database_loses_nothing),
 		cmocka_unit_test(test_polls_in_flight_spooled_at_exit),
 		cmocka_unit_test(test_future_publication_time),
+		cmocka_unit_test(test_connection_lost_mid_batch),
 	};
 	return cmocka_run_group_tests(tests, setup_db, NULL);
 }
