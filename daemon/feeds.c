@@ -272,7 +272,15 @@ void feeds_sync_config(struct daemon *d, bool only_changed)
  * validators; a new URL starts afresh; a shorter interval is due within it. */
 static void keep_feed(struct daemon *d, struct feed_rt *f, const struct cfg_feed *cf)
 {
-	if (strcmp(f->cfg->url, cf->url) != 0) {
+	if (!f->cfg) {
+		/* Removed by an earlier reload while its poll was in flight, and
+		 * back before that poll ended: its old configuration is gone, so
+		 * it starts afresh as a new feed would once the poll ends. */
+		free_and_set(&f->etag, NULL);
+		free_and_set(&f->last_modified, NULL);
+		free_and_set(&f->permanent_url, NULL);
+		free_and_set(&f->disabled_reason, NULL);
+	} else if (strcmp(f->cfg->url, cf->url) != 0) {
 		free_and_set(&f->etag, NULL);
 		free_and_set(&f->last_modified, NULL);
 		free_and_set(&f->permanent_url, NULL);

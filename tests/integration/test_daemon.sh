@@ -858,6 +858,31 @@ is "... and the slow poll has its polls row" "cancelled at shutdown (shutdown_ti
   "$(sql "SELECT error FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'slowpoke' ORDER BY p.started_at DESC LIMIT 1")"
 grep -q "accepted but not stored" "$work/run-slow.log" && not_ok "... and nothing was lost" || ok "... and nothing was lost"
 
+# 7e2. A feed removed by one reload while its poll is in flight, and put
+# back by the next before that poll ends: feedd goes on (the second reload
+# used to read the configuration the first had let go of, and crashed).
+drips() { grep -c "drip?bytes=60&slow=1" "$FEEDD_TEST_HTTP_LOG"; }
+drips_before=$(drips)
+cp "$work/feedd.conf" "$work/with-slowpoke.conf"
+"$feedd" run -c "$work/feedd.conf" 2> "$work/run-readd.log" &
+daemon_pid=$!
+wait_ready "$work/run-readd.log"
+slow_started() { [ "$(drips)" -gt "$drips_before" ]; }
+for ((i = 0; i < 200; i++)); do slow_started && break; sleep 0.1; done
+sed -i '/^\[feed slowpoke\]$/,/^url = /d' "$work/feedd.conf"
+kill -HUP "$daemon_pid"
+reloads() { grep -c "reloaded" "$work/run-readd.log"; }
+for ((i = 0; i < 200; i++)); do [ "$(reloads)" -ge 1 ] && break; sleep 0.1; done
+cp "$work/with-slowpoke.conf" "$work/feedd.conf"
+kill -HUP "$daemon_pid"
+for ((i = 0; i < 200; i++)); do [ "$(reloads)" -ge 2 ] && break; sleep 0.1; done
+is "a feed removed while polling and put back: both reloads done" 2 "$(reloads)"
+kill -0 "$daemon_pid" 2> /dev/null && ok "... and feedd runs on" || not_ok "... and feedd runs on" "$(tail -3 "$work/run-readd.log")"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+is "... and exits 0 at SIGTERM" 0 $?
+daemon_pid=
+
 # 7f. SIGHUP right after the start, before the daemon could have armed its
 # watchers: main blocks it at once, so it waits and is a reload once they
 # are armed, not the end of the process (SIGHUP's default action).  To hit
