@@ -14,6 +14,7 @@
  */
 #include "feedd/config.h"
 #include "feedd/newsid.h"
+#include "feedd/tz.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -609,9 +610,7 @@ static int check_timezone(const char *s, struct buf *why)
 		put_got(why, s);
 		return -1;
 	}
-	const char *dir = getenv("TZDIR");
-	if (!dir || !*dir)
-		dir = "/usr/share/zoneinfo";
+	const char *dir = tz_dir();
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
