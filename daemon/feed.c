@@ -1521,6 +1521,17 @@ static xmlParserInputPtr no_external_entities(const char *url, const char *id,
 	return NULL;
 }
 
+/* libxml2's settings are process-wide, so they are made here, once, before
+ * any thread or document exists: xmlInitParser, whose set-up on first use
+ * is not thread-safe, and a loader that loads no external entity at all
+ * (belt and braces: xmlfix leaves no DTD and the options say NONET, but
+ * then not even a mistake can reach a file or the network). */
+void feed_xml_init(void)
+{
+	xmlInitParser();
+	xmlSetExternalEntityLoader(no_external_entities);
+}
+
 /* ---- the parser object ------------------------------------------------ */
 
 struct feed_parser *feed_parser_new(const struct feed_limits *limits, const char *charset,
@@ -1546,8 +1557,6 @@ struct feed_parser *feed_parser_new(const struct feed_limits *limits, const char
 		fix_tables_init();
 		tables = true;
 	}
-	/* Belt and braces: even if something asked, nothing is loaded. */
-	xmlSetExternalEntityLoader(no_external_entities);
 	return p;
 }
 
@@ -1556,20 +1565,21 @@ size_t feed_parser_entries(const struct feed_parser *p)
 	return p->n_entries;
 }
 
+/* The callbacks; libxml2 copies them into each parser context, and no one
+ * writes them. */
+static xmlSAXHandler sax = {
+	.initialized = XML_SAX2_MAGIC,
+	.startElementNs = sax_start,
+	.endElementNs = sax_end,
+	.characters = sax_text,
+	.cdataBlock = sax_text,
+	.getEntity = sax_get_entity,
+	.serror = sax_error,
+};
+
 static void parse_fixed(struct feed_parser *p, bool terminate)
 {
 	if (!p->ctxt && (p->fixed.len > 0 || terminate)) {
-		static xmlSAXHandler sax;
-		if (sax.initialized != XML_SAX2_MAGIC) {
-			memset(&sax, 0, sizeof sax);
-			sax.initialized = XML_SAX2_MAGIC;
-			sax.startElementNs = sax_start;
-			sax.endElementNs = sax_end;
-			sax.characters = sax_text;
-			sax.cdataBlock = sax_text;
-			sax.getEntity = sax_get_entity;
-			sax.serror = sax_error;
-		}
 		p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
 		if (!p->ctxt) {
 			not_a_feed(p, "cannot create an XML parser");

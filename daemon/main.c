@@ -2,6 +2,7 @@
  * main: feedd's command line; dispatches to the subcommands.
  */
 #include "feedd/cmd.h"
+#include "feedd/feed.h"
 #include "feedd/log.h"
 #include "feedd/tz.h"
 
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
 	if (argc >= 2 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "once") == 0))
 		block_early_signals();
 	log_init(LOG_STYLE_COMMAND, LOG_LVL_INFO);
+	/* Process-wide library settings, once, before anything parses. */
+	feed_xml_init();
 	int rc = dispatch(argc, argv);
 	tz_finalise();
 	return rc;

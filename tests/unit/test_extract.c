@@ -21,6 +21,7 @@
 
 #include "feedd/date.h"
 #include "feedd/extract.h"
+#include "feedd/feed.h"
 #include "feedd/tz.h"
 
 #define DIR FEEDD_FIXTURES "/articles/"
@@ -599,6 +600,7 @@ static void test_tz_restored(void **state)
 
 int main(void)
 {
+	feed_xml_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_current_page),
 		cmocka_unit_test(test_older_page),
