@@ -561,6 +561,18 @@ static const char *choice_name(const struct choice *c, int value)
 /* One setter per type: text parsed and checked into f, replacing what was
  * there; 0, or -1 with the reason in why and f untouched. */
 
+/* Refuses text: what was expected, with k's range after it if asked, and
+ * what came instead; -1. */
+static int refuse(const struct key *k, const char *expected, bool range, const char *text,
+		  struct buf *why)
+{
+	buf_puts(why, expected);
+	if (range)
+		describe_range(k, why);
+	put_got(why, text);
+	return -1;
+}
+
 static int set_str(const struct key *k, void *f, const char *text, struct buf *why)
 {
 	if (k->check(text, why) < 0)
@@ -573,12 +585,8 @@ static int set_str(const struct key *k, void *f, const char *text, struct buf *w
 static int set_int(const struct key *k, void *f, const char *text, struct buf *why)
 {
 	int64_t n;
-	if (parse_int(text, &n) < 0 || n < k->min || n > k->max) {
-		buf_puts(why, "expected an integer from ");
-		describe_range(k, why);
-		put_got(why, text);
-		return -1;
-	}
+	if (parse_int(text, &n) < 0 || n < k->min || n > k->max)
+		return refuse(k, "expected an integer from ", true, text, why);
 	*(int *)f = (int)n;
 	return 0;
 }
@@ -586,17 +594,10 @@ static int set_int(const struct key *k, void *f, const char *text, struct buf *w
 static int set_size(const struct key *k, void *f, const char *text, struct buf *why)
 {
 	uint64_t n;
-	if (cfg_parse_size(text, &n) < 0) {
-		buf_puts(why, "expected a size like 512k, 64M, 1G");
-		put_got(why, text);
-		return -1;
-	}
-	if (n < (uint64_t)k->min || n > (uint64_t)k->max) {
-		buf_puts(why, "expected a size from ");
-		describe_range(k, why);
-		put_got(why, text);
-		return -1;
-	}
+	if (cfg_parse_size(text, &n) < 0)
+		return refuse(k, "expected a size like 512k, 64M, 1G", false, text, why);
+	if (n < (uint64_t)k->min || n > (uint64_t)k->max)
+		return refuse(k, "expected a size from ", true, text, why);
 	*(size_t *)f = (size_t)n;
 	return 0;
 }
@@ -604,28 +605,18 @@ static int set_size(const struct key *k, void *f, const char *text, struct buf *
 static int set_dur(const struct key *k, void *f, const char *text, struct buf *why)
 {
 	int64_t ms;
-	if (cfg_parse_duration(text, &ms) < 0) {
-		buf_puts(why, "expected a duration like 30s, 5m, 2h, 1d");
-		put_got(why, text);
-		return -1;
-	}
-	if (ms < k->min || ms > k->max) {
-		buf_puts(why, "expected a duration from ");
-		describe_range(k, why);
-		put_got(why, text);
-		return -1;
-	}
+	if (cfg_parse_duration(text, &ms) < 0)
+		return refuse(k, "expected a duration like 30s, 5m, 2h, 1d", false, text, why);
+	if (ms < k->min || ms > k->max)
+		return refuse(k, "expected a duration from ", true, text, why);
 	*(int64_t *)f = ms;
 	return 0;
 }
 
 static int set_bool(const struct key *k, void *f, const char *text, struct buf *why)
 {
-	if (parse_bool(text, f) < 0) {
-		buf_puts(why, "expected true or false");
-		put_got(why, text);
-		return -1;
-	}
+	if (parse_bool(text, f) < 0)
+		return refuse(k, "expected true or false", false, text, why);
 	return 0;
 }
 
@@ -707,27 +698,12 @@ static int set_regex(const struct key *k, void *f, const char *text, struct buf 
 
 int cfg_value_set(const struct key *k, void *f, const char *text, struct buf *why)
 {
-	switch (k->type) {
-	case V_STR:
-		return set_str(k, f, text, why);
-	case V_INT:
-		return set_int(k, f, text, why);
-	case V_SIZE:
-		return set_size(k, f, text, why);
-	case V_DUR:
-		return set_dur(k, f, text, why);
-	case V_BOOL:
-		return set_bool(k, f, text, why);
-	case V_ENUM:
-		return set_enum(k, f, text, why);
-	case V_DURLIST:
-		return set_durlist(k, f, text, why);
-	case V_LIST:
-		return set_list(k, f, text, why);
-	case V_REGEX:
-		return set_regex(k, f, text, why);
-	}
-	return -1;
+	static int (*const setters[])(const struct key *, void *, const char *, struct buf *) = {
+		[V_STR] = set_str,	   [V_INT] = set_int,	[V_SIZE] = set_size,
+		[V_DUR] = set_dur,	   [V_BOOL] = set_bool, [V_ENUM] = set_enum,
+		[V_DURLIST] = set_durlist, [V_LIST] = set_list, [V_REGEX] = set_regex,
+	};
+	return setters[k->type](k, f, text, why);
 }
 
 bool cfg_value_present(const struct key *k, const void *f)
