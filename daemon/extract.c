@@ -5,7 +5,8 @@
  * nothing invalid reaches JSON or PostgreSQL.  Its JSON-LD is read, then the
  * excluded elements are cut out, and each field is looked up by the source's
  * xpath.FIELD (else the preset's expressions), the JSON-LD, the meta tags,
- * in that order; the body last of all from generic.c's heuristic.  No I/O.
+ * in that order; the body last of all from generic.c's heuristic.  No I/O
+ * but tz.c's reading of a zone's file the first time a local date needs it.
  */
 #include "feedd/extract.h"
 #include "feedd/charset.h"
