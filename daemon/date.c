@@ -377,12 +377,10 @@ static int days_in_month(int64_t y, int m)
 	return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
-/*
- * Days from 1970-01-01 to y-m-d, proleptic Gregorian. The year is counted from
- * March so that the leap day ends it, and moved 400 years (a whole number of
- * days) forward so that no division meets a negative number.
- */
-static int64_t days_from_civil(int64_t y, int m, int d)
+/* The year is counted from March so that the leap day ends it, and moved
+ * 400 years (a whole number of days) forward so that no division meets a
+ * negative number. */
+int64_t date_days_from_civil(int64_t y, int m, int d)
 {
 	y += 400;
 	if (m <= 2) {
@@ -396,8 +394,8 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * DAYS_PER_400Y + doe - DAYS_0000_03_01_TO_EPOCH - DAYS_PER_400Y;
 }
 
-/* The inverse of days_from_civil, for z no earlier than year -400. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+/* The inverse of date_days_from_civil, for z no earlier than year -400. */
+void date_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += DAYS_0000_03_01_TO_EPOCH + DAYS_PER_400Y;
 	int64_t era = z / DAYS_PER_400Y;
@@ -422,7 +420,7 @@ static int finish(const struct when *w, bool allow_24, int64_t *out)
 		return -1;
 	if (w->hour > 23 && !(allow_24 && w->hour == 24 && w->min == 0 && w->sec == 0))
 		return -1;
-	*out = days_from_civil(w->year, w->mon, w->day) * SECS_PER_DAY + w->hour * 3600 +
+	*out = date_days_from_civil(w->year, w->mon, w->day) * SECS_PER_DAY + w->hour * 3600 +
 		w->min * 60 + w->sec - (int64_t)w->off * 60;
 	return 0;
 }
@@ -610,8 +608,8 @@ static char *put_digits(char *o, int64_t v, int width)
 int date_format_utc(int64_t t, char out[DATE_ISO_LEN])
 {
 	/* The range check comes first so no arithmetic below can overflow. */
-	const int64_t lo = days_from_civil(0, 1, 1) * SECS_PER_DAY;
-	const int64_t hi = days_from_civil(10000, 1, 1) * SECS_PER_DAY;
+	const int64_t lo = date_days_from_civil(0, 1, 1) * SECS_PER_DAY;
+	const int64_t hi = date_days_from_civil(10000, 1, 1) * SECS_PER_DAY;
 	if (t < lo || t >= hi)
 		return -1;
 
@@ -623,7 +621,7 @@ int date_format_utc(int64_t t, char out[DATE_ISO_LEN])
 	}
 	int64_t y;
 	int m, d;
-	civil_from_days(days, &y, &m, &d);
+	date_civil_from_days(days, &y, &m, &d);
 
 	char *o = put_digits(out, y, 4);
 	*o++ = '-';

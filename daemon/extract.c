@@ -5,7 +5,8 @@
  * nothing invalid reaches JSON or PostgreSQL.  Its JSON-LD is read, then the
  * excluded elements are cut out, and each field is looked up by the source's
  * xpath.FIELD (else the preset's expressions), the JSON-LD, the meta tags,
- * in that order; the body last of all from generic.c's heuristic.  No I/O.
+ * in that order; the body last of all from generic.c's heuristic.  No I/O
+ * but tz.c's reading of a zone's file the first time a local date needs it.
  */
 #include "feedd/extract.h"
 #include "feedd/charset.h"
@@ -14,6 +15,7 @@
 #include "feedd/jsonld.h"
 #include "feedd/newsid.h"
 #include "feedd/text.h"
+#include "feedd/tz.h"
 
 #include <ctype.h>
 #include <libxml/HTMLparser.h>
@@ -137,54 +139,22 @@ void article_page_free(struct article_page *p)
 
 /* ---- time ---- */
 
-/* The UTC offset in seconds in force at t under the current TZ. */
-static int offset_at(int64_t t, long *off)
+/* The zone of a source's timezone.  A name the tz database lacks (config
+ * refuses those wherever a database is installed) is read as glibc read
+ * TZ=":name": as a POSIX TZ string ("EST5EDT"), failing that as UTC. */
+static const struct tz_zone *zone_named(const char *name)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!localtime_r(&tt, &tm))
-		return -1;
-	*off = tm.tm_gmtoff;
-	return 0;
+	const struct tz_zone *z = tz_zone(name);
+	if (!z)
+		z = tz_zone_posix(name);
+	if (!z)
+		z = tz_zone_posix("UTC0");
+	return z;
 }
 
-/* The instant whose local time in the current TZ reads wall (a wall clock
- * counted as if it were UTC), by the rules in extract.h.  A zone's offset
- * changes at most once within a day either side of any time (true of every
- * zone in the tz database), so the offsets in force a day before and a day
- * after are the only candidates; each is kept if it gives an instant that
- * actually reads wall. */
-static int wall_to_instant(int64_t wall, int64_t *out)
-{
-	long before, after;
-	if (offset_at(wall - 86400, &before) != 0 || offset_at(wall + 86400, &after) != 0)
-		return -1;
-	const long cand[2] = {before, after};
-	bool found = false;
-	int64_t best = 0;
-	for (int i = 0; i < 2; i++) {
-		int64_t t = wall - cand[i];
-		long real;
-		if (offset_at(t, &real) != 0)
-			return -1;
-		if (real == cand[i] && (!found || t < best)) {
-			best = t;
-			found = true;
-		}
-	}
-	/* Neither reads wall: it fell in a gap. */
-	*out = found ? best : wall - before;
-	return 0;
-}
-
-/*
- * glibc offers no per-call time zone, so TZ is swapped around the
- * conversion and put back, with tzset after each change.  That is not
- * thread-safe and touches the process environment; it is acceptable only
- * because extraction runs on one thread (the command, the daemon's loop).
- * A worker pool would need a tz library instead.  The leading ':' makes
- * glibc read the name from the tz database, never as a POSIX rule string.
- */
+/* The rules for a wall time in a gap or an overlap are tz_local_to_utc's
+ * (tz.h); the calendar fields are normalised by timegm, which reads no
+ * time zone. */
 int extract_local_to_utc(const char *tz, const struct tm *tm, int64_t *out)
 {
 	struct tm w = {.tm_year = tm->tm_year,
@@ -196,22 +166,7 @@ int extract_local_to_utc(const char *tz, const struct tm *tm, int64_t *out)
 	int64_t wall = (int64_t)timegm(&w);
 	if (wall == -1 && !(w.tm_year == 69 && w.tm_mon == 11 && w.tm_mday == 31))
 		return -1;
-	const char *cur = getenv("TZ");
-	char *saved = cur ? xstrdup(cur) : NULL;
-	char *name = xmalloc(strlen(tz) + 2);
-	name[0] = ':';
-	strcpy(name + 1, tz);
-	setenv("TZ", name, 1);
-	tzset();
-	int rc = wall_to_instant(wall, out);
-	if (saved)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(saved);
-	free(name);
-	return rc;
+	return tz_local_to_utc(zone_named(tz), wall, out);
 }
 
 /* Reads a visible date such as "Jun 11, 2025, 7:16 PM" (also "June", and

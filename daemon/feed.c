@@ -2,22 +2,17 @@
  * feed: the RSS/Atom parser (see feed.h).
  *
  * Bytes flow through three stages: charset (any encoding -> clean UTF-8),
- * xmlfix (this file: repairs the lexical damage real feeds carry, which
- * libxml2's recovery handles badly), and libxml2's SAX2 push parser, whose
- * callbacks drive a small state machine that fills one entry at a time.
- *
- * xmlfix rewrites every entity reference into a numeric character reference
- * (or into literal text when the name is unknown), escapes bare '&', drops
- * the DOCTYPE and replaces characters XML forbids.  After it, libxml2 never
- * sees a DTD or a named entity: entity bombs and XXE have nothing to expand,
- * and the "&amp;" after a recovered error is not silently lost (libxml2
- * skips entity references once a document is known to be malformed).
+ * xmlfix (xmlfix.c: repairs the lexical damage real feeds carry, which
+ * libxml2's recovery handles badly, and leaves libxml2 no DTD and no named
+ * entity), and libxml2's SAX2 push parser, whose callbacks drive the small
+ * state machine in this file that fills one entry at a time.
  */
 #include "feedd/feed.h"
 
 #include "feedd/charset.h"
 #include "feedd/date.h"
 #include "feedd/text.h"
+#include "feedd/xmlfix.h"
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -40,11 +35,6 @@
 #define NS_MEDIA "http://search.yahoo.com/mrss/"
 #define NS_XML "http://www.w3.org/XML/1998/namespace"
 
-/* How far ahead xmlfix may need to look: "<![CDATA[" or an entity name. */
-#define FIX_LOOKAHEAD 40
-/* Attributes kept per tag, and the size at which CDATA is split. */
-#define FIX_MAX_ATTRS 256
-#define FIX_CDATA_SPLIT ((size_t)4 << 20)
 /* Categories and enclosures kept per entry. */
 #define MAX_CATEGORIES 1000
 #define MAX_ENCLOSURES 200
@@ -97,8 +87,6 @@ static const char *const field_names[] = {
 
 enum text_mode { MODE_TEXT, MODE_HTML, MODE_XHTML };
 
-enum fix_state { FIX_TEXT, FIX_TAG, FIX_CDATA, FIX_COMMENT, FIX_PI, FIX_DOCTYPE };
-
 struct capture {
 	enum field field;
 	bool entry; /* the field belongs to the entry, not the feed */
@@ -120,22 +108,7 @@ struct feed_parser {
 	struct charset_conv *cv;
 	xmlParserCtxtPtr ctxt;
 
-	/* xmlfix */
-	enum fix_state fix;
-	int doctype_brackets;
-	char doctype_quote;
-	bool dt_comment, dt_pi; /* inside a comment or PI of the DOCTYPE */
-	char tag_quote;		/* inside a quoted attribute value */
-	char tag_last;		/* the last byte of the tag so far */
-	int tag_attrs;
-	bool tag_skip; /* the rest of this tag is dropped */
-	bool attrs_dropped;
-	size_t cdata_len;    /* bytes since the CDATA section (re)opened */
-	bool out_cdata;	     /* xmlfix opened a CDATA section in text */
-	bool seen_lt;	     /* past the text before the first '<' */
-	size_t junk_skipped; /* non-space bytes before the first '<' */
-	struct buf pending;  /* bytes waiting for lookahead */
-	struct buf fixed;    /* xmlfix output */
+	struct xmlfix fix; /* its pending bytes are the converter's output */
 
 	size_t pushed;
 	bool nonspace_input;
@@ -177,63 +150,6 @@ struct feed_parser {
 	char *owned_bases[MAX_DEPTH + 1];
 };
 
-const char *feed_format_name(enum feed_format f)
-{
-	switch (f) {
-	case FEED_FORMAT_RSS20:
-		return "rss20";
-	case FEED_FORMAT_RSS10:
-		return "rss10";
-	case FEED_FORMAT_RSS09X:
-		return "rss09x";
-	case FEED_FORMAT_ATOM10:
-		return "atom10";
-	case FEED_FORMAT_ATOM03:
-		return "atom03";
-	case FEED_FORMAT_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
-void feed_limits_default(struct feed_limits *l)
-{
-	l->max_document = 64u << 20;
-	l->max_entries = 50000;
-	l->max_field = 1u << 20;
-}
-
-void feed_entry_free(struct feed_entry *e)
-{
-	if (!e)
-		return;
-	free(e->guid);
-	free(e->link);
-	free(e->title);
-	free(e->summary);
-	free(e->content);
-	free(e->author);
-	free(e->published_raw);
-	strv_free(e->categories, e->n_categories);
-	for (size_t i = 0; i < e->n_enclosures; i++) {
-		free(e->enclosures[i].url);
-		free(e->enclosures[i].type);
-	}
-	free(e->enclosures);
-	free(e);
-}
-
-const char *feed_entry_key_text(const struct feed_entry *e)
-{
-	if (e->title)
-		return e->title;
-	if (e->summary)
-		return e->summary;
-	if (e->content)
-		return e->content;
-	return e->n_enclosures ? e->enclosures[0].url : NULL;
-}
-
 static void warn(struct feed_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(struct feed_parser *p, const char *fmt, ...)
 {
@@ -259,454 +175,6 @@ static void not_a_feed(struct feed_parser *p, const char *why)
 	if (!p->fatal)
 		p->fatal = xstrdup(why);
 	stop(p);
-}
-
-/* ---- xmlfix ---------------------------------------------------------- */
-
-static const char u_fffd[] = "\xEF\xBF\xBD";
-
-/* Copies one character at s (UTF-8, valid) to out, replacing those XML 1.0
- * forbids; returns its length. */
-static size_t fix_char(const char *s, struct buf *out)
-{
-	unsigned char c = (unsigned char)s[0];
-	if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-		buf_append(out, u_fffd, 3);
-		return 1;
-	}
-	if (c == 0xEF && (unsigned char)s[1] == 0xBF &&
-	    ((unsigned char)s[2] == 0xBE || (unsigned char)s[2] == 0xBF)) {
-		buf_append(out, u_fffd, 3); /* U+FFFE, U+FFFF */
-		return 3;
-	}
-	buf_putc(out, s[0]);
-	return 1;
-}
-
-/* cp if XML allows that character, else U+FFFD. */
-static uint32_t xml_char(uint32_t cp)
-{
-	if (cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF || cp > 0x10FFFF)
-		return 0xFFFD;
-	return cp;
-}
-
-/* Is s (an '&' and what follows, len bytes so far) short of input rather
- * than not a reference: no ';' yet and only name or number characters? */
-static bool may_become_reference(const char *s, size_t len)
-{
-	if (len >= FIX_LOOKAHEAD || memchr(s + 1, ';', len - 1))
-		return false;
-	size_t i = 1;
-	while (i < len &&
-	       (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
-		(s[i] >= 'A' && s[i] <= 'Z')))
-		i++;
-	return i == len;
-}
-
-/* An '&' inside a tag (an attribute value): a valid reference becomes numeric, anything else is
- * escaped. Returns bytes consumed, or 0 if more input is needed. */
-static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
-{
-	uint32_t cp;
-	size_t n = text_entity(s, len, &cp);
-	if (n) {
-		cp = xml_char(cp);
-		/* "&#N;" without printf: this runs for every entity. */
-		char num[16], *e = num + sizeof num;
-		*--e = ';';
-		do {
-			*--e = (char)('0' + cp % 10);
-			cp /= 10;
-		} while (cp);
-		*--e = '#';
-		*--e = '&';
-		buf_append(out, e, (size_t)(num + sizeof num - e));
-		return n;
-	}
-	/* Not a known reference: wait if it might still become one. */
-	if (!final && may_become_reference(s, len))
-		return 0;
-	buf_puts(out, "&#38;");
-	return 1;
-}
-
-/* Can c follow '<' in well-formed markup? */
-static bool tag_name_start(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-		c == '/' || c == '!' || c == '?' || (unsigned char)c >= 0x80;
-}
-
-static bool starts(const char *s, size_t len, const char *lit, size_t litlen)
-{
-	return len >= litlen && memcmp(s, lit, litlen) == 0;
-}
-
-/* Which bytes xmlfix must look at on their own, per state (and for tags,
- * per quote); every other byte is copied as part of a run.  Built once. */
-enum { FT_TEXT, FT_TAG, FT_TAG_DQ, FT_TAG_SQ, FT_CDATA, FT_COMMENT, FT_PI, FT_DOCTYPE, FT_N };
-static bool fix_table[FT_N][256];
-
-static void fix_tables_init(void)
-{
-	static const char *const specials[FT_N] = {
-		[FT_TEXT] = "&<]", [FT_TAG] = "\"'=><&", [FT_TAG_DQ] = "\"&", [FT_TAG_SQ] = "'&",
-		[FT_CDATA] = "]",  [FT_COMMENT] = "-",	 [FT_PI] = "?",
-	};
-	for (int t = 0; t < FT_N; t++) {
-		for (int c = 0; c < 256; c++)
-			fix_table[t][c] = t == FT_DOCTYPE ||
-				(c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0xEF;
-		for (const char *q = specials[t]; q && *q; q++)
-			fix_table[t][(unsigned char)*q] = true;
-	}
-}
-
-static const bool *fix_specials(const struct feed_parser *p)
-{
-	switch (p->fix) {
-	case FIX_TEXT:
-		return fix_table[FT_TEXT];
-	case FIX_TAG:
-		return fix_table[p->tag_quote == '"'		? FT_TAG_DQ
-					 : p->tag_quote == '\'' ? FT_TAG_SQ
-								: FT_TAG];
-	case FIX_CDATA:
-		return fix_table[FT_CDATA];
-	case FIX_COMMENT:
-		return fix_table[FT_COMMENT];
-	case FIX_PI:
-		return fix_table[FT_PI];
-	case FIX_DOCTYPE:
-		break;
-	}
-	return fix_table[FT_DOCTYPE];
-}
-
-/* Appends a run of CDATA text, ending the section and opening a new one
- * every FIX_CDATA_SPLIT bytes: libxml2 (without XML_PARSE_HUGE, which we
- * never set) refuses a CDATA section over 10 MB, and the capture joins the
- * pieces again. */
-static void cdata_run(struct feed_parser *p, const char *s, size_t n)
-{
-	while (p->cdata_len + n > FIX_CDATA_SPLIT) {
-		size_t room = charset_utf8_boundary(s, FIX_CDATA_SPLIT - p->cdata_len);
-		if (room == 0 && p->cdata_len == 0)
-			room = n; /* cannot happen with valid UTF-8; never loop */
-		buf_append(&p->fixed, s, room);
-		buf_puts(&p->fixed, "]]><![CDATA[");
-		s += room;
-		n -= room;
-		p->cdata_len = 0;
-	}
-	buf_append(&p->fixed, s, n);
-	p->cdata_len += n;
-}
-
-/* One byte of the DOCTYPE, which is dropped whole: a feed needs no DTD, and
- * an internal subset is where entity bombs and XXE live.  Comments, PIs and
- * quoted strings inside it may hold any of "[]<>'\"". Returns the bytes
- * consumed. */
-static size_t fix_doctype(struct feed_parser *p, const char *c, size_t left)
-{
-	if (p->dt_comment) {
-		if (starts(c, left, "-->", 3)) {
-			p->dt_comment = false;
-			return 3;
-		}
-		return 1;
-	}
-	if (p->dt_pi) {
-		if (starts(c, left, "?>", 2)) {
-			p->dt_pi = false;
-			return 2;
-		}
-		return 1;
-	}
-	if (p->doctype_quote) {
-		if (*c == p->doctype_quote)
-			p->doctype_quote = 0;
-		return 1;
-	}
-	if (starts(c, left, "<!--", 4)) {
-		p->dt_comment = true;
-		return 4;
-	}
-	if (starts(c, left, "<?", 2)) {
-		p->dt_pi = true;
-		return 2;
-	}
-	if (*c == '"' || *c == '\'')
-		p->doctype_quote = *c;
-	else if (*c == '[')
-		p->doctype_brackets++;
-	else if (*c == ']')
-		p->doctype_brackets--;
-	else if (*c == '>' && p->doctype_brackets <= 0)
-		p->fix = FIX_TEXT;
-	return 1;
-}
-
-/* Text content: every reference is resolved here, and the characters XML
- * cannot hold as text ('<' and '&') are written inside a CDATA section
- * that xmlfix opens and closes around them.  libxml2 then meets no
- * reference in content at all: escaped HTML arrives in a few large blocks
- * instead of one callback per "&lt;", and nothing is dropped after a
- * recovered error (libxml2 skips entity references in content once it has
- * seen one). */
-static void cdata_open(struct feed_parser *p)
-{
-	if (!p->out_cdata) {
-		buf_puts(&p->fixed, "<![CDATA[");
-		p->out_cdata = true;
-		p->cdata_len = 0;
-	}
-}
-
-static void cdata_close(struct feed_parser *p)
-{
-	if (p->out_cdata) {
-		buf_puts(&p->fixed, "]]>");
-		p->out_cdata = false;
-	}
-}
-
-static void text_run(struct feed_parser *p, const char *s, size_t n)
-{
-	if (p->out_cdata)
-		cdata_run(p, s, n);
-	else
-		buf_append(&p->fixed, s, n);
-}
-
-/* One character of text content, decoded from a reference or a literal
- * ']'. "]]>" may not stand in text, and libxml2 recovers from it by
- * dropping text (how much depends on where the input was cut into pushes),
- * so ']' is always written as a character reference: no "]]>" can form,
- * inside the section or out of it, whatever '>' follows and in which push.
- * libxml2 still delivers character references after an error. */
-static void text_char(struct feed_parser *p, uint32_t cp)
-{
-	if (cp == '<' || cp == '&') {
-		cdata_open(p);
-		char c = (char)cp;
-		cdata_run(p, &c, 1);
-	} else if (cp == ']') {
-		cdata_close(p);
-		buf_puts(&p->fixed, "&#93;");
-	} else {
-		text_put_utf8(&p->fixed, cp);
-	}
-}
-
-/* An '&' in text content: the character it stands for, or the '&' itself
- * when it starts no known reference. Returns bytes consumed, or 0 if more
- * input is needed. */
-static size_t fix_amp_text(struct feed_parser *p, const char *s, size_t len, bool final)
-{
-	uint32_t cp;
-	size_t n = text_entity(s, len, &cp);
-	if (n) {
-		cp = xml_char(cp);
-		text_char(p, cp);
-		return n;
-	}
-	if (!final && may_become_reference(s, len))
-		return 0;
-	text_char(p, '&');
-	return 1;
-}
-
-/* Ends a tag at '>', or at a stray '<' (left for libxml2 to report). */
-static void end_tag(struct feed_parser *p, char c)
-{
-	if (p->tag_skip)
-		buf_puts(&p->fixed, c == '>' && p->tag_last == '/' ? "/>" : ">");
-	else if (c == '>')
-		buf_putc(&p->fixed, '>');
-	p->fix = FIX_TEXT;
-}
-
-/* Runs xmlfix over p->pending; with final, nothing is held back. */
-static void xmlfix(struct feed_parser *p, bool final)
-{
-	const char *s = p->pending.data ? p->pending.data : "";
-	size_t len = p->pending.len, i = 0;
-	struct buf *out = &p->fixed;
-
-	if (!p->seen_lt) {
-		/* Text before the first tag ("\n<?xml", a PHP warning) would
-		 * make libxml2 reject the whole document. */
-		while (i < len && s[i] != '<') {
-			if (!strchr(" \t\r\n", s[i]))
-				p->junk_skipped++;
-			i++;
-		}
-		if (i < len)
-			p->seen_lt = true;
-	}
-	while (i < len) {
-		/* A run of ordinary bytes needs no lookahead. */
-		size_t run = i;
-		const bool *special = fix_specials(p);
-		while (i < len && !special[(unsigned char)s[i]])
-			i++;
-		if (i > run) {
-			if (p->fix == FIX_CDATA)
-				cdata_run(p, s + run, i - run);
-			else if (p->fix == FIX_TEXT)
-				text_run(p, s + run, i - run);
-			else if (!(p->fix == FIX_TAG && p->tag_skip))
-				buf_append(out, s + run, i - run);
-			if (p->fix == FIX_TAG)
-				p->tag_last = s[i - 1];
-			continue;
-		}
-		size_t left = len - i;
-		if (!final && left < FIX_LOOKAHEAD)
-			break;
-		const char *c = s + i;
-		unsigned char u = (unsigned char)*c;
-		if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0xEF) {
-			if (p->fix == FIX_DOCTYPE || (p->fix == FIX_TAG && p->tag_skip))
-				i++;
-			else
-				i += fix_char(c, out);
-			continue;
-		}
-		switch (p->fix) {
-		case FIX_TEXT:
-			if (*c == '&') {
-				size_t n = fix_amp_text(p, c, left, final);
-				if (n == 0)
-					goto hold;
-				i += n;
-				break;
-			}
-			if (*c == ']') {
-				text_char(p, ']');
-				i++;
-				break;
-			}
-			if (*c == '<' && !tag_name_start(c[1])) {
-				/* "1 < 2" in text: libxml2 would drop the rest. */
-				text_char(p, '<');
-				i++;
-				break;
-			}
-			cdata_close(p); /* markup follows */
-			if (starts(c, left, "<![CDATA[", 9)) {
-				buf_append(out, c, 9);
-				i += 9;
-				p->fix = FIX_CDATA;
-				p->cdata_len = 0;
-			} else if (starts(c, left, "<!--", 4)) {
-				buf_append(out, c, 4);
-				i += 4;
-				p->fix = FIX_COMMENT;
-			} else if (starts(c, left, "<?", 2)) {
-				buf_append(out, c, 2);
-				i += 2;
-				p->fix = FIX_PI;
-			} else if (left >= 9 && strncasecmp(c, "<!DOCTYPE", 9) == 0) {
-				i += 9;
-				p->fix = FIX_DOCTYPE;
-				p->doctype_brackets = 0;
-				p->doctype_quote = 0;
-				p->dt_comment = p->dt_pi = false;
-			} else {
-				buf_putc(out, '<');
-				i++;
-				p->fix = FIX_TAG;
-				p->tag_quote = 0;
-				p->tag_attrs = 0;
-				p->tag_skip = false;
-				p->tag_last = '<';
-			}
-			break;
-		case FIX_TAG:
-			if (*c == '&' && !p->tag_skip) {
-				size_t n = fix_amp(c, left, final, out);
-				if (n == 0)
-					goto hold;
-				i += n;
-				p->tag_last = ';';
-				break;
-			}
-			if (p->tag_quote) {
-				if (*c == p->tag_quote)
-					p->tag_quote = 0;
-			} else if (*c == '"' || *c == '\'') {
-				p->tag_quote = *c;
-			} else if (*c == '=' && ++p->tag_attrs > FIX_MAX_ATTRS && !p->tag_skip) {
-				/* libxml2 2.9 checks attributes pairwise: a tag
-				 * with 200,000 of them takes it minutes. Drop the
-				 * last name written and everything after it. */
-				p->tag_skip = true;
-				p->attrs_dropped = true;
-				while (out->len && out->data[out->len - 1] != ' ' &&
-				       out->data[out->len - 1] != '"' &&
-				       out->data[out->len - 1] != '\'')
-					out->len--;
-				out->data[out->len] = '\0';
-			} else if (*c == '>' || *c == '<') {
-				end_tag(p, *c);
-				if (*c == '<')
-					continue; /* seen again in FIX_TEXT */
-				i++;
-				break;
-			}
-			if (!p->tag_skip)
-				buf_putc(out, *c);
-			p->tag_last = *c;
-			i++;
-			break;
-		case FIX_CDATA:
-			if (starts(c, left, "]]>", 3)) {
-				buf_append(out, c, 3);
-				i += 3;
-				p->fix = FIX_TEXT;
-			} else {
-				cdata_run(p, c, 1);
-				i++;
-			}
-			break;
-		case FIX_COMMENT:
-			if (starts(c, left, "-->", 3)) {
-				buf_append(out, c, 3);
-				i += 3;
-				p->fix = FIX_TEXT;
-			} else {
-				buf_putc(out, *c);
-				i++;
-			}
-			break;
-		case FIX_PI:
-			if (starts(c, left, "?>", 2)) {
-				buf_append(out, c, 2);
-				i += 2;
-				p->fix = FIX_TEXT;
-			} else {
-				buf_putc(out, *c);
-				i++;
-			}
-			break;
-		case FIX_DOCTYPE:
-			i += fix_doctype(p, c, left);
-			break;
-		}
-	}
-hold:
-	if (final && i == len && p->fix == FIX_TEXT)
-		cdata_close(p);
-	if (p->pending.data) {
-		memmove(p->pending.data, s + i, len - i);
-		p->pending.len = len - i;
-		p->pending.data[p->pending.len] = '\0';
-	}
 }
 
 /* ---- helpers for the state machine ----------------------------------- */
@@ -1004,35 +472,28 @@ static char *plain_or_null(char *v)
 	return t;
 }
 
-static void end_capture(struct feed_parser *p)
+/* A summary or content: trimmed only, straight from the buffer: the markup
+ * is kept as given, and these are the long fields. */
+static void end_long_text(struct feed_parser *p, const struct capture *c)
 {
-	struct capture *c = &p->cap;
-	p->capturing = false;
-	if (c->truncated)
-		warn(p, "%s%zu: %s cut at %zu bytes (max_field_size)", c->entry ? "entry " : "feed",
-		     c->entry ? p->n_entries + 1 : (size_t)0, field_names[c->field],
-		     p->limits.max_field);
-	if (c->entry && !p->entry)
-		return;
+	struct feed_entry *e = p->entry;
+	char **slot = !c->entry ? NULL : c->field == F_SUMMARY ? &e->summary : &e->content;
+	const struct buf *b = captured(c);
+	const char *t = buf_str(b);
+	size_t a = 0, n = b->len;
+	while (a < n && strchr(" \t\r\n", t[a]))
+		a++;
+	while (n > a && strchr(" \t\r\n", t[n - 1]))
+		n--;
+	if (slot && n > a && !*slot)
+		*slot = xstrndup(t + a, n - a);
+}
+
+/* Puts the text v of a short field where it belongs; takes v. */
+static void store_field(struct feed_parser *p, const struct capture *c, char *v)
+{
 	struct feed_entry *e = p->entry;
 	bool is_entry = c->entry;
-	if (c->field == F_SUMMARY || c->field == F_CONTENT) {
-		/* Trimmed only, straight from the buffer: the markup is kept
-		 * as given, and these are the long fields. */
-		char **slot = !is_entry ? NULL : c->field == F_SUMMARY ? &e->summary : &e->content;
-		const struct buf *b = captured(c);
-		const char *t = buf_str(b);
-		size_t a = 0, n = b->len;
-		while (a < n && strchr(" \t\r\n", t[a]))
-			a++;
-		while (n > a && strchr(" \t\r\n", t[n - 1]))
-			n--;
-		if (slot && n > a && !*slot)
-			*slot = xstrndup(t + a, n - a);
-		return;
-	}
-	char *v = take_text(c);
-
 	switch (c->field) {
 	case F_TITLE: {
 		char *t = plain_or_null(v);
@@ -1059,7 +520,7 @@ static void end_capture(struct feed_parser *p)
 			free(v);
 		break;
 	case F_SUMMARY:
-	case F_CONTENT: /* handled above */
+	case F_CONTENT: /* end_long_text's */
 		free(v);
 		break;
 	case F_AUTHOR:
@@ -1097,6 +558,22 @@ static void end_capture(struct feed_parser *p)
 		free(v);
 		break;
 	}
+}
+
+static void end_capture(struct feed_parser *p)
+{
+	struct capture *c = &p->cap;
+	p->capturing = false;
+	if (c->truncated)
+		warn(p, "%s%zu: %s cut at %zu bytes (max_field_size)", c->entry ? "entry " : "feed",
+		     c->entry ? p->n_entries + 1 : (size_t)0, field_names[c->field],
+		     p->limits.max_field);
+	if (c->entry && !p->entry)
+		return;
+	if (c->field == F_SUMMARY || c->field == F_CONTENT)
+		end_long_text(p, c);
+	else
+		store_field(p, c, take_text(c));
 }
 
 /* ---- entries --------------------------------------------------------- */
@@ -1236,6 +713,67 @@ static void atom_link(struct feed_parser *p, const xmlChar **attrs, int nattrs)
 	free(href);
 }
 
+/* An RSS element that is a child of an item or of the channel. */
+static void rss_field(struct feed_parser *p, const char *local, bool in_entry,
+		      const xmlChar **attrs, int nattrs)
+{
+	if (strcmp(local, "title") == 0) {
+		begin_capture(p, F_TITLE, MODE_HTML, 0);
+	} else if (strcmp(local, "link") == 0) {
+		begin_capture(p, F_LINK, MODE_TEXT, 3);
+	} else if (strcmp(local, "description") == 0) {
+		begin_capture(p, in_entry ? F_SUMMARY : F_SUBTITLE, MODE_HTML, 0);
+	} else if (in_entry && strcmp(local, "guid") == 0) {
+		p->guid_is_permalink = !attr_is(attrs, nattrs, "isPermaLink", "false");
+		begin_capture(p, F_GUID, MODE_TEXT, 0);
+	} else if (strcmp(local, "pubDate") == 0) {
+		begin_capture(p, F_PUBLISHED, MODE_TEXT, 0);
+	} else if (!in_entry && strcmp(local, "lastBuildDate") == 0) {
+		begin_capture(p, F_UPDATED, MODE_TEXT, 0);
+	} else if (in_entry && strcmp(local, "author") == 0) {
+		begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
+	} else if (in_entry && strcmp(local, "category") == 0) {
+		begin_capture(p, F_CATEGORY, MODE_TEXT, 0);
+	} else if (in_entry && strcmp(local, "enclosure") == 0) {
+		add_enclosure(p, attr(attrs, nattrs, "url", NULL),
+			      attr(attrs, nattrs, "type", NULL),
+			      attr(attrs, nattrs, "length", NULL));
+	} else if (!in_entry && strcmp(local, "language") == 0) {
+		begin_capture(p, F_LANGUAGE, MODE_TEXT, 0);
+	}
+}
+
+/* An Atom element that is a child of an entry or of the feed. */
+static void atom_field(struct feed_parser *p, const char *local, bool in_entry,
+		       const xmlChar **attrs, int nattrs)
+{
+	if (strcmp(local, "title") == 0) {
+		begin_capture(p, F_TITLE, atom_mode(attrs, nattrs), 0);
+	} else if (strcmp(local, "link") == 0) {
+		atom_link(p, attrs, nattrs);
+	} else if (in_entry && strcmp(local, "id") == 0) {
+		begin_capture(p, F_GUID, MODE_TEXT, 0);
+	} else if (in_entry && (strcmp(local, "published") == 0 || strcmp(local, "issued") == 0)) {
+		begin_capture(p, F_PUBLISHED, MODE_TEXT, 0);
+	} else if (strcmp(local, "updated") == 0 || strcmp(local, "modified") == 0) {
+		begin_capture(p, F_UPDATED, MODE_TEXT, 0);
+	} else if (in_entry && strcmp(local, "summary") == 0) {
+		begin_capture(p, F_SUMMARY, atom_mode(attrs, nattrs), 0);
+	} else if (in_entry && strcmp(local, "content") == 0) {
+		char *src = attr(attrs, nattrs, "src", NULL);
+		if (!src)
+			begin_capture(p, F_CONTENT, atom_mode(attrs, nattrs), 0);
+		free(src);
+	} else if (in_entry && strcmp(local, "author") == 0) {
+		p->author_depth = p->depth;
+	} else if (in_entry && strcmp(local, "category") == 0) {
+		char *term = attr(attrs, nattrs, "term", NULL);
+		add_category(p, p->entry, term ? term : attr(attrs, nattrs, "label", NULL));
+	} else if (!in_entry && (strcmp(local, "subtitle") == 0 || strcmp(local, "tagline") == 0)) {
+		begin_capture(p, F_SUBTITLE, atom_mode(attrs, nattrs), 0);
+	}
+}
+
 /* Decides what a child of an entry or of the channel/feed is. */
 static void field_start(struct feed_parser *p, const char *local, enum ns ns, const xmlChar **attrs,
 			int nattrs)
@@ -1262,61 +800,11 @@ static void field_start(struct feed_parser *p, const char *local, enum ns ns, co
 
 	switch (ns) {
 	case NS_RSS:
-		if (p->family == FAM_ATOM)
-			break;
-		if (strcmp(local, "title") == 0) {
-			begin_capture(p, F_TITLE, MODE_HTML, 0);
-		} else if (strcmp(local, "link") == 0) {
-			begin_capture(p, F_LINK, MODE_TEXT, 3);
-		} else if (strcmp(local, "description") == 0) {
-			begin_capture(p, in_entry ? F_SUMMARY : F_SUBTITLE, MODE_HTML, 0);
-		} else if (in_entry && strcmp(local, "guid") == 0) {
-			p->guid_is_permalink = !attr_is(attrs, nattrs, "isPermaLink", "false");
-			begin_capture(p, F_GUID, MODE_TEXT, 0);
-		} else if (strcmp(local, "pubDate") == 0) {
-			begin_capture(p, F_PUBLISHED, MODE_TEXT, 0);
-		} else if (!in_entry && strcmp(local, "lastBuildDate") == 0) {
-			begin_capture(p, F_UPDATED, MODE_TEXT, 0);
-		} else if (in_entry && strcmp(local, "author") == 0) {
-			begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
-		} else if (in_entry && strcmp(local, "category") == 0) {
-			begin_capture(p, F_CATEGORY, MODE_TEXT, 0);
-		} else if (in_entry && strcmp(local, "enclosure") == 0) {
-			add_enclosure(p, attr(attrs, nattrs, "url", NULL),
-				      attr(attrs, nattrs, "type", NULL),
-				      attr(attrs, nattrs, "length", NULL));
-		} else if (!in_entry && strcmp(local, "language") == 0) {
-			begin_capture(p, F_LANGUAGE, MODE_TEXT, 0);
-		}
+		if (p->family != FAM_ATOM)
+			rss_field(p, local, in_entry, attrs, nattrs);
 		break;
 	case NS_ATOM:
-		if (strcmp(local, "title") == 0) {
-			begin_capture(p, F_TITLE, atom_mode(attrs, nattrs), 0);
-		} else if (strcmp(local, "link") == 0) {
-			atom_link(p, attrs, nattrs);
-		} else if (in_entry && strcmp(local, "id") == 0) {
-			begin_capture(p, F_GUID, MODE_TEXT, 0);
-		} else if (in_entry &&
-			   (strcmp(local, "published") == 0 || strcmp(local, "issued") == 0)) {
-			begin_capture(p, F_PUBLISHED, MODE_TEXT, 0);
-		} else if (strcmp(local, "updated") == 0 || strcmp(local, "modified") == 0) {
-			begin_capture(p, F_UPDATED, MODE_TEXT, 0);
-		} else if (in_entry && strcmp(local, "summary") == 0) {
-			begin_capture(p, F_SUMMARY, atom_mode(attrs, nattrs), 0);
-		} else if (in_entry && strcmp(local, "content") == 0) {
-			char *src = attr(attrs, nattrs, "src", NULL);
-			if (!src)
-				begin_capture(p, F_CONTENT, atom_mode(attrs, nattrs), 0);
-			free(src);
-		} else if (in_entry && strcmp(local, "author") == 0) {
-			p->author_depth = p->depth;
-		} else if (in_entry && strcmp(local, "category") == 0) {
-			char *term = attr(attrs, nattrs, "term", NULL);
-			add_category(p, p->entry, term ? term : attr(attrs, nattrs, "label", NULL));
-		} else if (!in_entry &&
-			   (strcmp(local, "subtitle") == 0 || strcmp(local, "tagline") == 0)) {
-			begin_capture(p, F_SUBTITLE, atom_mode(attrs, nattrs), 0);
-		}
+		atom_field(p, local, in_entry, attrs, nattrs);
 		break;
 	case NS_CONTENTNS:
 		if (in_entry && strcmp(local, "encoded") == 0)
@@ -1521,6 +1009,17 @@ static xmlParserInputPtr no_external_entities(const char *url, const char *id,
 	return NULL;
 }
 
+/* libxml2's settings are process-wide, so they are made here, once, before
+ * any thread or document exists: xmlInitParser, whose set-up on first use
+ * is not thread-safe, and a loader that loads no external entity at all
+ * (belt and braces: xmlfix leaves no DTD and the options say NONET, but
+ * then not even a mistake can reach a file or the network). */
+void feed_xml_init(void)
+{
+	xmlInitParser();
+	xmlSetExternalEntityLoader(no_external_entities);
+}
+
 /* ---- the parser object ------------------------------------------------ */
 
 struct feed_parser *feed_parser_new(const struct feed_limits *limits, const char *charset,
@@ -1537,17 +1036,9 @@ struct feed_parser *feed_parser_new(const struct feed_limits *limits, const char
 	p->cv = charset_conv_new(charset);
 	p->info.updated = FEED_TIME_NONE;
 	p->bases[0] = NULL;
-	buf_init(&p->pending);
-	buf_init(&p->fixed);
+	xmlfix_init(&p->fix);
 	buf_init(&p->cap.plain);
 	buf_init(&p->cap.markup);
-	static bool tables;
-	if (!tables) {
-		fix_tables_init();
-		tables = true;
-	}
-	/* Belt and braces: even if something asked, nothing is loaded. */
-	xmlSetExternalEntityLoader(no_external_entities);
 	return p;
 }
 
@@ -1556,20 +1047,21 @@ size_t feed_parser_entries(const struct feed_parser *p)
 	return p->n_entries;
 }
 
+/* The callbacks; libxml2 copies them into each parser context, and no one
+ * writes them. */
+static xmlSAXHandler sax = {
+	.initialized = XML_SAX2_MAGIC,
+	.startElementNs = sax_start,
+	.endElementNs = sax_end,
+	.characters = sax_text,
+	.cdataBlock = sax_text,
+	.getEntity = sax_get_entity,
+	.serror = sax_error,
+};
+
 static void parse_fixed(struct feed_parser *p, bool terminate)
 {
-	if (!p->ctxt && (p->fixed.len > 0 || terminate)) {
-		static xmlSAXHandler sax;
-		if (sax.initialized != XML_SAX2_MAGIC) {
-			memset(&sax, 0, sizeof sax);
-			sax.initialized = XML_SAX2_MAGIC;
-			sax.startElementNs = sax_start;
-			sax.endElementNs = sax_end;
-			sax.characters = sax_text;
-			sax.cdataBlock = sax_text;
-			sax.getEntity = sax_get_entity;
-			sax.serror = sax_error;
-		}
+	if (!p->ctxt && (p->fix.fixed.len > 0 || terminate)) {
 		p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
 		if (!p->ctxt) {
 			not_a_feed(p, "cannot create an XML parser");
@@ -1584,25 +1076,25 @@ static void parse_fixed(struct feed_parser *p, bool terminate)
 	if (!p->ctxt || (p->stopped && !terminate))
 		return;
 	/* libxml2 takes an int length. */
-	const char *s = p->fixed.data ? p->fixed.data : "";
-	size_t left = p->fixed.len;
+	const char *s = p->fix.fixed.data ? p->fix.fixed.data : "";
+	size_t left = p->fix.fixed.len;
 	do {
 		int n = left > (1u << 20) ? 1 << 20 : (int)left;
 		left -= (size_t)n;
 		xmlParseChunk(p->ctxt, s, n, terminate && left == 0);
 		s += n;
 	} while (left > 0 && !p->stopped);
-	buf_reset(&p->fixed);
+	buf_reset(&p->fix.fixed);
 }
 
 static void run_stages(struct feed_parser *p, const char *data, size_t len, bool final)
 {
 	/* The converter appends straight behind what xmlfix held back. */
 	if (final)
-		charset_conv_finish(p->cv, &p->pending);
+		charset_conv_finish(p->cv, &p->fix.pending);
 	else
-		charset_conv_push(p->cv, data, len, &p->pending);
-	xmlfix(p, final);
+		charset_conv_push(p->cv, data, len, &p->fix.pending);
+	xmlfix_run(&p->fix, final);
 	parse_fixed(p, final);
 }
 
@@ -1633,15 +1125,15 @@ int feed_parser_finish(struct feed_parser *p, struct buf *err)
 		warn(p, "the document ends inside entry %zu", p->n_entries + 1);
 		end_entry(p, true);
 	}
-	if (p->attrs_dropped)
+	if (p->fix.attrs_dropped)
 		warn(p, "an element had more than %d attributes; the rest were dropped",
-		     FIX_MAX_ATTRS);
-	if (p->junk_skipped && p->seen_lt)
-		warn(p, "skipped %zu bytes of text before the first tag", p->junk_skipped);
+		     XMLFIX_MAX_ATTRS);
+	if (p->fix.junk_skipped && p->fix.seen_lt)
+		warn(p, "skipped %zu bytes of text before the first tag", p->fix.junk_skipped);
 	if (!p->fatal && !p->root_seen) {
 		if (!p->nonspace_input)
 			p->fatal = xstrdup("empty document");
-		else if (!p->seen_lt)
+		else if (!p->fix.seen_lt)
 			p->fatal = xstrdup("no XML markup in the document");
 		else if (p->first_error) {
 			struct buf b;
@@ -1676,8 +1168,7 @@ void feed_parser_free(struct feed_parser *p)
 	free(p->info.subtitle);
 	free(p->info.language);
 	charset_conv_free(p->cv);
-	buf_free(&p->pending);
-	buf_free(&p->fixed);
+	xmlfix_free(&p->fix);
 	buf_free(&p->cap.plain);
 	buf_free(&p->cap.markup);
 	free(p->base_url);

@@ -2,7 +2,9 @@
  * main: feedd's command line; dispatches to the subcommands.
  */
 #include "feedd/cmd.h"
+#include "feedd/feed.h"
 #include "feedd/log.h"
+#include "feedd/tz.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -41,11 +43,9 @@ static void block_early_signals(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
-int main(int argc, char **argv)
+/* The subcommand named by argv[1]; its exit status. */
+static int dispatch(int argc, char **argv)
 {
-	if (argc >= 2 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "once") == 0))
-		block_early_signals();
-	log_init(LOG_STYLE_COMMAND, LOG_LVL_INFO);
 	if (argc < 2) {
 		cmd_usage(stderr);
 		return 2;
@@ -74,4 +74,16 @@ int main(int argc, char **argv)
 	LOG_ERR("unknown command '%s'", cmd);
 	cmd_usage(stderr);
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "once") == 0))
+		block_early_signals();
+	log_init(LOG_STYLE_COMMAND, LOG_LVL_INFO);
+	/* Process-wide library settings, once, before anything parses. */
+	feed_xml_init();
+	int rc = dispatch(argc, argv);
+	tz_finalise();
+	return rc;
 }

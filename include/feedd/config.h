@@ -5,7 +5,7 @@
  * [database], [source NAME] and [feed NAME] sections, whole-line `#` and
  * `;` comments; after it every *.conf file in the conf.d directory beside
  * it, in name order, as if appended.  Every key is a row of one table in
- * config.c giving its section, type, default, limits and whether it may
+ * config_keys.c giving its section, type, default, limits and whether it may
  * change on reload.
  *
  * cfg_load builds a new struct cfg or nothing: on any error it returns -1
@@ -179,11 +179,12 @@ const struct cfg_feed *cfg_feed_find(const struct cfg *c, const char *name);
 int cfg_reload_check(const struct cfg *cur, const struct cfg *next, struct buf *why);
 
 /* For a reload from cur to next: every key that may not change at run time
- * (keys[]' reload flag: state_dir, spool_max_size, the database's conninfo
- * and dedup_window, a kept source's news_id) and differs gets cur's value
- * back in next (the two values are exchanged, so each struct still frees
- * what it holds).  Appends "[feedd] state_dir", "[source s] news_id", ...
- * to changed (the caller frees the strings) and returns how many. */
+ * (the key table's reload flag: state_dir, spool_max_size, the database's
+ * conninfo and dedup_window, a kept source's news_id) and differs gets
+ * cur's value back in next (the two values are exchanged, so each struct
+ * still frees what it holds).  Appends "[feedd] state_dir",
+ * "[source s] news_id", ... to changed (the caller frees the strings) and
+ * returns how many. */
 size_t cfg_keep_restart_keys(struct cfg *cur, struct cfg *next, struct cfg_strlist *changed);
 
 /* Appends a readable summary of c to out; it is itself a valid

@@ -21,4 +21,10 @@ int date_parse(const char *s, int64_t *out);
 /* Writes t as "YYYY-MM-DDTHH:MM:SSZ". Returns 0, or -1 when t's year is outside 0..9999. */
 int date_format_utc(int64_t t, char out[DATE_ISO_LEN]);
 
+/* Days from 1970-01-01 to y-m-d (m 1..12, d 1..31), proleptic Gregorian, for
+ * years from -400 on; and back, for days no earlier than year -400.  Pure
+ * arithmetic, shared with the time-zone code. */
+int64_t date_days_from_civil(int64_t y, int m, int d);
+void date_civil_from_days(int64_t z, int64_t *y, int *m, int *d);
+
 #endif

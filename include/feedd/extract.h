@@ -8,8 +8,8 @@
  * body last of all from the generic heuristic (generic.h).
  * A page that is not an article (a bot challenge served with HTTP 200, a page
  * whose news ID is not the one in its URL) is refused, never half-stored.
- * No I/O; the only global state touched is TZ, swapped and restored while a
- * local time is converted.
+ * No I/O beyond reading a time zone's file from the tz database the first
+ * time it is needed (tz.h); neither TZ nor any other global is touched.
  */
 #ifndef FEEDD_EXTRACT_H
 #define FEEDD_EXTRACT_H
@@ -64,7 +64,9 @@ void article_page_free(struct article_page *p);
  * second; the rest is ignored) in tz database zone tz to seconds since the
  * epoch; 0, or -1.  A time the clocks skipped (spring forward) is read with
  * the offset before the change, i.e. moved forward by the gap; a time that
- * happened twice (fall back) is the earlier of the two. */
+ * happened twice (fall back) is the earlier of the two.  A name the
+ * database lacks is read as a POSIX TZ string, else as UTC (as glibc read
+ * TZ=":name").  Thread-safe. */
 int extract_local_to_utc(const char *tz, const struct tm *tm, int64_t *out);
 
 /* Reads a date found on a page: one with a zone or offset as written; one

@@ -79,6 +79,12 @@ struct feed_handler {
 
 struct feed_parser;
 
+/* libxml2's process-wide settings: the library initialised and an external
+ * entity loader that loads nothing.  Called once at start, before any
+ * document is parsed (main, and each test or fuzz target that parses);
+ * the feed parser and the article extractor only set per-parse options. */
+void feed_xml_init(void);
+
 /* A parser for one document. charset is the HTTP charset or NULL; base_url
  * is the document's own URL for resolving relative links, or NULL. */
 struct feed_parser *feed_parser_new(const struct feed_limits *limits, const char *charset,

@@ -15,12 +15,20 @@
 #include <string.h>
 
 #include "feedd/extract.h"
+#include "feedd/feed.h"
 #include "feedd/util.h"
 #include "fuzz_check.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define URL "https://en.irna.ir/news/85859288/Ministers-agree-to-expand-rail-freight-link"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	feed_xml_init();
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

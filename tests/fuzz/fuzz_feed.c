@@ -22,6 +22,7 @@
 #include "feedd/util.h"
 #include "fuzz_check.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What the callbacks saw, as text, for comparing one pass with another. */
@@ -145,6 +146,12 @@ static void same(const struct seen *whole, const struct seen *piece, size_t step
 	fprintf(stderr, "fuzz_feed: pushing %zu bytes at a time differs:\n%.2000s\n---\n%.2000s\n",
 		step, buf_str(&whole->out), buf_str(&piece->out));
 	abort();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	feed_xml_init();
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -21,6 +21,8 @@
 
 #include "feedd/date.h"
 #include "feedd/extract.h"
+#include "feedd/feed.h"
+#include "feedd/tz.h"
 
 #define DIR FEEDD_FIXTURES "/articles/"
 #define URL "https://en.irna.ir/news/85859288/Ministers-agree-to-expand-rail-freight-link"
@@ -576,7 +578,7 @@ static void test_page_dates(void **state)
 	check_date("", teh, NULL, NULL);
 }
 
-/* TZ is put back as it was, set or not. */
+/* TZ is left as it was, set or not: conversions never read or change it. */
 static void test_tz_restored(void **state)
 {
 	(void)state;
@@ -598,6 +600,7 @@ static void test_tz_restored(void **state)
 
 int main(void)
 {
+	feed_xml_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_current_page),
 		cmocka_unit_test(test_older_page),
@@ -618,5 +621,7 @@ int main(void)
 		cmocka_unit_test(test_page_dates),
 		cmocka_unit_test(test_tz_restored),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	tz_finalise();
+	return rc;
 }

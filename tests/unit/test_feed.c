@@ -303,6 +303,7 @@ static void test_charset_hint(void **state)
 
 int main(void)
 {
+	feed_xml_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chunking_does_not_matter),
 		cmocka_unit_test(test_max_entries),

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "feedd/feed.h"
 #include "feedd/generic.h"
 #include "feedd/util.h"
 
@@ -379,6 +380,7 @@ static void test_hostile(void **state)
 
 int main(void)
 {
+	feed_xml_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shingle_f1), cmocka_unit_test(test_pages),
 		cmocka_unit_test(test_homepage),   cmocka_unit_test(test_fuzz_regressions),
