@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* The same definitions open sql/001_init.sql.  They are made here first so
  * that the version of any database can be read the same way, even one that
@@ -38,6 +39,27 @@ static const char *const sql_version =
 	"SELECT coalesce(max(version), 0) FROM feedd.schema_migrations";
 static const char *const sql_record =
 	"INSERT INTO feedd.schema_migrations (version, name) VALUES ($1::int, $2)";
+/* feedd.code_version (sql/012): the hash of the functions and views the
+ * database holds; missing before migration 12. */
+static const char *const sql_have_code = "SELECT to_regclass('feedd.code_version') IS NOT NULL";
+static const char *const sql_code_hash = "SELECT coalesce(max(hash), '') FROM feedd.code_version";
+static const char *const sql_record_code =
+	"INSERT INTO feedd.code_version (hash) VALUES ($1) "
+	"ON CONFLICT (only_row) DO UPDATE SET hash = excluded.hash, applied_at = now()";
+
+void migrate_code_hash(char out[17])
+{
+	XXH3_state_t *st = XXH3_createState();
+	XXH3_64bits_reset(st);
+	for (size_t i = 0; i < n_sql_code; i++) {
+		/* name and text, each with its terminating NUL: no two lists of
+		 * files hash alike by moving text from one to the next */
+		XXH3_64bits_update(st, sql_code[i].name, strlen(sql_code[i].name) + 1);
+		XXH3_64bits_update(st, sql_code[i].sql, strlen(sql_code[i].sql) + 1);
+	}
+	snprintf(out, 17, "%016llx", (unsigned long long)XXH3_64bits_digest(st));
+	XXH3_freeState(st);
+}
 
 int migrate_latest_version(void)
 {
@@ -266,35 +288,44 @@ static int read_version(PGconn *conn, struct buf *err, int *version)
 	return 0;
 }
 
+/* Runs the text of file inside the open transaction; 0, or -1 with the
+ * reason (naming the file and, when the server says where, the line) and
+ * then what (" (migration 3 not applied)") in err, rolled back. */
+static int exec_file(PGconn *conn, const char *file, const char *sql, const char *what,
+		     struct buf *err)
+{
+	PGresult *r = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		PQclear(r);
+		return 0;
+	}
+	const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
+	if (pos)
+		buf_printf(err, "%s:%d: ", file, line_of(sql, atol(pos)));
+	else
+		buf_printf(err, "%s: ", file);
+	put_pg_error(err, conn, r);
+	buf_puts(err, what);
+	PQclear(r);
+	PQclear(PQexec(conn, "ROLLBACK"));
+	return -1;
+}
+
 /* Applies m and records it, in one transaction; 0, or -1 with the reason
- * (naming the file and, when the server says where, the line) in err. */
+ * in err. */
 static int apply(PGconn *conn, const struct migration *m, struct buf *err)
 {
-	char file[96];
+	char file[96], what[64];
 	snprintf(file, sizeof file, "sql/%03d_%s.sql", m->version, m->name);
-	if (exec_command(conn, "BEGIN", file, err) < 0)
+	snprintf(what, sizeof what, " (migration %d not applied)", m->version);
+	if (exec_command(conn, "BEGIN", file, err) < 0 ||
+	    exec_file(conn, file, m->sql, what, err) < 0)
 		return -1;
-
-	PGresult *r = PQexec(conn, m->sql);
-	ExecStatusType st = PQresultStatus(r);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
-		if (pos)
-			buf_printf(err, "%s:%d: ", file, line_of(m->sql, atol(pos)));
-		else
-			buf_printf(err, "%s: ", file);
-		put_pg_error(err, conn, r);
-		buf_printf(err, " (migration %d not applied)", m->version);
-		PQclear(r);
-		PQclear(PQexec(conn, "ROLLBACK"));
-		return -1;
-	}
-	PQclear(r);
-
 	char version[16];
 	snprintf(version, sizeof version, "%d", m->version);
 	const char *params[2] = {version, m->name};
-	r = PQexecParams(conn, sql_record, 2, NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(conn, sql_record, 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		buf_printf(err, "%s: recording it in feedd.schema_migrations: ", file);
 		put_pg_error(err, conn, r);
@@ -306,6 +337,49 @@ static int apply(PGconn *conn, const struct migration *m, struct buf *err)
 	/* A failed COMMIT (a deferred constraint, a lost connection) means not
 	 * applied: the server rolled it back. */
 	return exec_command(conn, "COMMIT", file, err);
+}
+
+/* The hash of the functions and views the database holds: "" when none were
+ * applied yet (or before migration 12), in *out (owned). */
+static int read_code_hash(PGconn *conn, struct buf *err, char **out)
+{
+	char *v = NULL;
+	*out = NULL;
+	if (query_value(conn, sql_have_code, "reading the code version", err, &v) < 0)
+		return -1;
+	bool have = strcmp(v, "t") == 0;
+	free(v);
+	if (!have) {
+		*out = xstrdup("");
+		return 0;
+	}
+	return query_value(conn, sql_code_hash, "reading the code version", err, out);
+}
+
+/* Applies every sql/functions file and records their hash, in one
+ * transaction; 0, or -1 with the reason in err. */
+static int apply_code(PGconn *conn, const char *hash, struct buf *err)
+{
+	const char *what = " (functions and views not applied)";
+	if (exec_command(conn, "BEGIN", "sql/functions", err) < 0)
+		return -1;
+	for (size_t i = 0; i < n_sql_code; i++) {
+		char file[160];
+		snprintf(file, sizeof file, "sql/functions/%s", sql_code[i].name);
+		if (exec_file(conn, file, sql_code[i].sql, what, err) < 0)
+			return -1;
+	}
+	const char *params[1] = {hash};
+	PGresult *r = PQexecParams(conn, sql_record_code, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		buf_puts(err, "sql/functions: recording them in feedd.code_version: ");
+		put_pg_error(err, conn, r);
+		PQclear(r);
+		PQclear(PQexec(conn, "ROLLBACK"));
+		return -1;
+	}
+	PQclear(r);
+	return exec_command(conn, "COMMIT", "sql/functions", err);
 }
 
 /* Connects to conninfo; the connection, or NULL with "conninfo: why" in
@@ -353,7 +427,13 @@ static int migrate_conn(PGconn *conn, bool dry_run, struct buf *out, struct buf 
 		migrate_check_version(have, err);
 		return -1;
 	}
-	if (have == latest) {
+	char want[17], *held = NULL;
+	migrate_code_hash(want);
+	if (read_code_hash(conn, err, &held) < 0)
+		return -1;
+	bool code_current = strcmp(held, want) == 0;
+	free(held);
+	if (have == latest && code_current) {
 		buf_printf(out, "schema already at version %d, nothing to do\n", have);
 		return 0;
 	}
@@ -362,6 +442,8 @@ static int migrate_conn(PGconn *conn, bool dry_run, struct buf *out, struct buf 
 			if (migrations[i].version > have)
 				buf_printf(out, "would apply migration %d (%s)\n",
 					   migrations[i].version, migrations[i].name);
+		buf_printf(out, "would apply functions and views (%zu files in sql/functions)\n",
+			   n_sql_code);
 		buf_printf(out, "schema at version %d; dry run, nothing applied\n", have);
 		return 0;
 	}
@@ -376,6 +458,9 @@ static int migrate_conn(PGconn *conn, bool dry_run, struct buf *out, struct buf 
 		buf_printf(out, "applied migration %d (%s)\n", m->version, m->name);
 		have = m->version;
 	}
+	if (apply_code(conn, want, err) < 0)
+		return -1;
+	buf_printf(out, "applied functions and views (%zu files in sql/functions)\n", n_sql_code);
 	buf_printf(out, "schema at version %d\n", have);
 	return 0;
 }

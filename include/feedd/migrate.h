@@ -39,6 +39,22 @@ struct migration {
 extern const struct migration migrations[];
 extern const size_t n_migrations;
 
+/* One sql/functions/NAME.sql file: CREATE OR REPLACE definitions of
+ * functions and views.  They are code, not history: a change to a function
+ * is a change to its file, and `feedd migrate` applies all of them (in name
+ * order, one transaction) after the migrations whenever the database's
+ * feedd.code_version differs from migrate_code_hash(). */
+struct sql_code {
+	const char *name;
+	const char *sql;
+};
+
+extern const struct sql_code sql_code[];
+extern const size_t n_sql_code;
+
+/* The hash of every sql_code file's name and text (16 hex digits). */
+void migrate_code_hash(char out[17]);
+
 /* The schema version this binary was built for: the last migration's. */
 int migrate_latest_version(void);
 
@@ -47,10 +63,12 @@ int migrate_latest_version(void);
  * `feedd migrate`" or "upgrade feedd") in err. */
 int migrate_check_version(int db_version, struct buf *err);
 
-/* Brings the database at conninfo to migrate_latest_version(): one line per
- * migration applied ("applied migration 1 (init)") and a summary ("schema
- * at version 1", or "schema already at version 1, nothing to do") go to
- * out.  Returns 0, or -1 with the reason in err (whatever was applied
+/* Brings the database at conninfo to migrate_latest_version() and this
+ * binary's functions and views: one line per migration applied ("applied
+ * migration 1 (init)"), one when the functions and views were applied
+ * ("applied functions and views (6 files in sql/functions)"), and a summary
+ * ("schema at version 1", or "schema already at version 1, nothing to do")
+ * go to out.  Returns 0, or -1 with the reason in err (whatever was applied
  * before a failure stays applied and is listed in out); a database newer
  * than this binary is refused untouched. */
 int migrate_run(const char *conninfo, struct buf *out, struct buf *err);

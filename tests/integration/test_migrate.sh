@@ -143,6 +143,9 @@ for f in "$sql_dir"/[0-9][0-9][0-9]_*.sql; do
   applied_lines+="applied migration $v (${b#*_})"$'\n'
   latest=$v
 done
+# ... and sql/functions/*.sql, applied after them.
+n_code=$(find "$sql_dir/functions" -maxdepth 1 -name '*.sql' | wc -l)
+applied_lines+="applied functions and views ($n_code files in sql/functions)"$'\n'
 
 echo "# feedd migrate"
 
@@ -158,7 +161,7 @@ is "migrate prints each migration and the version" \
 is "migrate writes nothing to stderr" "" "$(cat "$work/err")"
 
 sql_is "tables exist" \
-  "article_feeds article_revisions articles feeds polls rejected schema_migrations sources" \
+  "article_feeds article_revisions articles code_version feeds polls rejected schema_migrations sources" \
   "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
    WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'r'"
 sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \
@@ -228,6 +231,31 @@ sql_is "a column's comment says what its values mean" "t" \
                           (SELECT attnum FROM pg_attribute
                            WHERE attrelid = 'feedd.articles'::regclass
                              AND attname = 'extract_status')) LIKE '%''pending''%'"
+
+# 012: the functions and views are code (sql/functions), applied after the
+# migrations.  Every function and view in the database is defined there...
+defined=$(grep -ohE '^CREATE OR REPLACE (FUNCTION|VIEW) feedd\.[a-z_]+' "$sql_dir"/functions/*.sql |
+  sed 's/.*feedd\.//' | LC_ALL=C sort -u | tr '\n' ' ')
+sql_is "every function and view is defined in sql/functions" "$defined" \
+  "SELECT string_agg(name, ' ' ORDER BY name COLLATE \"C\") || ' ' FROM (
+     SELECT DISTINCT proname AS name FROM pg_proc WHERE pronamespace = 'feedd'::regnamespace
+     UNION SELECT relname FROM pg_class
+     WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'v') o"
+sql_is "code_version records what was applied" "1|16" \
+  "SELECT count(*), length(max(hash)) FROM feedd.code_version"
+# ... and a database whose functions are not this binary's gets them again,
+# without any migration: here one was changed by hand and the hash differs.
+q -c "CREATE OR REPLACE FUNCTION feedd.release_visits(p_sources text[], p_news_ids text[])
+      RETURNS integer LANGUAGE sql AS 'SELECT -1'" \
+  -c "UPDATE feedd.code_version SET hash = 'stale'" > /dev/null
+run_feedd "migrate a database with other functions" 0 migrate -c "$conf"
+is "only the functions and views are applied again" \
+  "applied functions and views ($n_code files in sql/functions)
+schema at version $latest" "$(cat "$work/out")"
+sql_is "the function changed by hand is this binary's again" "0" \
+  "SELECT feedd.release_visits('{}', '{}')"
+sql_is "... with its grants and comments kept" "t" \
+  "SELECT obj_description('feedd.latest_articles'::regclass, 'pg_class') <> ''"
 
 run_feedd "migrate again" 0 migrate -c "$conf"
 is "migrate again has nothing to do" "schema already at version $latest, nothing to do" \

@@ -49,6 +49,34 @@ static void test_table(void **state)
 	assert_non_null(strstr(migrations[0].sql, "feedd.schema_migrations"));
 }
 
+/* The files of sql/functions, embedded byte for byte in name order, and their
+ * hash: 16 hex digits, the same at every call. */
+static void test_code(void **state)
+{
+	assert_true(n_sql_code >= 1);
+	for (size_t i = 0; i < n_sql_code; i++) {
+		if (i > 0)
+			assert_true(strcmp(sql_code[i - 1].name, sql_code[i].name) < 0);
+		char path[512];
+		snprintf(path, sizeof path, SQL_DIR "/functions/%s", sql_code[i].name);
+		struct buf file;
+		bool truncated;
+		buf_init(&file);
+		if (read_file_capped(path, 16 << 20, &file, &truncated) < 0)
+			fail_msg("cannot read %s", path);
+		assert_int_equal(strlen(sql_code[i].sql), file.len);
+		assert_memory_equal(sql_code[i].sql, file.data, file.len);
+		assert_non_null(strstr(sql_code[i].sql, "CREATE OR REPLACE"));
+		buf_free(&file);
+	}
+	char a[17], b[17];
+	migrate_code_hash(a);
+	migrate_code_hash(b);
+	assert_int_equal(strlen(a), 16);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 16);
+	assert_string_equal(a, b);
+}
+
 static void check_verdict(int version, int want_rc, const char *want_text)
 {
 	struct buf err;
@@ -128,6 +156,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_code),
 		cmocka_unit_test(test_check_version),
 		cmocka_unit_test(test_redacted),
 	};

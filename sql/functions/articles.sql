@@ -1,0 +1,173 @@
+-- Articles: feedd.store_article, the daemon's one write per article from a
+-- feed, and store_article_claimed for an article whose claimed publication
+-- time was not taken (see sql/010).
+--
+-- These files are code, not history: `feedd migrate` applies every file in
+-- sql/functions after the migrations whenever they changed (see
+-- sql/012_code_version.sql).  Change a function here; a change that CREATE
+-- OR REPLACE cannot make (signature, return type) also needs a migration
+-- that drops the old one.
+
+-- store_article: inserts a new article, links a known one to another feed,
+-- or revises it when its content hash changed (the old revision goes to
+-- article_revisions).  Outcomes: 'inserted', 'linked', 'unchanged',
+-- 'revised'.  An article whose page was extracted (p_fetch sources) is
+-- only linked, whatever the feed's text says.
+CREATE OR REPLACE FUNCTION feedd.store_article(p_source text, p_feed text, p_news_id text, p_url text,
+                                    p_title text, p_lead text, p_body text, p_author text,
+                                    p_tags text[], p_published_at timestamptz, p_image text,
+                                    p_language text, p_content_hash text,
+                                    p_seen_at timestamptz, p_fetch boolean DEFAULT false)
+RETURNS TABLE (article_id bigint, outcome text, revision int)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+  v_source bigint;
+  v_feed bigint;
+  v_feed_source bigint;
+  v_seen timestamptz := coalesce(p_seen_at, now());
+  v_tags text[] := coalesce(p_tags, '{}');
+  v_id bigint;
+  v_hash text;
+  v_rev int;
+  v_visits int;
+  v_linked int;
+  v_tries int := 0;
+  cur feedd.articles%ROWTYPE;
+BEGIN
+  SELECT (SELECT s.id FROM feedd.sources s WHERE s.name = p_source), f.id, f.source_id
+  INTO v_source, v_feed, v_feed_source
+  FROM (SELECT 1) AS one LEFT JOIN feedd.feeds f ON f.name = p_feed;
+  IF v_source IS NULL THEN
+    RAISE EXCEPTION 'feedd.store_article: unknown source "%"', p_source
+      USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  IF v_feed IS NULL THEN
+    RAISE EXCEPTION 'feedd.store_article: unknown feed "%"', p_feed
+      USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  IF v_feed_source <> v_source THEN
+    RAISE EXCEPTION 'feedd.store_article: feed "%" is not a feed of source "%"', p_feed, p_source
+      USING ERRCODE = 'foreign_key_violation';
+  END IF;
+
+  -- (See 001_init.sql for why the insert comes first, why the lookups are
+  -- EXECUTEd, and what the bounded loop is for.)
+  LOOP
+    v_tries := v_tries + 1;
+    IF v_tries > 3 THEN
+      RAISE EXCEPTION 'feedd.store_article: source "%" news ID "%" keeps changing under us',
+        p_source, p_news_id USING ERRCODE = 'serialization_failure';
+    END IF;
+    INSERT INTO feedd.articles AS a (source_id, news_id, url, title, lead, body, author, tags,
+                                     image, language, published_at, first_seen_at,
+                                     updated_at, content_hash, extract_status, next_visit_at)
+    VALUES (v_source, p_news_id, p_url, p_title, p_lead, p_body, p_author, v_tags, p_image,
+            p_language, p_published_at, v_seen, v_seen, p_content_hash,
+            CASE WHEN p_fetch THEN 'pending' END, CASE WHEN p_fetch THEN v_seen END)
+    ON CONFLICT (source_id, news_id) DO NOTHING
+    RETURNING a.id INTO v_id;
+    IF v_id IS NOT NULL THEN
+      INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
+      VALUES (v_source, v_id, v_feed, v_seen);
+      article_id := v_id;
+      outcome := 'inserted';
+      revision := 1;
+      RETURN NEXT;
+      RETURN;
+    END IF;
+
+    EXECUTE 'SELECT a.id, a.content_hash, a.revision, a.visits FROM feedd.articles a '
+            'WHERE a.source_id = $1 AND a.news_id = $2'
+      INTO v_id, v_hash, v_rev, v_visits USING v_source, p_news_id;
+    IF v_id IS NULL THEN
+      CONTINUE;
+    END IF;
+
+    -- Once its page is extracted, the page owns the article's content.
+    IF v_hash IS DISTINCT FROM p_content_hash AND v_visits = 0 THEN
+      EXECUTE 'SELECT a.* FROM feedd.articles a WHERE a.source_id = $1 AND a.id = $2 '
+              'FOR UPDATE'
+        INTO cur USING v_source, v_id;
+      IF cur.id IS NULL THEN
+        CONTINUE;
+      END IF;
+      IF cur.content_hash IS DISTINCT FROM p_content_hash AND cur.visits = 0 THEN
+        INSERT INTO feedd.article_revisions (source_id, article_id, revision, url, title, lead,
+                                             body, author, tags, image, published_at,
+                                             content_hash, valid_from, replaced_at, caption,
+                                             modified_at)
+        VALUES (cur.source_id, cur.id, cur.revision, cur.url, cur.title, cur.lead, cur.body,
+                cur.author, cur.tags, cur.image, cur.published_at, cur.content_hash,
+                cur.updated_at, v_seen, cur.caption, cur.modified_at);
+        EXECUTE 'UPDATE feedd.articles AS a SET url = $3, title = $4, lead = $5, body = $6, '
+                'author = $7, tags = $8, image = $9, language = $10, published_at = $11, '
+                'content_hash = $12, revision = a.revision + 1, updated_at = $13 '
+                'WHERE a.source_id = $1 AND a.id = $2 RETURNING a.revision'
+          INTO v_rev
+          USING v_source, v_id, p_url, p_title, p_lead, p_body, p_author, v_tags, p_image,
+                p_language, p_published_at, p_content_hash, v_seen;
+        INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
+        VALUES (v_source, v_id, v_feed, v_seen)
+        ON CONFLICT DO NOTHING;
+        article_id := v_id;
+        outcome := 'revised';
+        revision := v_rev;
+        RETURN NEXT;
+        RETURN;
+      END IF;
+      v_rev := cur.revision;
+    END IF;
+
+    EXECUTE 'SELECT count(*) FROM feedd.article_feeds af WHERE af.source_id = $1 '
+            'AND af.article_id = $2 AND af.feed_id = $3'
+      INTO v_linked USING v_source, v_id, v_feed;
+    IF v_linked > 0 THEN
+      v_linked := 0;
+    ELSE
+      INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
+      VALUES (v_source, v_id, v_feed, v_seen)
+      ON CONFLICT DO NOTHING;
+      GET DIAGNOSTICS v_linked = ROW_COUNT;
+    END IF;
+    article_id := v_id;
+    outcome := CASE WHEN v_linked > 0 THEN 'linked' ELSE 'unchanged' END;
+    revision := v_rev;
+    RETURN NEXT;
+    RETURN;
+  END LOOP;
+END;
+$$;
+
+-- feedd.store_article for an article whose claimed publication time was not
+-- taken: the same, then the claim kept beside it.
+CREATE OR REPLACE FUNCTION feedd.store_article_claimed(p_source text, p_feed text, p_news_id text,
+                                            p_url text, p_title text, p_lead text,
+                                            p_body text, p_author text, p_tags text[],
+                                            p_published_at timestamptz, p_image text,
+                                            p_language text, p_content_hash text,
+                                            p_seen_at timestamptz, p_fetch boolean,
+                                            p_published_claimed timestamptz)
+RETURNS TABLE (article_id bigint, outcome text, revision int)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT * FROM feedd.store_article(p_source, p_feed, p_news_id, p_url, p_title,
+                                              p_lead, p_body, p_author, p_tags,
+                                              p_published_at, p_image, p_language,
+                                              p_content_hash, p_seen_at, p_fetch)
+  LOOP
+    UPDATE feedd.articles AS a SET published_claimed = p_published_claimed
+    FROM feedd.sources s
+    WHERE s.name = p_source AND a.source_id = s.id AND a.id = r.article_id
+      AND a.published_claimed IS DISTINCT FROM p_published_claimed;
+    article_id := r.article_id;
+    outcome := r.outcome;
+    revision := r.revision;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;

@@ -1,0 +1,101 @@
+-- The views users query: latest_articles, feed_health, feed_state (the
+-- daemon's own reading of feeds at start) and edited_articles.  A view
+-- keeps its columns in place: CREATE OR REPLACE VIEW can only add columns
+-- at the end.  (Code, not history: see the head of articles.sql.)
+
+-- latest_articles: articles newest first (by publication time, else by
+-- when first seen), with the source's name and the feeds carrying each.
+CREATE OR REPLACE VIEW feedd.latest_articles AS
+SELECT
+  a.source_id,
+  s.name AS source,
+  a.id,
+  a.news_id,
+  a.url,
+  a.title,
+  a.lead,
+  a.body,
+  a.author,
+  a.tags,
+  a.image,
+  a.language,
+  a.published_at,
+  a.first_seen_at,
+  a.updated_at,
+  a.content_hash,
+  a.revision,
+  a.extract_status,
+  ARRAY(
+    SELECT f.name
+    FROM feedd.article_feeds af
+    JOIN feedd.feeds f ON f.id = af.feed_id
+    WHERE af.source_id = a.source_id AND af.article_id = a.id
+    ORDER BY af.first_seen_at, f.name
+  ) AS feeds,
+  a.caption,
+  a.modified_at,
+  a.visits,
+  a.page_error
+FROM feedd.articles a
+JOIN feedd.sources s ON s.id = a.source_id
+ORDER BY coalesce(a.published_at, a.first_seen_at) DESC;
+
+-- One row per feed: is it working, and is it bringing anything?
+CREATE OR REPLACE VIEW feedd.feed_health AS
+SELECT
+  f.name AS feed,
+  s.name AS source,
+  f.url,
+  f.enabled,
+  f.disabled_reason,
+  f.last_success_at,
+  f.error_count AS consecutive_errors,
+  lp.http_status AS last_http_status,
+  lp.error AS last_error,
+  lp.started_at AS last_poll_at,
+  f.next_poll_at,
+  day.polls AS polls_24h,
+  day.new_articles AS new_articles_24h
+FROM feedd.feeds f
+JOIN feedd.sources s ON s.id = f.source_id
+LEFT JOIN LATERAL (
+  SELECT p.started_at, p.http_status, p.error
+  FROM feedd.polls p
+  WHERE p.feed_id = f.id
+  ORDER BY p.started_at DESC
+  LIMIT 1
+) lp ON true
+CROSS JOIN LATERAL (
+  SELECT count(*) AS polls, coalesce(sum(p.new_items), 0) AS new_articles
+  FROM feedd.polls p
+  WHERE p.feed_id = f.id AND p.started_at > now() - interval '24 hours'
+) day;
+
+-- feed_state: what the daemon reads at start for each feed (validators,
+-- next poll, errors, disable) to resume where it stopped.
+CREATE OR REPLACE VIEW feedd.feed_state AS
+SELECT f.name, f.url, f.etag, f.last_modified, f.next_poll_at, f.error_count,
+       f.disabled_reason, f.permanent_url, f.enabled, s.name AS source, f.interval_s
+FROM feedd.feeds f
+JOIN feedd.sources s ON s.id = f.source_id;
+
+-- Articles whose content changed after it was first extracted (or, for
+-- feed-only sources, after it was first seen): how often and when last.
+CREATE OR REPLACE VIEW feedd.edited_articles AS
+SELECT
+  a.source_id,
+  s.name AS source,
+  a.id,
+  a.news_id,
+  a.url,
+  a.title,
+  a.published_at,
+  a.first_seen_at,
+  a.revision,
+  a.revision - 1 AS edits,
+  a.updated_at AS last_changed_at,
+  a.modified_at
+FROM feedd.articles a
+JOIN feedd.sources s ON s.id = a.source_id
+WHERE a.revision > 1
+ORDER BY a.updated_at DESC;
