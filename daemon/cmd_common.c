@@ -1,7 +1,7 @@
 /*
  * cmd_common: what several subcommands share: loading the configuration and
  * finding a source in it, with the error messages and exit status every
- * command gives for them; and writing JSON lines.
+ * command gives for them; and writing JSON lines to stdout.
  *
  * json-c, not jansson: on feedd's output, mostly long escaped HTML strings,
  * json-c's escaper measured three times faster (it copies runs of bytes
@@ -13,6 +13,7 @@
 #include "feedd/date.h"
 #include "feedd/log.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <string.h>
 
@@ -29,6 +30,14 @@ struct json_object *cmd_json_time(int64_t t)
 	return json_object_new_string(iso);
 }
 
+struct json_object *cmd_json_strings(char *const *v, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, cmd_json_string(v[i]));
+	return a;
+}
+
 void cmd_json_print(struct json_object *o, FILE *to)
 {
 	/* json-c keeps keys in insertion order; plain and with '/' as is,
@@ -39,6 +48,15 @@ void cmd_json_print(struct json_object *o, FILE *to)
 	fwrite(s, 1, n, to);
 	fputc('\n', to);
 	json_object_put(o);
+}
+
+int cmd_flush_output(int status)
+{
+	if (fflush(stdout) != 0) {
+		LOG_ERR("writing the output: %s", strerror(errno));
+		return 1;
+	}
+	return status;
 }
 
 int cmd_load_config(const char *path, const char *source_name, struct cfg **cfg,
@@ -66,6 +84,13 @@ int cmd_load_config(const char *path, const char *source_name, struct cfg **cfg,
 		}
 	}
 	return 0;
+}
+
+int cmd_load_main_config(const char **path, struct cfg **cfg)
+{
+	if (!*path)
+		*path = cfg_default_path();
+	return cmd_load_config(*path, NULL, cfg, NULL);
 }
 
 int cmd_config_option(int argc, char **argv, int *i, const char **path)

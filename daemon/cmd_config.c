@@ -33,17 +33,11 @@ int cmd_check_config(int argc, char **argv)
 			return usage_error("a file name must follow", a);
 		if (opt > 0)
 			continue;
-		if (a[0] == '-') {
-			return usage_error("unknown option", a);
-		} else {
-			return usage_error("unexpected argument", a);
-		}
+		return usage_error(a[0] == '-' ? "unknown option" : "unexpected argument", a);
 	}
-	if (!path)
-		path = cfg_default_path();
 
 	struct cfg *cfg;
-	int status = cmd_load_config(path, NULL, &cfg, NULL);
+	int status = cmd_load_main_config(&path, &cfg);
 	if (status)
 		return status;
 	struct buf msg;

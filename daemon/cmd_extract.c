@@ -30,10 +30,7 @@ static void print_page(const struct article_page *a)
 	json_object_object_add(o, "author", cmd_json_string(a->author));
 	json_object_object_add(o, "published", cmd_json_time(a->published));
 	json_object_object_add(o, "updated", cmd_json_time(a->updated));
-	json_object *tags = json_object_new_array();
-	for (size_t i = 0; i < a->n_tags; i++)
-		json_object_array_add(tags, cmd_json_string(a->tags[i]));
-	json_object_object_add(o, "tags", tags);
+	json_object_object_add(o, "tags", cmd_json_strings(a->tags, a->n_tags));
 	json_object_object_add(o, "image", cmd_json_string(a->image));
 	json_object_object_add(o, "caption", cmd_json_string(a->caption));
 	json_object_object_add(o, "language", cmd_json_string(a->language));
@@ -165,9 +162,5 @@ int cmd_extract(int argc, char **argv)
 	buf_free(&page);
 	buf_free(&err);
 	cfg_free(cfg);
-	if (fflush(stdout) != 0) {
-		LOG_ERR("writing the output: %s", strerror(errno));
-		status = 1;
-	}
-	return status;
+	return cmd_flush_output(status);
 }

@@ -39,17 +39,14 @@ int cmd_migrate(int argc, char **argv)
 		} else if ((opt = cmd_config_option(argc, argv, &i, &path)) != 0) {
 			if (opt < 0)
 				return usage_error("a file name must follow", a);
-		} else if (a[0] == '-') {
-			return usage_error("unknown option", a);
 		} else {
-			return usage_error("unexpected argument", a);
+			return usage_error(a[0] == '-' ? "unknown option" : "unexpected argument",
+					   a);
 		}
 	}
-	if (!path)
-		path = cfg_default_path();
 
 	struct cfg *cfg;
-	int status = cmd_load_config(path, NULL, &cfg, NULL);
+	int status = cmd_load_main_config(&path, &cfg);
 	if (status)
 		return status;
 	struct buf out, err;

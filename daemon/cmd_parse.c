@@ -59,10 +59,7 @@ static void on_entry(void *ctx, struct feed_entry *e)
 	json_object_object_add(o, "author", cmd_json_string(e->author));
 	json_object_object_add(o, "published", cmd_json_time(e->published));
 	json_object_object_add(o, "updated", cmd_json_time(e->updated));
-	json_object *cats = json_object_new_array();
-	for (size_t i = 0; i < e->n_categories; i++)
-		json_object_array_add(cats, cmd_json_string(e->categories[i]));
-	json_object_object_add(o, "categories", cats);
+	json_object_object_add(o, "categories", cmd_json_strings(e->categories, e->n_categories));
 	json_object *encs = json_object_new_array();
 	for (size_t i = 0; i < e->n_enclosures; i++) {
 		const struct feed_enclosure *en = &e->enclosures[i];
@@ -190,9 +187,5 @@ int cmd_parse(int argc, char **argv)
 	buf_free(&err);
 	feed_parser_free(p);
 	cfg_free(cfg);
-	if (fflush(stdout) != 0) {
-		LOG_ERR("writing the output: %s", strerror(errno));
-		status = 1;
-	}
-	return status;
+	return cmd_flush_output(status);
 }

@@ -55,10 +55,8 @@ static int run_or_once(int argc, char **argv, enum daemon_mode mode)
 			"does), or pass --allow-root (or set FEEDD_ALLOW_ROOT=1) if you must");
 		return 2;
 	}
-	if (!path)
-		path = cfg_default_path();
 	struct cfg *cfg;
-	int status = cmd_load_config(path, NULL, &cfg, NULL);
+	int status = cmd_load_main_config(&path, &cfg);
 	if (status)
 		return status;
 	log_init(mode == DAEMON_RUN ? LOG_STYLE_DAEMON : LOG_STYLE_COMMAND, cfg->log_level);
