@@ -47,26 +47,11 @@ struct parser {
 	struct cfg_loc seen[K_COUNT]; /* where each key was set, in the open section */
 };
 
-static void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
 static void vfail_at(struct parser *p, const struct cfg_loc *loc, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 static void fail_at(struct parser *p, const struct cfg_loc *loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-{
-	va_list ap2;
-	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n <= 0)
-		return;
-	buf_reserve(b, (size_t)n);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	b->len += (size_t)n;
-}
 
 /* Records the first error only: later ones are usually its echoes. */
 static void vfail_at(struct parser *p, const struct cfg_loc *loc, const char *fmt, va_list ap)

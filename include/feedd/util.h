@@ -7,6 +7,7 @@
 #ifndef FEEDD_UTIL_H
 #define FEEDD_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,7 @@ static inline void buf_putc(struct buf *b, char c)
 	b->data[b->len] = '\0';
 }
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Gives the caller the buffer's string (never NULL) and leaves b empty. */
 char *buf_steal(struct buf *b);
 /* The buffer's string, "" when empty; owned by b. */
