@@ -449,6 +449,16 @@ static void init_pages(struct daemon *d, bool named)
 	}
 }
 
+void daemon_mask_signals(int how)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(how, &set, NULL);
+}
+
 /* SIGHUP, SIGTERM and SIGINT reach their watchers from here on. */
 static void arm_signals(struct daemon *d)
 {
@@ -464,12 +474,7 @@ static void arm_signals(struct daemon *d)
 	 * pending and now reaches its watcher (libev's handler, installed by
 	 * ev_signal_start).  In once SIGHUP has none and does what it did
 	 * before: end the process. */
-	sigset_t early;
-	sigemptyset(&early);
-	sigaddset(&early, SIGHUP);
-	sigaddset(&early, SIGTERM);
-	sigaddset(&early, SIGINT);
-	sigprocmask(SIG_UNBLOCK, &early, NULL);
+	daemon_mask_signals(SIG_UNBLOCK);
 }
 
 /* The daemon's own watchers: the idle check for the end, the deadline

@@ -2,9 +2,11 @@
  * main: feedd's command line; dispatches to the subcommands.
  */
 #include "feedd/cmd.h"
+#include "feedd/daemon.h"
 #include "feedd/feed.h"
 #include "feedd/log.h"
 #include "feedd/tz.h"
+#include "feedd/util.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -35,13 +37,18 @@ void cmd_usage(FILE *to)
  * action ends the process). */
 static void block_early_signals(void)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	daemon_mask_signals(SIG_BLOCK);
 }
+
+/* The subcommands, by the name argv[1] gives. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{"parse", cmd_parse},	  {"check-config", cmd_check_config},
+	{"migrate", cmd_migrate}, {"run", cmd_run},
+	{"once", cmd_once},	  {"extract", cmd_extract},
+};
 
 /* The subcommand named by argv[1]; its exit status. */
 static int dispatch(int argc, char **argv)
@@ -59,18 +66,9 @@ static int dispatch(int argc, char **argv)
 		printf("feedd %s\n", FEEDD_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "parse") == 0)
-		return cmd_parse(argc - 1, argv + 1);
-	if (strcmp(cmd, "check-config") == 0)
-		return cmd_check_config(argc - 1, argv + 1);
-	if (strcmp(cmd, "migrate") == 0)
-		return cmd_migrate(argc - 1, argv + 1);
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc - 1, argv + 1);
-	if (strcmp(cmd, "once") == 0)
-		return cmd_once(argc - 1, argv + 1);
-	if (strcmp(cmd, "extract") == 0)
-		return cmd_extract(argc - 1, argv + 1);
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
 	LOG_ERR("unknown command '%s'", cmd);
 	cmd_usage(stderr);
 	return 2;

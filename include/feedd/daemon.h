@@ -21,5 +21,10 @@ enum daemon_mode { DAEMON_RUN, DAEMON_ONCE };
  * 0, or 1 when a feed failed (once) or the database never became usable. */
 int daemon_main(enum daemon_mode mode, struct cfg *cfg, const char *config_path, char **only,
 		size_t n_only);
+/* Applies how (SIG_BLOCK or SIG_UNBLOCK) to the signals daemon_main
+ * watches: SIGHUP, SIGTERM and SIGINT.  main blocks them before the
+ * configuration is read, daemon_main unblocks them once its watchers are
+ * armed; one list, so that the two cannot differ. */
+void daemon_mask_signals(int how);
 
 #endif
