@@ -514,20 +514,15 @@ static void store_field(struct feed_parser *p, const struct capture *c, char *v)
 		break;
 	}
 	case F_GUID:
+	case F_AUTHOR: /* an entry's only */
 		if (is_entry)
-			set_first(&e->guid, text_clean_field(v));
+			set_first(c->field == F_GUID ? &e->guid : &e->author, text_clean_field(v));
 		else
 			free(v);
 		break;
 	case F_SUMMARY:
 	case F_CONTENT: /* end_long_text's */
 		free(v);
-		break;
-	case F_AUTHOR:
-		if (is_entry)
-			set_first(&e->author, text_clean_field(v));
-		else
-			free(v);
 		break;
 	case F_PUBLISHED:
 		if (is_entry)
