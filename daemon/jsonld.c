@@ -138,23 +138,7 @@ static char *body_text(const char *s)
 	for (const char *p = strchr(s, '<'); p; p = strchr(p + 1, '<'))
 		if ((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z') || p[1] == '/')
 			return text_html_to_paragraphs(s);
-	struct buf out;
-	buf_init(&out);
-	while (*s) {
-		size_t n = strcspn(s, "\r\n");
-		char *line = xstrndup(s, n);
-		char *t = text_html_to_plain(line);
-		if (*t) {
-			if (out.len)
-				buf_putc(&out, '\n');
-			buf_puts(&out, t);
-		}
-		free(t);
-		free(line);
-		s += n;
-		s += strspn(s, "\r\n");
-	}
-	return out.len ? buf_steal(&out) : (buf_free(&out), NULL);
+	return text_lines_to_plain(s);
 }
 
 /* An author's name: a string, or an object's name. */

@@ -255,13 +255,37 @@ static bool block_tag(const char *s, size_t n)
 	return false;
 }
 
+char *text_lines_to_plain(const char *s)
+{
+	struct buf out;
+	buf_init(&out);
+	while (*s) {
+		size_t n = strcspn(s, "\r\n");
+		char *line = xstrndup(s, n);
+		char *plain = text_html_to_plain(line);
+		if (*plain) {
+			if (out.len)
+				buf_putc(&out, '\n');
+			buf_puts(&out, plain);
+		}
+		free(plain);
+		free(line);
+		s += n;
+		s += strspn(s, "\r\n");
+	}
+	if (out.len == 0) {
+		buf_free(&out);
+		return NULL;
+	}
+	return buf_steal(&out);
+}
+
 char *text_html_to_paragraphs(const char *s)
 {
 	/* First mark block boundaries with '\n', then let the plain-text
 	 * conversion do each line. */
-	struct buf marked, out;
+	struct buf marked;
 	buf_init(&marked);
-	buf_init(&out);
 	size_t len = strlen(s), i = 0;
 	while (i < len) {
 		size_t j = tag_end(s, len, i);
@@ -274,26 +298,8 @@ char *text_html_to_paragraphs(const char *s)
 		buf_putc(&marked, s[i] == '\n' || s[i] == '\r' ? ' ' : s[i]);
 		i++;
 	}
-	const char *m = buf_str(&marked);
-	while (*m) {
-		size_t n = strcspn(m, "\n");
-		char *line = xstrndup(m, n);
-		char *plain = text_html_to_plain(line);
-		if (*plain) {
-			if (out.len)
-				buf_putc(&out, '\n');
-			buf_puts(&out, plain);
-		}
-		free(plain);
-		free(line);
-		m += n;
-		if (*m)
-			m++;
-	}
+	/* marked holds no '\r': the ones in s became spaces. */
+	char *out = text_lines_to_plain(buf_str(&marked));
 	buf_free(&marked);
-	if (out.len == 0) {
-		buf_free(&out);
-		return NULL;
-	}
-	return buf_steal(&out);
+	return out;
 }

@@ -28,6 +28,10 @@ char *text_html_to_plain(const char *s);
  * go, entities are decoded, white space folds within lines, and empty lines
  * are dropped. NULL when no text is left. */
 char *text_html_to_paragraphs(const char *s);
+/* Each line of s (ended by '\r' or '\n') through text_html_to_plain, one
+ * per line, the lines that come out empty dropped; NULL when no text is
+ * left. */
+char *text_lines_to_plain(const char *s);
 /* Trims and folds white space; NULL when nothing is left. Takes s. */
 char *text_clean_field(char *s);
 
