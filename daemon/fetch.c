@@ -16,63 +16,32 @@
  * Done callbacks may start requests, cancel them or free the fetcher: a
  * fetcher freed from inside one is torn down at once, and its memory goes
  * when the outermost of our functions that called back returns.
+ *
+ * What the response headers say is read in fetch_headers.c, and the address
+ * guard behind public_only and hosts lives in fetch_guard.c (fetch_int.h
+ * says what the three files share).
  */
-#include "feedd/fetch.h"
+#include "fetch_int.h"
 
 #include "feedd/charset.h"
 #include "feedd/log.h"
 #include "feedd/util.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <ev.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 
 /* One ev_io per socket libcurl wants watched. */
 struct sock {
 	ev_io io;
 	struct sock *prev, *next;
-};
-
-struct transfer {
-	CURL *easy;
-	struct curl_slist *headers;
-	struct fetch_result *r; /* being filled in */
-	char *req_etag, *req_last_modified;
-	char *retry_after; /* as sent in the last final response */
-	size_t max_bytes;
-	char *max_bytes_name;
-	bool over_cap;
-	/* Headers: each response's status line starts a new set. */
-	bool interim;	    /* reading a 1xx response's headers: ignore them */
-	int status;	    /* of the response being read; 0 before the first */
-	int hops;	    /* responses followed as redirects */
-	bool all_permanent; /* ... and every one of them was a 301 or 308 */
-	uint64_t seq;	    /* order of fetch_start */
-	int64_t started_ms;
-	char errbuf[CURL_ERROR_SIZE];
-	bool public_only, insecure;
-	char refused_addr[INET6_ADDRSTRLEN]; /* the first address on_open_socket refused */
-	char **hosts;			     /* the hosts every request must go to, or NULL: any */
-	size_t n_hosts;
-	/* Under a budget: the bytes of it this body holds (its buffer's whole
-	 * capacity), the most it may ever hold, and whether libcurl holds it
-	 * paused until the budget has room. */
-	size_t reserved, reserve_cap;
-	bool paused;
-	struct fetcher *budget_of; /* the fetcher, when it has a budget */
-	char *refused_host;	   /* the host on_prereq refused ... */
-	bool refused_redirect;	   /* ... as a redirect's */
-	struct transfer *prev, *next;
 };
 
 struct fetcher {
@@ -264,11 +233,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 /* libcurl returns NULL from its constructors only when out of memory. */
 static void *need(void *p)
 {
@@ -277,157 +241,7 @@ static void *need(void *p)
 	return p;
 }
 
-/* ---- header values ---------------------------------------------------- */
-
-char *fetch_parse_charset(const char *content_type)
-{
-	const char *p = content_type ? strchr(content_type, ';') : NULL;
-	while (p && *p == ';') {
-		p++;
-		while (ows(*p))
-			p++;
-		const char *name = p;
-		while (*p && *p != '=' && *p != ';' && !ows(*p))
-			p++;
-		size_t name_len = (size_t)(p - name);
-		while (ows(*p))
-			p++;
-		if (*p != '=') {
-			p = strchr(p, ';');
-			continue;
-		}
-		p++;
-		while (ows(*p))
-			p++;
-		struct buf v;
-		buf_init(&v);
-		if (*p == '"') {
-			/* A quoted-string: may hold ';', and backslash escapes. */
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				buf_putc(&v, *p);
-			}
-		} else {
-			const char *s = p;
-			while (*p && *p != ';' && !ows(*p))
-				p++;
-			buf_append(&v, s, (size_t)(p - s));
-		}
-		if (name_len == 7 && strncasecmp(name, "charset", 7) == 0 && v.len > 0)
-			return buf_steal(&v);
-		buf_free(&v);
-		p = strchr(p, ';');
-	}
-	return NULL;
-}
-
-int64_t fetch_parse_retry_after(const char *value, int64_t now)
-{
-	if (!value)
-		return -1;
-	while (ows(*value))
-		value++;
-	size_t len = strlen(value);
-	while (len > 0 && ows(value[len - 1]))
-		len--;
-	if (len == 0)
-		return -1;
-	if (strspn(value, "0123456789") >= len) {
-		int64_t v = 0;
-		for (size_t i = 0; i < len && v < INT32_MAX; i++)
-			v = v * 10 + (value[i] - '0');
-		return v < INT32_MAX ? v : INT32_MAX;
-	}
-	char *s = xstrndup(value, len);
-	time_t t = curl_getdate(s, NULL);
-	free(s);
-	if (t == -1)
-		return -1;
-	int64_t d = (int64_t)t - now;
-	return d < 0 ? 0 : d < INT32_MAX ? d : INT32_MAX;
-}
-
-static void set_value(char **slot, const char *v, size_t len)
-{
-	free(*slot);
-	*slot = len ? xstrndup(v, len) : NULL;
-}
-
-/* Printable ASCII only: what a validator or a URL kept from a response may
- * be.  Anything else (an ETag's obs-text, a header not in UTF-8) is dropped:
- * it could not be stored as text, and the feed is merely fetched in full
- * next time. */
-static bool printable_ascii(const char *v, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
-			return false;
-	return true;
-}
-
-static bool header_is(const char *name, size_t len, const char *want)
-{
-	return strlen(want) == len && strncasecmp(name, want, len) == 0;
-}
-
-/* A status line: the response before it, if any, was a redirect that
- * libcurl followed; what is kept of the headers starts again. */
-static void status_line(struct transfer *t, const char *p, size_t len)
-{
-	const char *s = memchr(p, ' ', len);
-	int code = 0;
-	if (s && (size_t)(p + len - s) >= 4 && isdigit((unsigned char)s[1]) &&
-	    isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]))
-		code = (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	if (t->status >= 300 && t->status < 400) {
-		t->hops++;
-		if (t->status != 301 && t->status != 308)
-			t->all_permanent = false;
-	}
-	if (code >= 100 && code < 200) {
-		t->interim = true;
-		t->status = 0;
-		return;
-	}
-	t->interim = false;
-	t->status = code;
-	set_value(&t->r->etag, NULL, 0);
-	set_value(&t->r->last_modified, NULL, 0);
-	set_value(&t->r->content_type, NULL, 0);
-	set_value(&t->retry_after, NULL, 0);
-}
-
-/* libcurl passes each header line of each response, redirects and 1xx
- * responses included. */
-static size_t on_header(char *p, size_t size, size_t n, void *userp)
-{
-	struct transfer *t = userp;
-	size_t len = size * n, end = len;
-	while (end > 0 && (p[end - 1] == '\r' || p[end - 1] == '\n' || ows(p[end - 1])))
-		end--;
-	if (end >= 5 && strncmp(p, "HTTP/", 5) == 0) {
-		status_line(t, p, end);
-		return len;
-	}
-	const char *colon = end ? memchr(p, ':', end) : NULL;
-	if (t->interim || !colon)
-		return len;
-	size_t name_len = (size_t)(colon - p);
-	const char *v = colon + 1;
-	while (v < p + end && ows(*v))
-		v++;
-	size_t vlen = (size_t)(p + end - v);
-	if (header_is(p, name_len, "ETag"))
-		set_value(&t->r->etag, v, printable_ascii(v, vlen) ? vlen : 0);
-	else if (header_is(p, name_len, "Last-Modified"))
-		set_value(&t->r->last_modified, v, printable_ascii(v, vlen) ? vlen : 0);
-	else if (header_is(p, name_len, "Content-Type"))
-		set_value(&t->r->content_type, v, vlen);
-	else if (header_is(p, name_len, "Retry-After"))
-		set_value(&t->retry_after, v, vlen);
-	return len;
-}
+/* ---- the body ------------------------------------------------------------ */
 
 /* Receives decoded bytes; a short count makes libcurl abort the transfer
  * (CURLE_WRITE_ERROR), which is how the cap is enforced. */
@@ -455,242 +269,6 @@ static size_t on_write(char *p, size_t size, size_t n, void *userp)
 	}
 	buf_append(body, p, len);
 	return len;
-}
-
-/* ---- addresses ------------------------------------------------------------ */
-
-/* a is in host order. */
-static bool v4_public(uint32_t a)
-{
-	unsigned b0 = a >> 24, b1 = (a >> 16) & 0xff, b2 = (a >> 8) & 0xff;
-	if (b0 == 0 || b0 == 10 || b0 == 127 || b0 >= 224) /* this network, private, loopback,
-							      multicast, reserved */
-		return false;
-	if ((b0 == 100 && (b1 & 0xc0) == 64) ||		      /* 100.64/10, carrier-grade NAT */
-	    (b0 == 169 && b1 == 254) ||			      /* link-local */
-	    (b0 == 172 && (b1 & 0xf0) == 16) ||		      /* private */
-	    (b0 == 192 && b1 == 168) ||			      /* private */
-	    (b0 == 192 && b1 == 0 && (b2 == 0 || b2 == 2)) || /* IETF, TEST-NET-1 */
-	    (b0 == 198 && (b1 & 0xfe) == 18) ||		      /* benchmarking */
-	    (b0 == 198 && b1 == 51 && b2 == 100) ||	      /* TEST-NET-2 */
-	    (b0 == 203 && b1 == 0 && b2 == 113))	      /* TEST-NET-3 */
-		return false;
-	return true;
-}
-
-static uint32_t v4_at(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static bool v6_public(const uint8_t b[16])
-{
-	static const uint8_t zero[16];
-	if (memcmp(b, zero, 15) == 0 && b[15] <= 1) /* :: and ::1 */
-		return false;
-	/* IPv4 inside IPv6: mapped (::ffff:0:0/96), compatible (::/96),
-	 * NAT64 (64:ff9b::/96) and 6to4 (2002::/16) answer for the IPv4
-	 * address they carry. */
-	if (memcmp(b, zero, 10) == 0 && ((b[10] == 0xff && b[11] == 0xff) || (b[10] | b[11]) == 0))
-		return v4_public(v4_at(b + 12));
-	if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
-	    memcmp(b + 4, zero, 8) == 0)
-		return v4_public(v4_at(b + 12));
-	if (b[0] == 0x20 && b[1] == 0x02)
-		return v4_public(v4_at(b + 2));
-	if ((b[0] & 0xfe) == 0xfc ||		       /* fc00::/7, unique local */
-	    (b[0] == 0xfe && (b[1] & 0x80) == 0x80) || /* fe80::/10, fec0::/10 */
-	    b[0] == 0xff ||			       /* multicast */
-	    (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) || /* documentation */
-	    (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) ||	      /* Teredo */
-	    (b[0] == 0x01 && memcmp(b + 1, zero, 7) == 0)) /* 100::/64, discard */
-		return false;
-	return true;
-}
-
-/* The address in sa, read through memcpy into the typed struct of its
- * family: sa may point into any buffer (libcurl's struct curl_sockaddr, a
- * sockaddr_storage), and reading it through a cast pointer breaks strict
- * aliasing, which -O3 exploits. */
-bool fetch_address_public(const struct sockaddr *sa)
-{
-	sa_family_t family;
-	memcpy(&family, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof family);
-	if (family == AF_INET) {
-		struct sockaddr_in in;
-		memcpy(&in, sa, sizeof in);
-		return v4_public(ntohl(in.sin_addr.s_addr));
-	}
-	if (family == AF_INET6) {
-		struct sockaddr_in6 in6;
-		memcpy(&in6, sa, sizeof in6);
-		return v6_public(in6.sin6_addr.s6_addr);
-	}
-	return false; /* AF_UNIX and the like */
-}
-
-/* One part of an IPv4 number as inet_aton reads it: decimal, octal after a
- * leading 0, hex after 0x; false when text[0..n) is none of them or its
- * value exceeds max. */
-static bool v4_part(const char *text, size_t n, uint32_t max, uint32_t *out)
-{
-	unsigned base = 10;
-	size_t i = 0;
-	if (n >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-		base = 16;
-		i = 2;
-	} else if (n >= 2 && text[0] == '0') {
-		base = 8;
-		i = 1;
-	}
-	if (n == 0 || i == n)
-		return false; /* "", or "0x" with no digit: glibc's inet_aton refuses it */
-	uint64_t v = 0;
-	for (; i < n; i++) {
-		unsigned char c = (unsigned char)text[i];
-		unsigned d = isdigit(c) ? (unsigned)(c - '0')
-			: isxdigit(c)	? (unsigned)(tolower(c) - 'a' + 10)
-					: 16;
-		if (d >= base)
-			return false;
-		v = v * base + d;
-		if (v > max)
-			return false;
-	}
-	*out = (uint32_t)v;
-	return true;
-}
-
-/* An IPv4 address in any spelling that inet_aton, getaddrinfo and
- * libcurl's URL parser take for one: one to four parts separated by dots,
- * each decimal, octal or hex, the last filling the bytes that are left
- * ("2130706433", "0x7f000001", "0177.0.0.1", "127.1" are all 127.0.0.1).
- * *out is in host order; false when text is not such a number. */
-static bool parse_v4_number(const char *text, uint32_t *out)
-{
-	uint32_t parts[4];
-	size_t n = 0;
-	const char *p = text;
-	for (;;) {
-		if (n == 4)
-			return false;
-		size_t len = strcspn(p, ".");
-		bool last = p[len] == '\0';
-		/* The last part fills 4 - n bytes; the others one each. */
-		uint32_t max =
-			last ? (n == 0 ? UINT32_MAX : (UINT32_C(1) << (8 * (4 - n))) - 1) : 255;
-		if (!v4_part(p, len, max, &parts[n]))
-			return false;
-		n++;
-		if (last)
-			break;
-		p += len + 1;
-	}
-	uint32_t a = 0;
-	for (size_t i = 0; i + 1 < n; i++)
-		a |= parts[i] << (8 * (3 - i));
-	*out = a | parts[n - 1];
-	return true;
-}
-
-/* Whether text is an IP literal (IPv6 without brackets, or IPv4 in any
- * numeric spelling), and if so *public says whether fetch_address_public
- * would let it through.  The addresses are parsed into typed structs; no
- * sockaddr is punned. */
-static bool classify_ip(const char *text, bool *public)
-{
-	uint32_t v4;
-	if (parse_v4_number(text, &v4)) {
-		*public = v4_public(v4);
-		return true;
-	}
-	struct in6_addr in6;
-	if (strchr(text, ':') && inet_pton(AF_INET6, text, &in6) == 1) {
-		*public = v6_public(in6.s6_addr);
-		return true;
-	}
-	return false;
-}
-
-bool fetch_host_private(const char *host)
-{
-	char name[256];
-	size_t n = strlen(host);
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-		host++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof name)
-		return false;
-	memcpy(name, host, n);
-	name[n] = '\0';
-	if (name[n - 1] == '.') /* "localhost.", "127.0.0.1." */
-		name[--n] = '\0';
-	if (n == 0)
-		return false;
-	static const char lh[] = "localhost";
-	size_t l = sizeof lh - 1;
-	if (strcasecmp(name, lh) == 0 ||
-	    (n > l && name[n - l - 1] == '.' && strcasecmp(name + n - l, lh) == 0))
-		return true;
-	bool public;
-	return classify_ip(name, &public) && !public;
-}
-
-static void format_address(const struct sockaddr *sa, char *out, size_t n)
-{
-	sa_family_t family;
-	memcpy(&family, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof family);
-	const char *ok = NULL;
-	if (family == AF_INET6) {
-		struct sockaddr_in6 in6;
-		memcpy(&in6, sa, sizeof in6);
-		ok = inet_ntop(AF_INET6, &in6.sin6_addr, out, (socklen_t)n);
-	} else if (family == AF_INET) {
-		struct sockaddr_in in;
-		memcpy(&in, sa, sizeof in);
-		ok = inet_ntop(AF_INET, &in.sin_addr, out, (socklen_t)n);
-	}
-	if (!ok)
-		snprintf(out, n, "?");
-}
-
-/* libcurl asks us for every socket it connects: the place to refuse a
- * non-public address, after name resolution, for redirects too. */
-static curl_socket_t on_open_socket(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct transfer *t = userp;
-	if (t->public_only && purpose == CURLSOCKTYPE_IPCXN && !fetch_address_public(&a->addr)) {
-		if (!t->refused_addr[0])
-			format_address(&a->addr, t->refused_addr, sizeof t->refused_addr);
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype, a->protocol);
-}
-
-/* libcurl calls this before it sends each request, the first and every
- * redirect, once the connection is made: the place to refuse a host the
- * request may not go to.  Nothing has been sent to it yet. */
-static int on_prereq(void *userp, char *primary_ip, char *local_ip, int primary_port,
-		     int local_port)
-{
-	struct transfer *t = userp;
-	char *url = NULL;
-	curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
-	char *host = url ? url_host(url) : NULL;
-	for (size_t i = 0; host && i < t->n_hosts; i++) {
-		if (strcmp(t->hosts[i], host) == 0) {
-			free(host);
-			return CURL_PREREQFUNC_OK;
-		}
-	}
-	if (!t->refused_host) {
-		t->refused_host = host ? host : xstrdup(url ? url : "?");
-		t->refused_redirect = t->status != 0; /* a response came before */
-	} else {
-		free(host);
-	}
-	return CURL_PREREQFUNC_ABORT;
 }
 
 /* ---- the result --------------------------------------------------------- */
@@ -852,6 +430,27 @@ static void transfer_free(struct transfer *t)
 	free(t);
 }
 
+/* The result r of t takes the body's part of the budget, shrunk to what
+ * the body is. */
+static void result_takes_budget(struct fetcher *f, struct transfer *t, struct fetch_result *r)
+{
+	size_t keep = r->body.data ? r->body.len + 1 : 0;
+	if (keep < t->reserved) {
+		if (keep) {
+			r->body.data = xrealloc(r->body.data, keep);
+			r->body.cap = keep;
+		}
+		budget_release(f->budget, t->reserved - keep);
+		t->reserved = keep;
+	}
+	if (t->reserved) {
+		r->budget = f->budget;
+		r->budget->refs++;
+		r->budget_bytes = t->reserved;
+		t->reserved = 0;
+	}
+}
+
 /* Hands t's result to the done callback and frees t. */
 static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool cancelled)
 {
@@ -866,7 +465,7 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 	r->effective_url = url ? xstrdup(url) : NULL;
 	r->duration_ms = now_ms() - t->started_ms;
 	r->error = cancelled ? xstrdup("cancelled") : describe(f, t, rc, r->duration_ms);
-	if (r->error && !printable_ascii(r->error, strlen(r->error))) {
+	if (r->error && !fetch_printable_ascii(r->error, strlen(r->error))) {
 		/* libcurl's words can quote the server's: stored as text. */
 		struct buf clean;
 		buf_init(&clean);
@@ -877,11 +476,11 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 	r->refused = !cancelled && rc != CURLE_OK && (t->refused_addr[0] || t->refused_host);
 	if (!r->error && t->public_only) {
 		/* A connection reused from another request was never shown
-		 * to on_open_socket. */
+		 * to fetch_on_open_socket. */
 		char *ip = NULL;
 		bool public;
 		curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
-		if (ip && classify_ip(ip, &public) && !public) {
+		if (ip && fetch_classify_ip(ip, &public) && !public) {
 			struct buf b;
 			buf_init(&b);
 			buf_printf(&b, "refused: the address %s is not public", ip);
@@ -892,7 +491,7 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 		}
 	}
 	if (!r->error && url && redirects > 0 && t->hops == redirects && t->all_permanent &&
-	    printable_ascii(url, strlen(url)))
+	    fetch_printable_ascii(url, strlen(url)))
 		r->permanent_url = xstrdup(url);
 	if (r->http_status == 304 && !r->error) {
 		if (!r->etag && t->req_etag)
@@ -907,25 +506,8 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 		t->paused = false;
 		f->n_paused--;
 	}
-	if (t->budget_of) {
-		/* The result takes the body's part of the budget, shrunk to
-		 * what the body is. */
-		size_t keep = r->body.data ? r->body.len + 1 : 0;
-		if (keep < t->reserved) {
-			if (keep) {
-				r->body.data = xrealloc(r->body.data, keep);
-				r->body.cap = keep;
-			}
-			budget_release(f->budget, t->reserved - keep);
-			t->reserved = keep;
-		}
-		if (t->reserved) {
-			r->budget = f->budget;
-			r->budget->refs++;
-			r->budget_bytes = t->reserved;
-			t->reserved = 0;
-		}
-	}
+	if (t->budget_of)
+		result_takes_budget(f, t, r);
 	t->r = NULL;
 	unlink_transfer(f, t);
 	curl_multi_remove_handle(f->multi, t->easy);
@@ -1214,14 +796,14 @@ static int setup(const struct fetcher *f, struct transfer *t, const char *url)
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_WRITEFUNCTION, on_write);
 	SET(CURLOPT_WRITEDATA, t);
-	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERFUNCTION, fetch_on_header);
 	SET(CURLOPT_HEADERDATA, t);
 	/* "" offers every encoding this libcurl decodes. */
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	if (t->hosts) {
 #if CURL_AT_LEAST_VERSION(7, 80, 0)
-		SET(CURLOPT_PREREQFUNCTION, on_prereq);
+		SET(CURLOPT_PREREQFUNCTION, fetch_on_prereq);
 		SET(CURLOPT_PREREQDATA, t);
 		SET(CURLOPT_FOLLOWLOCATION, 1L);
 #else
@@ -1249,7 +831,7 @@ static int setup(const struct fetcher *f, struct transfer *t, const char *url)
 	/* A proxy's CONNECT response is not the server's. */
 	SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	if (t->public_only) {
-		SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		SET(CURLOPT_OPENSOCKETFUNCTION, fetch_on_open_socket);
 		SET(CURLOPT_OPENSOCKETDATA, t);
 	}
 	if (c->user_agent)
