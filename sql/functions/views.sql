@@ -2,9 +2,14 @@
 -- daemon's own reading of feeds at start) and edited_articles.  A view
 -- keeps its columns in place: CREATE OR REPLACE VIEW can only add columns
 -- at the end.  (Code, not history: see the head of articles.sql.)
+--
+-- No view has an ORDER BY of its own: a caller says the order it wants
+-- (a built-in one cost a sort under every query that wanted another, or a
+-- count).  latest_articles carries newest_at for "newest first", which
+-- articles_newest_idx serves: ORDER BY newest_at DESC LIMIT n.
 
--- latest_articles: articles newest first (by publication time, else by
--- when first seen), with the source's name and the feeds carrying each.
+-- latest_articles: articles with the source's name and the feeds carrying
+-- each, and newest_at, the publication time or else when first seen.
 CREATE OR REPLACE VIEW feedd.latest_articles AS
 SELECT
   a.source_id,
@@ -35,10 +40,14 @@ SELECT
   a.caption,
   a.modified_at,
   a.visits,
-  a.page_error
+  a.page_error,
+  coalesce(a.published_at, a.first_seen_at) AS newest_at
 FROM feedd.articles a
-JOIN feedd.sources s ON s.id = a.source_id
-ORDER BY coalesce(a.published_at, a.first_seen_at) DESC;
+JOIN feedd.sources s ON s.id = a.source_id;
+
+COMMENT ON COLUMN feedd.latest_articles.newest_at IS
+  'the publication time, or when feedd first saw the article if it has none: '
+  'ORDER BY newest_at DESC for newest first (an index serves it)';
 
 -- One row per feed: is it working, and is it bringing anything?
 CREATE OR REPLACE VIEW feedd.feed_health AS
@@ -97,5 +106,4 @@ SELECT
   a.modified_at
 FROM feedd.articles a
 JOIN feedd.sources s ON s.id = a.source_id
-WHERE a.revision > 1
-ORDER BY a.updated_at DESC;
+WHERE a.revision > 1;

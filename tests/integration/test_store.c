@@ -933,7 +933,7 @@ static void test_future_publication_time(void **state)
 	 * the newest is the one published an hour from now. */
 	assert_int_equal(scalar(c,
 				"SELECT news_id::int FROM feedd.latest_articles WHERE source = "
-				"'future' LIMIT 1"),
+				"'future' ORDER BY newest_at DESC LIMIT 1"),
 			 2);
 	PQfinish(c);
 }
