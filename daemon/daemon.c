@@ -103,19 +103,11 @@ static void on_poll_stored(void *ctx, const struct store_poll *p, bool ok)
 	daemon_check_done(ctx);
 }
 
-static void on_page_stored(void *ctx, const struct store_page *pg, enum store_page_outcome o,
-			   int revision)
+/* The pages heard of their own work from the store (a claim's rows, a
+ * page's fate): perhaps the run is over. */
+static void on_pages_answered(void *ctx)
 {
-	struct daemon *d = ctx;
-	pages_on_page(d->pages, pg, o, revision);
-	daemon_check_done(d);
-}
-
-static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok)
-{
-	struct daemon *d = ctx;
-	pages_on_visits(d->pages, v, n, ok);
-	daemon_check_done(d);
+	daemon_check_done(ctx);
 }
 
 static void on_store_state(void *ctx, bool ready)
@@ -418,8 +410,6 @@ static int init_store(struct daemon *d)
 		.on_poll = on_poll_stored,
 		.on_state = on_store_state,
 		.on_feed_state = feeds_on_state,
-		.on_page = on_page_stored,
-		.on_visits = on_visits,
 		.ctx = d,
 	};
 	d->in_sync = xcalloc(cfg->n_feeds ? cfg->n_feeds : 1, sizeof *d->in_sync);
@@ -435,7 +425,8 @@ static void init_pages(struct daemon *d, bool named)
 	struct fetch_config fc;
 	fetch_config_of(d->cfg, &fc);
 	fc.budget = d->budget;
-	d->pages = pages_new(d->loop, d->store, d->cfg, &fc, &d->jitter, d->mode == DAEMON_ONCE);
+	d->pages = pages_new(d->loop, d->store, d->cfg, &fc, &d->jitter, d->mode == DAEMON_ONCE,
+			     on_pages_answered, d);
 	fetch_budget_free(d->budget);
 	d->budget = NULL;
 	if (named) {

@@ -75,6 +75,8 @@ struct pages {
 	bool more_due;
 	unsigned long stored_seq, claim_seq;
 	ev_timer every, soon, delay;
+	pages_answered_fn answered;
+	void *answered_ctx;
 };
 
 static int64_t now_us(void)
@@ -143,10 +145,13 @@ static void set_revisits(struct store_page *pg, const struct cfg_source *src)
 	pg->n_revisit = src->revisit.n;
 }
 
+static void on_page_stored(void *ctx, const struct store_page *pg, enum store_page_outcome o,
+			   int revision);
+
 static void record(struct pages *p, struct store_page *pg)
 {
 	p->recording++;
-	store_submit_page(p->store, pg);
+	store_submit_page(p->store, pg, on_page_stored, p);
 }
 
 /* A failed attempt: tried again later unless retry is false or the
@@ -220,6 +225,7 @@ static void record_extracted(struct pages *p, const struct job *j, const struct 
 
 static void dispatch(struct pages *p);
 static void maybe_claim(struct pages *p);
+static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok);
 
 static bool is_html(const char *content_type)
 {
@@ -417,7 +423,7 @@ static void maybe_claim(struct pages *p)
 		names[i] = p->queues[i].source;
 	p->claiming = true;
 	p->claim_seq = p->stored_seq;
-	store_claim_visits(p->store, names, p->n_queues, CLAIM_LIMIT, LEASE_S);
+	store_claim_visits(p->store, names, p->n_queues, CLAIM_LIMIT, LEASE_S, on_visits, p);
 	free(names);
 }
 
@@ -426,8 +432,10 @@ static void on_claim_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	maybe_claim(w->data);
 }
 
-void pages_on_visits(struct pages *p, const struct store_visit *v, size_t n, bool ok)
+/* The store's answer to maybe_claim's claim. */
+static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok)
 {
+	struct pages *p = ctx;
 	p->claiming = false;
 	if (ok && n < CLAIM_LIMIT && p->claim_seq == p->stored_seq)
 		p->more_due = false;
@@ -460,11 +468,16 @@ void pages_on_visits(struct pages *p, const struct store_visit *v, size_t n, boo
 	dispatch(p);
 	if (ok && n == CLAIM_LIMIT)
 		maybe_claim(p);
+	if (p->answered)
+		p->answered(p->answered_ctx);
 }
 
-void pages_on_page(struct pages *p, const struct store_page *pg, enum store_page_outcome o,
-		   int revision)
+/* The store's answer to record: a page submitted by this process (one read
+ * back from the spool calls nothing, so it is not counted twice). */
+static void on_page_stored(void *ctx, const struct store_page *pg, enum store_page_outcome o,
+			   int revision)
 {
+	struct pages *p = ctx;
 	p->recording--;
 	switch (o) {
 	case STORE_PAGE_EXTRACTED:
@@ -487,6 +500,8 @@ void pages_on_page(struct pages *p, const struct store_page *pg, enum store_page
 		break;
 	}
 	maybe_claim(p);
+	if (p->answered)
+		p->answered(p->answered_ctx);
 }
 
 void pages_article_stored(struct pages *p)
@@ -551,13 +566,16 @@ void pages_limit_sources(struct pages *p, const char *const *names, size_t n)
 }
 
 struct pages *pages_new(struct ev_loop *loop, struct store *store, const struct cfg *cfg,
-			const struct fetch_config *fc, struct jitter *jitter, bool once)
+			const struct fetch_config *fc, struct jitter *jitter, bool once,
+			pages_answered_fn answered, void *ctx)
 {
 	struct pages *p = xcalloc(1, sizeof *p);
 	p->loop = loop;
 	p->store = store;
 	p->jitter = jitter;
 	p->once = once;
+	p->answered = answered;
+	p->answered_ctx = ctx;
 	/* Pages never wait in a host's line: dispatch looks again whenever a
 	 * fetch ends or page_delay's timer fires. */
 	p->gate = hostgate_new(cfg->per_host_connections, NULL, NULL);

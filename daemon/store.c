@@ -380,7 +380,7 @@ void store_submit_poll(struct store *s, struct store_poll *p)
 	enqueue(s, it);
 }
 
-void store_submit_page(struct store *s, struct store_page *p)
+void store_submit_page(struct store *s, struct store_page *p, store_page_fn done, void *ctx)
 {
 	store_bound_news_id(&p->news_id);
 	store_bound_tags(p->tags, &p->n_tags);
@@ -390,11 +390,13 @@ void store_submit_page(struct store *s, struct store_page *p)
 		store_page_hash(p);
 	struct item *it = store_item_new(s, ITEM_PAGE);
 	it->u.page = p;
+	it->done.page = done;
+	it->done_ctx = ctx;
 	enqueue(s, it);
 }
 
 void store_claim_visits(struct store *s, const char *const *sources, size_t n_sources, int limit,
-			int lease_s)
+			int lease_s, store_visits_fn done, void *ctx)
 {
 	struct claim *cl = xcalloc(1, sizeof *cl);
 	cl->sources = xcalloc(n_sources ? n_sources : 1, sizeof *cl->sources);
@@ -405,6 +407,8 @@ void store_claim_visits(struct store *s, const char *const *sources, size_t n_so
 	cl->lease_s = lease_s;
 	struct item *it = store_item_new(s, ITEM_CLAIM);
 	it->u.claim = cl;
+	it->done.visits = done;
+	it->done_ctx = ctx;
 	store_push_back(s, it);
 	store_poke(s);
 }

@@ -77,6 +77,14 @@ struct item {
 			bool enabled;
 		} feed;
 	} u;
+	/* Who hears of a page's (ITEM_PAGE) or a claim's (ITEM_CLAIM) fate,
+	 * as given at submit; NULL for an item read back from the spool,
+	 * whose submitter is gone. */
+	union {
+		store_page_fn page;
+		store_visits_fn visits;
+	} done;
+	void *done_ctx;
 	/* the result of the current attempt */
 	enum store_outcome outcome;
 	enum store_page_outcome page_outcome;

@@ -206,14 +206,14 @@ static void item_done(struct store *s, struct item *it, bool ok)
 			s->h.on_poll(s->h.ctx, it->u.poll, ok);
 		break;
 	case ITEM_PAGE:
-		if (s->h.on_page)
-			s->h.on_page(s->h.ctx, it->u.page,
-				     ok ? it->page_outcome : STORE_PAGE_REJECTED, it->revision);
+		if (it->done.page)
+			it->done.page(it->done_ctx, it->u.page,
+				      ok ? it->page_outcome : STORE_PAGE_REJECTED, it->revision);
 		break;
 	case ITEM_CLAIM:
-		if (s->h.on_visits)
-			s->h.on_visits(s->h.ctx, it->u.claim->rows, ok ? it->u.claim->n_rows : 0,
-				       ok);
+		if (it->done.visits)
+			it->done.visits(it->done_ctx, it->u.claim->rows,
+					ok ? it->u.claim->n_rows : 0, ok);
 		break;
 	case ITEM_RELEASE:
 	case ITEM_SOURCE:

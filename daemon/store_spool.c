@@ -94,8 +94,8 @@ static void refuse(struct store *s, struct item *it)
 		LOG_WARN("database: the %s is dropped: the spool is full; the page comes due "
 			 "again when its claim lapses",
 			 what);
-		if (s->h.on_page)
-			s->h.on_page(s->h.ctx, it->u.page, STORE_PAGE_REJECTED, 0);
+		if (it->done.page)
+			it->done.page(it->done_ctx, it->u.page, STORE_PAGE_REJECTED, 0);
 		break;
 	default:
 		break;
@@ -186,8 +186,8 @@ static void on_syncer(struct ev_loop *loop, ev_prepare *w, int revents)
 				s->h.on_poll(s->h.ctx, it->u.poll, true);
 			break;
 		case ITEM_PAGE:
-			if (s->h.on_page)
-				s->h.on_page(s->h.ctx, it->u.page, STORE_PAGE_SPOOLED, 0);
+			if (it->done.page)
+				it->done.page(it->done_ctx, it->u.page, STORE_PAGE_SPOOLED, 0);
 			break;
 		default:
 			break;

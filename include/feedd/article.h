@@ -61,7 +61,6 @@ struct store_page {
 	int64_t *revisit_s;  /* the source's revisit ages, seconds, increasing */
 	size_t n_revisit;
 	char content_hash[33]; /* set by store_page_hash for "ok" */
-	void *ctx;
 };
 
 void store_page_free(struct store_page *p);

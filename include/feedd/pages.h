@@ -32,12 +32,18 @@ struct ev_loop;
 struct jitter;
 struct pages;
 
+/* Called after each of the store's answers to the pages (a claim's rows, a
+ * page's fate) is handled, so that the owner can look whether its run is
+ * over (pages_idle). */
+typedef void (*pages_answered_fn)(void *ctx);
+
 /* Pages on loop, writing through store, fetching with their own fetcher
  * configured as fc, drawing retry delays from jitter; cfg and jitter must
  * outlive it (see pages_set_config).  once: claim until nothing is due,
- * then be idle. */
+ * then be idle.  answered(ctx) may be NULL. */
 struct pages *pages_new(struct ev_loop *loop, struct store *store, const struct cfg *cfg,
-			const struct fetch_config *fc, struct jitter *jitter, bool once);
+			const struct fetch_config *fc, struct jitter *jitter, bool once,
+			pages_answered_fn answered, void *ctx);
 /* Stops the watchers, cancels fetches and frees everything. */
 void pages_free(struct pages *p);
 
@@ -55,11 +61,6 @@ void pages_start(struct pages *p);
 void pages_article_stored(struct pages *p);
 /* Shutting down: no new claims or fetches; those in flight finish. */
 void pages_stop(struct pages *p);
-
-/* The store's answers, passed on by the daemon. */
-void pages_on_visits(struct pages *p, const struct store_visit *v, size_t n, bool ok);
-void pages_on_page(struct pages *p, const struct store_page *pg, enum store_page_outcome o,
-		   int revision);
 
 /* Nothing in flight, queued or awaiting the store; once: nothing due. */
 bool pages_idle(const struct pages *p);

@@ -117,14 +117,22 @@ struct store_handler {
 	/* Each feed's stored fetch state, while connecting, before on_state
 	 * reports ready (only if set); the strings live during the call. */
 	void (*on_feed_state)(void *ctx, const struct store_feed_state *st);
-	/* A page visit's fate, once committed (revision: the article's). */
-	void (*on_page)(void *ctx, const struct store_page *p, enum store_page_outcome o,
-			int revision);
-	/* The answer to store_claim_visits, once committed (ok false: the
-	 * claim failed and was logged; v is then empty). */
-	void (*on_visits)(void *ctx, const struct store_visit *v, size_t n, bool ok);
 	void *ctx;
 };
+
+/* The answers to page work come to the callback given with each request,
+ * not to the store_handler: the pages hear of their own work. */
+
+/* A page visit's fate, once committed (revision: the article's), or once
+ * the spool has it (STORE_PAGE_SPOOLED) or a full spool refused it
+ * (STORE_PAGE_REJECTED); p is freed after the call.  A page read back from
+ * the spool (after a restart, or once spooled) has no callback any more:
+ * nothing is called for it. */
+typedef void (*store_page_fn)(void *ctx, const struct store_page *p, enum store_page_outcome o,
+			      int revision);
+/* The answer to store_claim_visits, once committed (ok false: the claim
+ * failed and was logged; v is then empty); v lives during the call. */
+typedef void (*store_visits_fn)(void *ctx, const struct store_visit *v, size_t n, bool ok);
 
 struct store_stats {
 	uint64_t round_trips; /* pipeline syncs sent: one per batch or setup */
@@ -156,12 +164,13 @@ int store_submit_article(struct store *s, struct store_article *a);
 void store_set_batching(struct store *s, int batch_size, int64_t batch_delay_ms);
 /* Takes p. */
 void store_submit_poll(struct store *s, struct store_poll *p);
-/* Takes p. */
-void store_submit_page(struct store *s, struct store_page *p);
+/* Takes p; its fate goes to done(ctx, ...) (done may be NULL). */
+void store_submit_page(struct store *s, struct store_page *p, store_page_fn done, void *ctx);
 /* Claims up to limit articles of the named sources whose page is due, each
- * for lease_s seconds (feedd.claim_visits); the answer comes to on_visits. */
+ * for lease_s seconds (feedd.claim_visits); the answer goes to
+ * done(ctx, ...) (done may be NULL). */
 void store_claim_visits(struct store *s, const char *const *sources, size_t n_sources, int limit,
-			int lease_s);
+			int lease_s, store_visits_fn done, void *ctx);
 /* Hands claimed visits back (feedd.release_visits): news_ids[i] of
  * sources[i], due again at once.  Nothing is reported back. */
 void store_release_visits(struct store *s, const char *const *sources, const char *const *news_ids,

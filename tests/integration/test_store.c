@@ -79,9 +79,17 @@ struct run {
 	size_t restart_at; /* restart PostgreSQL once this many are reported */
 	bool restarted;
 	int ready_events;
+	size_t pages[STORE_PAGE_SPOOLED + 1]; /* page outcomes, from store_submit_page's callback */
 	ev_timer deadline;
 	bool timed_out;
 };
+
+/* A page's callback: its own, not the store_handler's. */
+static void on_page(void *ctx, const struct store_page *pg, enum store_page_outcome o, int revision)
+{
+	struct run *r = ctx;
+	r->pages[o]++;
+}
 
 static void on_article(void *ctx, const struct store_article *a, enum store_outcome o)
 {
@@ -906,13 +914,17 @@ static void test_future_publication_time(void **state)
 	pg->modified_at = STORE_TIME_NONE;
 	pg->seen_at_us = now * 1000000;
 	pg->retry_at_us = STORE_TIME_NONE;
-	store_submit_page(r.store, pg);
+	store_submit_page(r.store, pg, on_page, &r);
 	PGconn *c = db();
 	run_until_sql(&r, c,
 		      "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
 		      "s.id = a.source_id WHERE s.name = 'future' AND a.news_id = '3' AND "
 		      "a.title = 'From the page'",
 		      1);
+	/* The page's fate comes to the callback it was submitted with. */
+	while (!r.pages[STORE_PAGE_EXTRACTED] && !r.timed_out)
+		ev_run(r.loop, EVRUN_ONCE);
+	assert_int_equal(r.pages[STORE_PAGE_EXTRACTED], 1);
 	run_free(&r);
 	char sql[512];
 	snprintf(sql, sizeof sql,
