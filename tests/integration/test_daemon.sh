@@ -17,9 +17,9 @@ feedd=$1
 tests=$2
 # Time bounds here catch hangs, not slowness: those not tied to a configured
 # timeout are scaled by FEEDD_TEST_TIME_FACTOR (default 1, 5 under ASan).
-factor=${FEEDD_TEST_TIME_FACTOR:-1}
-if nm "$feedd" 2> /dev/null | grep -q __asan_init; then factor=${FEEDD_TEST_TIME_FACTOR:-5}; fi
-case $factor in '' | *[!0-9]*) factor=1 ;; esac
+# shellcheck source=../lib/time_factor.sh
+source "$tests/lib/time_factor.sh"
+factor=$(time_factor "$feedd")
 # shellcheck source=../lib/httpd.sh
 source "$tests/lib/httpd.sh"
 

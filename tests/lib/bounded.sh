@@ -16,6 +16,9 @@
 #                 that expect runs (NAME OUT ERR STATUS [LABEL EXPR]...)
 #                 and $tmp/leaks the strings no output may hold
 
+# shellcheck source=time_factor.sh
+source "$(dirname "${BASH_SOURCE[0]}")/time_factor.sh"
+
 pass=0 fail=0
 ok() {
   echo "ok - $1"
@@ -53,14 +56,11 @@ bounded_setup() {
   # time_limit catches hangs and blow-ups, not slowness: it is scaled by
   # FEEDD_TEST_TIME_FACTOR (default 1, and 5 under the sanitizers, which
   # make feedd several times slower; a loaded machine may want more).
-  local factor=${FEEDD_TEST_TIME_FACTOR:-1}
-  if ldd "$feedd" 2>/dev/null | grep -q libasan || nm "$feedd" 2>/dev/null | grep -q __asan_init; then
-    factor=${FEEDD_TEST_TIME_FACTOR:-5}
-  fi
-  case $factor in '' | *[!0-9]*) factor=1 ;; esac
+  local factor
+  factor=$(time_factor "$feedd")
   time_limit=$((time_limit * factor))
   echo "# time limit per run: $time_limit s (factor $factor)"
-  if ldd "$feedd" 2>/dev/null | grep -q libasan || nm "$feedd" 2>/dev/null | grep -q __asan_init; then
+  if is_asan "$feedd"; then
     prlimit=()
     rss_limit_kb=${asan_rss_limit_kb:-$rss_limit_kb}
     rss_limit_name=${asan_rss_limit_name:-$rss_limit_name}
