@@ -1,7 +1,7 @@
 /*
  * curl_multi_bench: the baseline of bench/poll, a bare libcurl-multi client
  * that fetches a list of URLs with the same libcurl settings as feedd's
- * fetcher (daemon/fetch.c) and nothing else: no parsing, no database, no
+ * fetcher (daemon/net/fetch.c) and nothing else: no parsing, no database, no
  * logging.  It is driven the plain way, curl_multi_perform +
  * curl_multi_poll, and keeps at most CONNS transfers in the multi handle at
  * once (feedd starts no fetch while max_connections are in flight), each on

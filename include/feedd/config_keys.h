@@ -5,7 +5,7 @@
  * compare, print, exchange); config.c reads files, sections and conf.d
  * into a struct cfg with it, checks across keys and serves reloads.
  *
- * Private to that module: only daemon/config*.c include this header, which
+ * Private to that module: only daemon/core/config*.c include this header, which
  * is why its enum constants and struct tags carry no prefix.  Everyone
  * else reads a struct cfg through config.h.
  */

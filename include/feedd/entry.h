@@ -1,5 +1,5 @@
 /*
- * entry: what a feed entry becomes as an article.  The poll (daemon/poll.c)
+ * entry: what a feed entry becomes as an article.  The poll (daemon/run/poll.c)
  * parses a feed, computes each entry's news ID and hands the entry here;
  * the article that comes back goes to the store.  No I/O and no clock (the
  * time it was seen is passed in), so that a test can check the mapping
