@@ -484,6 +484,9 @@ static int parse_iso(const char *p, int64_t *out)
  * RFC 822/2822 and what feeds make of it: "[Tue[.][,]] 10 Jun[,] 2003[,]
  * [4:00[:00] [PM]] [zone]", "10-Jun-03 ..." (RFC 850), "Jun 10, 2003 ..."
  * and asctime's "Tue Jun 10 04:00:00 [zone] 2003".
+ * One function of ~90 lines on purpose: the forms share a single left to
+ * right scan whose optional parts decide what may follow; cut into pieces,
+ * that state would be threaded through every piece.
  */
 static int parse_rfc(const char *p, int64_t *out)
 {

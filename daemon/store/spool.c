@@ -310,7 +310,9 @@ static int seg_format(int fd, const unsigned char *h, size_t hn, uint64_t end, s
  * nothing: a damaged range becomes a gap, logged with its offsets; damage
  * that runs to the end of the last segment is a torn tail (g->cut), to be
  * cut off once the open succeeds.  0, or -1 when the file cannot be opened
- * or read, with the reason in why. */
+ * or read, with the reason in why.  Its ~85 lines are one pass over the
+ * file: good record, damage starting, resync after it, and the end, which
+ * share the offsets of the range being judged. */
 static int seg_scan(struct spool *s, struct seg *g, const char *path, bool last, struct buf *why)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
