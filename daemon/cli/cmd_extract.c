@@ -18,7 +18,7 @@
 /* Pages above this are refused without -c; with it, max_article_size. */
 #define DEFAULT_MAX_PAGE (8u << 20)
 
-static void print_page(const struct article_page *a)
+static void print_page(const struct store_page *a)
 {
 	/* json-c keeps keys in insertion order: the order DESIGN.md gives. */
 	json_object *o = json_object_new_object();
@@ -28,8 +28,8 @@ static void print_page(const struct article_page *a)
 	json_object_object_add(o, "lead", cmd_json_string(a->lead));
 	json_object_object_add(o, "body", cmd_json_string(a->body));
 	json_object_object_add(o, "author", cmd_json_string(a->author));
-	json_object_object_add(o, "published", cmd_json_time(a->published));
-	json_object_object_add(o, "updated", cmd_json_time(a->updated));
+	json_object_object_add(o, "published", cmd_json_time(a->published_at));
+	json_object_object_add(o, "updated", cmd_json_time(a->modified_at));
 	json_object_object_add(o, "tags", cmd_json_strings(a->tags, a->n_tags));
 	json_object_object_add(o, "image", cmd_json_string(a->image));
 	json_object_object_add(o, "caption", cmd_json_string(a->caption));
@@ -148,14 +148,14 @@ int cmd_extract(int argc, char **argv)
 			LOG_ERR("%s: larger than %zu bytes", name, max);
 			status = 1;
 		} else {
-			struct article_page a;
+			struct store_page *a;
 			if (extract_page(page.data ? page.data : "", page.len, url, charset, &rules,
 					 &a, &err) != 0) {
 				LOG_ERR("%s: %s", name, buf_str(&err));
 				status = 1;
 			} else {
-				print_page(&a);
-				article_page_free(&a);
+				print_page(a);
+				store_page_free(a);
 			}
 		}
 	}

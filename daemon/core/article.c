@@ -16,20 +16,20 @@
 #include <string.h>
 #include <xxhash.h>
 
+/* Frees each of the n strings in s. */
+static void free_all(char *const s[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i]);
+}
+
 void store_article_free(struct store_article *a)
 {
 	if (!a)
 		return;
-	free(a->source);
-	free(a->feed);
-	free(a->news_id);
-	free(a->url);
-	free(a->title);
-	free(a->lead);
-	free(a->body);
-	free(a->author);
-	free(a->image);
-	free(a->language);
+	char *const s[] = {a->source, a->feed, a->news_id, a->url,   a->title,
+			   a->lead,   a->body, a->author,  a->image, a->language};
+	free_all(s, ARRAY_LEN(s));
 	strv_free(a->tags, a->n_tags);
 	free(a);
 }
@@ -38,17 +38,9 @@ void store_page_free(struct store_page *p)
 {
 	if (!p)
 		return;
-	free(p->source);
-	free(p->news_id);
-	free(p->status);
-	free(p->error);
-	free(p->title);
-	free(p->lead);
-	free(p->body);
-	free(p->author);
-	free(p->image);
-	free(p->caption);
-	free(p->language);
+	char *const s[] = {p->source, p->news_id, p->url,    p->status, p->error,   p->title,
+			   p->lead,   p->body,	  p->author, p->image,	p->caption, p->language};
+	free_all(s, ARRAY_LEN(s));
 	strv_free(p->tags, p->n_tags);
 	free(p->revisit_s);
 	free(p);
@@ -58,12 +50,9 @@ void store_poll_free(struct store_poll *p)
 {
 	if (!p)
 		return;
-	free(p->feed);
-	free(p->error);
-	free(p->etag);
-	free(p->last_modified);
-	free(p->permanent_url);
-	free(p->disabled_reason);
+	char *const s[] = {p->feed,	     p->error,	       p->etag,
+			   p->last_modified, p->permanent_url, p->disabled_reason};
+	free_all(s, ARRAY_LEN(s));
 	free(p);
 }
 

@@ -1,5 +1,5 @@
 /*
- * extract: article page -> struct article_page (the contract is in
+ * extract: article page -> struct store_page (the contract is in
  * include/feedd/extract.h).  The page is first made valid UTF-8 by the same
  * converter the feed parser uses, so libxml2 never guesses an encoding and
  * nothing invalid reaches JSON or PostgreSQL.  Its JSON-LD is read, then the
@@ -118,23 +118,6 @@ int extract_rules_from_source(const struct cfg_source *src, struct extract_rules
 		r->xpath[i] = src->xpath[i];
 	r->news_id_re = src->news_id.code;
 	return 0;
-}
-
-void article_page_free(struct article_page *p)
-{
-	free(p->url);
-	free(p->news_id);
-	free(p->title);
-	free(p->lead);
-	free(p->body);
-	free(p->author);
-	free(p->image);
-	free(p->caption);
-	free(p->language);
-	strv_free(p->tags, p->n_tags);
-	memset(p, 0, sizeof *p);
-	p->published = EXTRACT_TIME_NONE;
-	p->updated = EXTRACT_TIME_NONE;
 }
 
 /* ---- time ---- */
@@ -629,7 +612,7 @@ static char *generic_text(struct ex *x)
 
 /* ---- tags ---- */
 
-static void add_tag(struct article_page *a, char *t)
+static void add_tag(struct store_page *a, char *t)
 {
 	if (!t)
 		return;
@@ -648,7 +631,7 @@ static void add_tag(struct article_page *a, char *t)
 }
 
 /* Adds each item of a list separated by Latin or Arabic commas. */
-static void add_tag_list(struct article_page *a, const char *s)
+static void add_tag_list(struct store_page *a, const char *s)
 {
 	while (*s) {
 		size_t n = 0;
@@ -666,7 +649,7 @@ static void add_tag_list(struct article_page *a, const char *s)
 
 /* Tags by the rules, else the JSON-LD keywords, else article:tag metas,
  * else the keywords meta. */
-static void extract_tags(struct ex *x, struct article_page *a)
+static void extract_tags(struct ex *x, struct store_page *a)
 {
 	xmlXPathObjectPtr o = rule_nodes(x, CFG_XPATH_TAGS);
 	for (int i = 0; o && i < o->nodesetval->nodeNr; i++)
@@ -691,13 +674,13 @@ static void extract_tags(struct ex *x, struct article_page *a)
 
 /* ---- dates ---- */
 
-/* Parses s (taken) as a page date; EXTRACT_TIME_NONE when it is not one. */
+/* Parses s (taken) as a page date; STORE_TIME_NONE when it is not one. */
 static int64_t take_date(struct ex *x, char *s)
 {
 	int64_t t;
 	int rc = s ? extract_parse_date(s, x->tz, x->date_format, &t) : -1;
 	free(s);
-	return rc == 0 ? t : EXTRACT_TIME_NONE;
+	return rc == 0 ? t : STORE_TIME_NONE;
 }
 
 /* A date by the rules (each expression's first text that reads as a date),
@@ -707,12 +690,12 @@ static int64_t extract_date(struct ex *x, enum cfg_xpath_field f, const char *ld
 {
 	const char *exprs[PRESET_ALTERNATIVES];
 	size_t n = field_exprs(x, f, exprs);
-	int64_t t = EXTRACT_TIME_NONE;
-	for (size_t i = 0; t == EXTRACT_TIME_NONE && i < n; i++)
+	int64_t t = STORE_TIME_NONE;
+	for (size_t i = 0; t == STORE_TIME_NONE && i < n; i++)
 		t = take_date(x, first_text(x, exprs[i], cfg_xpath_field_name(f)));
-	if (t == EXTRACT_TIME_NONE && ld)
+	if (t == STORE_TIME_NONE && ld)
 		t = take_date(x, xstrdup(ld));
-	for (size_t i = 0; t == EXTRACT_TIME_NONE && i < n_metas; i++)
+	for (size_t i = 0; t == STORE_TIME_NONE && i < n_metas; i++)
 		t = take_date(x, meta(x, metas[i]));
 	return t;
 }
@@ -758,7 +741,7 @@ static char *url_news_id(const char *url, const struct extract_rules *rules)
 }
 
 /* Checks that the page is an article and sets its news ID; 0, or -1. */
-static int check_article(struct ex *x, struct article_page *a)
+static int check_article(struct ex *x, struct store_page *a)
 {
 	if (x->p->container && !(x->rules && x->rules->xpath[CFG_XPATH_BODY])) {
 		xmlXPathObjectPtr o = eval_nodes(x, x->p->container, NULL);
@@ -849,7 +832,7 @@ static char *not_url(char *s)
 	return s;
 }
 
-static int extract_doc(struct ex *x, struct article_page *a)
+static int extract_doc(struct ex *x, struct store_page *a)
 {
 	/* JSON-LD first: exclude is about the visible page, and a source that
 	 * cuts out every <script> still wants its metadata. */
@@ -900,9 +883,9 @@ static int extract_doc(struct ex *x, struct article_page *a)
 
 	static const char *const published[] = {"article:published_time", "og:published_time"};
 	static const char *const updated[] = {"article:modified_time", "og:updated_time"};
-	a->published = extract_date(x, CFG_XPATH_PUBLISHED, x->ld.published, published,
-				    ARRAY_LEN(published));
-	a->updated =
+	a->published_at = extract_date(x, CFG_XPATH_PUBLISHED, x->ld.published, published,
+				       ARRAY_LEN(published));
+	a->modified_at =
 		extract_date(x, CFG_XPATH_UPDATED, x->ld.modified, updated, ARRAY_LEN(updated));
 
 	extract_tags(x, a);
@@ -982,11 +965,9 @@ static char *meta_charset(const char *html, size_t len)
 }
 
 int extract_page(const char *html, size_t len, const char *url, const char *charset,
-		 const struct extract_rules *rules, struct article_page *out, struct buf *err)
+		 const struct extract_rules *rules, struct store_page **out, struct buf *err)
 {
-	memset(out, 0, sizeof *out);
-	out->published = EXTRACT_TIME_NONE;
-	out->updated = EXTRACT_TIME_NONE;
+	*out = NULL;
 	const struct preset *p = preset_find(rules ? rules->preset : NULL);
 	if (!p) {
 		buf_printf(err, "no built-in rules named '%s'", rules->preset);
@@ -1033,12 +1014,16 @@ int extract_page(const char *html, size_t len, const char *url, const char *char
 		.p = p,
 		.err = err,
 	};
-	int rc = extract_doc(&x, out);
+	struct store_page *pg = xcalloc(1, sizeof *pg);
+	pg->published_at = pg->modified_at = pg->published_claimed = STORE_TIME_NONE;
+	int rc = extract_doc(&x, pg);
 	jsonld_article_free(&x.ld);
 	free(x.metas);
 	xmlXPathFreeContext(xc);
 	xmlFreeDoc(doc);
 	if (rc != 0)
-		article_page_free(out);
+		store_page_free(pg);
+	else
+		*out = pg;
 	return rc;
 }

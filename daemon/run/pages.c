@@ -122,16 +122,25 @@ static bool host_allowed(const struct cfg_source *src, const char *host)
 
 /* ---- recording ------------------------------------------------------------ */
 
+/* Says what the visit of j was: its source, status and error, when it was
+ * seen, no retry. */
+static void page_visit(struct store_page *pg, const struct job *j, const char *status,
+		       const char *error)
+{
+	pg->source = xstrdup(j->source);
+	pg->status = xstrdup(status);
+	pg->error = error ? xstrdup(error) : NULL;
+	pg->retry_at_us = STORE_TIME_NONE;
+	pg->seen_at_us = now_us();
+}
+
+/* A visit that extracted nothing. */
 static struct store_page *page_new(const struct job *j, const char *status, const char *error)
 {
 	struct store_page *pg = xcalloc(1, sizeof *pg);
-	pg->source = xstrdup(j->source);
 	pg->news_id = xstrdup(j->news_id);
-	pg->status = xstrdup(status);
-	pg->error = error ? xstrdup(error) : NULL;
 	pg->published_at = pg->modified_at = STORE_TIME_NONE;
-	pg->retry_at_us = STORE_TIME_NONE;
-	pg->seen_at_us = now_us();
+	page_visit(pg, j, status, error);
 	return pg;
 }
 
@@ -186,37 +195,16 @@ static void record_failure(struct pages *p, const struct job *j, const struct cf
 	record(p, pg);
 }
 
-static char **steal_tags(struct article_page *a, size_t *n)
-{
-	char **tags = a->tags;
-	*n = a->n_tags;
-	a->tags = NULL;
-	a->n_tags = 0;
-	return tags;
-}
-
-static char *steal(char **s)
-{
-	char *v = *s;
-	*s = NULL;
-	return v;
-}
-
+/* Records pg (taken), as extract_page filled it, as a visit of j. */
 static void record_extracted(struct pages *p, const struct job *j, const struct cfg_source *src,
-			     struct article_page *a)
+			     struct store_page *pg)
 {
-	struct store_page *pg = page_new(j, "ok", NULL);
+	/* The row is the job's: the page's own ID may be missing (no
+	 * news_id match, no label) or, after a redirect, another's. */
+	free(pg->news_id);
+	pg->news_id = xstrdup(j->news_id);
+	page_visit(pg, j, "ok", NULL);
 	set_revisits(pg, src);
-	pg->title = steal(&a->title);
-	pg->lead = steal(&a->lead);
-	pg->body = steal(&a->body);
-	pg->author = steal(&a->author);
-	pg->image = steal(&a->image);
-	pg->caption = steal(&a->caption);
-	pg->language = steal(&a->language);
-	pg->tags = steal_tags(a, &pg->n_tags);
-	pg->published_at = a->published != EXTRACT_TIME_NONE ? a->published : STORE_TIME_NONE;
-	pg->modified_at = a->updated != EXTRACT_TIME_NONE ? a->updated : STORE_TIME_NONE;
 	store_page_hash(pg);
 	record(p, pg);
 }
@@ -257,16 +245,15 @@ static void extract_fetched(struct pages *p, const struct job *j, const struct c
 		record_failure(p, j, src, "not_html", buf_str(&err), true);
 	} else {
 		struct extract_rules rules;
-		struct article_page a;
+		struct store_page *pg;
 		if (extract_rules_from_source(src, &rules, &err) != 0) {
 			record_failure(p, j, src, "not_article", buf_str(&err), false);
 		} else if (extract_page(r->body.data ? r->body.data : "", r->body.len,
 					r->effective_url ? r->effective_url : j->url, r->charset,
-					&rules, &a, &err) != 0) {
+					&rules, &pg, &err) != 0) {
 			record_failure(p, j, src, "not_article", buf_str(&err), true);
 		} else {
-			record_extracted(p, j, src, &a);
-			article_page_free(&a);
+			record_extracted(p, j, src, pg);
 		}
 	}
 	buf_free(&err);

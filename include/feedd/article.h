@@ -1,8 +1,9 @@
 /*
  * article: the items that the store takes, the spool keeps and the feed and
  * page code submit: an article seen in a feed, one visit of an article's
- * page, and one poll of a feed.  Their names keep the store_ prefix of the
- * module that first had them, so that no user had to change.
+ * page (also what the extractor gives), and one poll of a feed.  Their
+ * names keep the store_ prefix of the module that first had them, so that
+ * no user had to change.
  *
  * Each struct owns its strings and is freed with its own function; the
  * content hash says whether an article or a page changed, and is what the
@@ -46,9 +47,13 @@ void store_article_hash(struct store_article *a);
 
 /* One visit of an article's page, for feedd.record_page: the extracted
  * fields when status is "ok" (NULL where the page had nothing: the stored
- * value stays), else why it failed.  Every string is owned. */
+ * value stays), else why it failed.  Every string is owned.  extract_page
+ * (extract.h) fills the page's fields; pages.c says what the visit was. */
 struct store_page {
 	char *source, *news_id;
+	/* The page's own URL as extract read it (where it was fetched, else its
+	 * canonical link, else og:url); not stored. */
+	char *url;
 	char *status; /* "ok", "http_error", "fetch_error", "not_html", "not_article", "refused" */
 	char *error;  /* one line; NULL for "ok" */
 	char *title, *lead, *body, *author, *image, *caption, *language;

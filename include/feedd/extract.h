@@ -1,11 +1,12 @@
 /*
  * extract: an article page's HTML in, its fields out (title, lead, body,
- * tags, dates, ...).  Pages are read with libxml2's HTML parser and picked
- * apart with XPath: a built-in preset per CMS (only `nastooh`, alias `irna`,
- * so far), with a source's xpath.FIELD rules taking precedence.  A field the
- * rules miss comes from the page's JSON-LD, then its OpenGraph and
- * article:* meta tags, then (title only) <title> or the first <h1>; the
- * body last of all from the generic heuristic (generic.h).
+ * tags, dates, ...) as the store's page (struct store_page, article.h).
+ * Pages are read with libxml2's HTML parser and picked apart with XPath: a
+ * built-in preset per CMS (only `nastooh`, alias `irna`, so far), with a
+ * source's xpath.FIELD rules taking precedence.  A field the rules miss
+ * comes from the page's JSON-LD, then its OpenGraph and article:* meta tags,
+ * then (title only) <title> or the first <h1>; the body last of all from
+ * the generic heuristic (generic.h).
  * A page that is not an article (a bot challenge served with HTTP 200, a page
  * whose news ID is not the one in its URL) is refused, never half-stored.
  * No I/O beyond reading a time zone's file from the tz database the first
@@ -18,10 +19,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "feedd/article.h"
 #include "feedd/config.h"
 #include "feedd/util.h"
-
-#define EXTRACT_TIME_NONE INT64_MIN
 
 /* How to read one source's pages. Borrowed strings; NULL where unset. */
 struct extract_rules {
@@ -35,14 +35,6 @@ struct extract_rules {
 	const struct pcre2_real_code_8 *news_id_re;
 };
 
-struct article_page {
-	char *url, *news_id, *title, *lead, *body, *author, *image, *caption, *language;
-	char **tags;
-	size_t n_tags;
-	int64_t published; /* seconds since the epoch, UTC; EXTRACT_TIME_NONE: none */
-	int64_t updated;   /* the same */
-};
-
 /* Fills r from a source's rules (none when unset), timezone, date_format,
  * xpath.FIELD and news_id; 0, or -1 with the reason in err when its preset
  * is not one extract knows.  r borrows from src. */
@@ -51,14 +43,16 @@ int extract_rules_from_source(const struct cfg_source *src, struct extract_rules
 
 /* Extracts the article in html[0..len) fetched from url (NULL: unknown) with
  * the HTTP Content-Type charset (NULL: none) and rules (NULL: the nastooh
- * preset); 0 with *out filled (free it with article_page_free), or -1 with
- * the reason in err and *out empty.  The encoding is the byte-order mark's,
- * else charset, else the page's <meta charset>, else UTF-8. */
+ * preset); 0 with *out a new page (free it with store_page_free), or -1
+ * with the reason in err and *out NULL.  The encoding is the byte-order
+ * mark's, else charset, else the page's <meta charset>, else UTF-8.
+ * The page has its url (url, else the canonical link, else og:url),
+ * news_id, the content fields, published_at and modified_at
+ * (STORE_TIME_NONE: none) and published_claimed STORE_TIME_NONE; what a
+ * visit is (source, status, error, seen_at_us, retry_at_us, revisit_s) is
+ * left unset, for the caller. */
 int extract_page(const char *html, size_t len, const char *url, const char *charset,
-		 const struct extract_rules *rules, struct article_page *out, struct buf *err);
-
-/* Frees what p owns and empties it; an empty page is fine. */
-void article_page_free(struct article_page *p);
+		 const struct extract_rules *rules, struct store_page **out, struct buf *err);
 
 /* Converts the wall-clock time in tm (year, month, day, hour, minute,
  * second; the rest is ignored) in tz database zone tz to seconds since the

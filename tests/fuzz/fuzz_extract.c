@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned last = size ? data[size - 1] : 0;
 	const char *url = last & 1 ? NULL : URL;
 	const char *charset = charsets[(last >> 1) % ARRAY_LEN(charsets)];
-	struct article_page a;
+	struct store_page *a;
 	struct buf err;
 	buf_init(&err);
 	if (extract_page((const char *)data, size, url, charset, NULL, &a, &err) != 0) {
@@ -49,18 +49,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_free(&err);
 		return 0;
 	}
-	fuzz_check_utf8("url", a.url);
-	fuzz_check_utf8("news_id", a.news_id);
-	fuzz_check_utf8("title", a.title);
-	fuzz_check_utf8("lead", a.lead);
-	fuzz_check_utf8("body", a.body);
-	fuzz_check_utf8("author", a.author);
-	fuzz_check_utf8("image", a.image);
-	fuzz_check_utf8("caption", a.caption);
-	fuzz_check_utf8("language", a.language);
-	for (size_t i = 0; i < a.n_tags; i++)
-		fuzz_check_utf8("a tag", a.tags[i]);
-	article_page_free(&a);
+	fuzz_check_utf8("url", a->url);
+	fuzz_check_utf8("news_id", a->news_id);
+	fuzz_check_utf8("title", a->title);
+	fuzz_check_utf8("lead", a->lead);
+	fuzz_check_utf8("body", a->body);
+	fuzz_check_utf8("author", a->author);
+	fuzz_check_utf8("image", a->image);
+	fuzz_check_utf8("caption", a->caption);
+	fuzz_check_utf8("language", a->language);
+	for (size_t i = 0; i < a->n_tags; i++)
+		fuzz_check_utf8("a tag", a->tags[i]);
+	store_page_free(a);
 	buf_free(&err);
 	return 0;
 }

@@ -35,8 +35,8 @@ static void read_fixture(const char *path, struct buf *b)
 		fail_msg("cannot read %s", path);
 }
 
-/* Extracts the fixture; 0 with *a filled, or -1 with the reason in err. */
-static int extract_fixture(const char *name, const char *url, struct article_page *a,
+/* Extracts the fixture; 0 with *a a new page, or -1 with the reason in err. */
+static int extract_fixture(const char *name, const char *url, struct store_page **a,
 			   struct buf *err)
 {
 	struct buf page;
@@ -62,38 +62,38 @@ static void check_page(const char *page)
 {
 	json_object *want = json_object_from_file(DIR "irna-article.expected.json");
 	assert_non_null(want);
-	struct article_page a;
+	struct store_page *a;
 	struct buf err;
 	buf_init(&err);
 	if (extract_fixture(page, URL, &a, &err) != 0)
 		fail_msg("%s: %s", page, buf_str(&err));
 	char iso[DATE_ISO_LEN] = "", iso_upd[DATE_ISO_LEN] = "";
-	if (a.published != EXTRACT_TIME_NONE)
-		assert_int_equal(date_format_utc(a.published, iso), 0);
-	if (a.updated != EXTRACT_TIME_NONE)
-		assert_int_equal(date_format_utc(a.updated, iso_upd), 0);
+	if (a->published_at != STORE_TIME_NONE)
+		assert_int_equal(date_format_utc(a->published_at, iso), 0);
+	if (a->modified_at != STORE_TIME_NONE)
+		assert_int_equal(date_format_utc(a->modified_at, iso_upd), 0);
 
-	check_str(page, want, "url", a.url);
-	check_str(page, want, "news_id", a.news_id);
-	check_str(page, want, "title", a.title);
-	check_str(page, want, "lead", a.lead);
-	check_str(page, want, "body", a.body);
-	check_str(page, want, "author", a.author);
+	check_str(page, want, "url", a->url);
+	check_str(page, want, "news_id", a->news_id);
+	check_str(page, want, "title", a->title);
+	check_str(page, want, "lead", a->lead);
+	check_str(page, want, "body", a->body);
+	check_str(page, want, "author", a->author);
 	check_str(page, want, "published", iso[0] ? iso : NULL);
 	check_str(page, want, "updated", iso_upd[0] ? iso_upd : NULL);
-	check_str(page, want, "image", a.image);
-	check_str(page, want, "caption", a.caption);
-	check_str(page, want, "language", a.language);
+	check_str(page, want, "image", a->image);
+	check_str(page, want, "caption", a->caption);
+	check_str(page, want, "language", a->language);
 	json_object *tags = json_object_object_get(want, "tags");
-	if (json_object_array_length(tags) != a.n_tags)
+	if (json_object_array_length(tags) != a->n_tags)
 		fail_msg("%s: tags: expected %zu, got %zu", page, json_object_array_length(tags),
-			 a.n_tags);
-	for (size_t i = 0; i < a.n_tags; i++) {
+			 a->n_tags);
+	for (size_t i = 0; i < a->n_tags; i++) {
 		const char *w = json_object_get_string(json_object_array_get_idx(tags, i));
-		if (strcmp(w, a.tags[i]) != 0)
-			fail_msg("%s: tags[%zu]: expected %s, got %s", page, i, w, a.tags[i]);
+		if (strcmp(w, a->tags[i]) != 0)
+			fail_msg("%s: tags[%zu]: expected %s, got %s", page, i, w, a->tags[i]);
 	}
-	article_page_free(&a);
+	store_page_free(a);
 	buf_free(&err);
 	json_object_put(want);
 }
@@ -103,24 +103,24 @@ static void test_current_page(void **state)
 	(void)state;
 	check_page(DIR "irna-article.html");
 	/* And the values themselves, in case the expected file were wrong. */
-	struct article_page a;
+	struct store_page *a;
 	struct buf err;
 	buf_init(&err);
 	assert_int_equal(extract_fixture(DIR "irna-article.html", URL, &a, &err), 0);
-	assert_string_equal(a.title,
+	assert_string_equal(a->title,
 			    "Ministers agree to expand rail freight link across the region");
-	assert_int_equal(a.published, 1749656760); /* 2025-06-11T15:46:00Z */
-	assert_int_equal(a.updated, EXTRACT_TIME_NONE);
-	assert_string_equal(a.caption, "Transport ministers meet in Tehran, June 11, 2025.");
-	assert_null(a.author);
-	assert_int_equal(a.n_tags, 2);
+	assert_int_equal(a->published_at, 1749656760); /* 2025-06-11T15:46:00Z */
+	assert_int_equal(a->modified_at, STORE_TIME_NONE);
+	assert_string_equal(a->caption, "Transport ministers meet in Tehran, June 11, 2025.");
+	assert_null(a->author);
+	assert_int_equal(a->n_tags, 2);
 	/* Three paragraphs; the editor's code 3266**4353 is gone. */
-	assert_null(strstr(a.body, "3266"));
-	const char *nl = strchr(a.body, '\n');
+	assert_null(strstr(a->body, "3266"));
+	const char *nl = strchr(a->body, '\n');
 	assert_non_null(nl);
 	assert_non_null(strchr(nl + 1, '\n'));
 	assert_null(strchr(strchr(nl + 1, '\n') + 1, '\n'));
-	article_page_free(&a);
+	store_page_free(a);
 	buf_free(&err);
 }
 
@@ -134,31 +134,30 @@ static void test_older_page(void **state)
 static void test_no_tags_no_image(void **state)
 {
 	(void)state;
-	struct article_page a;
+	struct store_page *a;
 	struct buf err;
 	buf_init(&err);
 	if (extract_fixture(DIR "irna-article-notags.html", URL, &a, &err) != 0)
 		fail_msg("%s", buf_str(&err));
-	assert_int_equal(a.n_tags, 0);
-	assert_null(a.image);
-	assert_null(a.caption);
-	assert_string_equal(a.news_id, "85859288");
-	assert_non_null(a.body);
-	article_page_free(&a);
+	assert_int_equal(a->n_tags, 0);
+	assert_null(a->image);
+	assert_null(a->caption);
+	assert_string_equal(a->news_id, "85859288");
+	assert_non_null(a->body);
+	store_page_free(a);
 	buf_free(&err);
 }
 
 static void check_refused(const char *page, const char *want_reason)
 {
-	struct article_page a;
+	struct store_page *a;
 	struct buf err;
 	buf_init(&err);
 	if (extract_fixture(page, URL, &a, &err) == 0)
 		fail_msg("%s: extracted, expected refusal (%s)", page, want_reason);
 	if (!strstr(buf_str(&err), want_reason))
 		fail_msg("%s: reason \"%s\" lacks \"%s\"", page, buf_str(&err), want_reason);
-	assert_null(a.title);
-	assert_null(a.body);
+	assert_null(a);
 	buf_free(&err);
 }
 
@@ -180,21 +179,21 @@ static void test_news_id_mismatch_refused(void **state)
 static void test_without_url(void **state)
 {
 	(void)state;
-	struct article_page a;
+	struct store_page *a;
 	struct buf err;
 	buf_init(&err);
 	if (extract_fixture(DIR "irna-article-nometa.html", NULL, &a, &err) != 0)
 		fail_msg("%s", buf_str(&err));
-	assert_string_equal(a.news_id, "85859288");
-	assert_string_equal(a.url, URL);
-	article_page_free(&a);
+	assert_string_equal(a->news_id, "85859288");
+	assert_string_equal(a->url, URL);
+	store_page_free(a);
 	assert_int_equal(extract_fixture(DIR "irna-article-wrongid.html", NULL, &a, &err), -1);
 	buf_free(&err);
 }
 
 /* Extracts the page in s with rules; 0 or -1 as extract_page. */
 static int extract_str(const char *s, size_t len, const char *url, const char *charset,
-		       const struct extract_rules *r, struct article_page *a, struct buf *err)
+		       const struct extract_rules *r, struct store_page **a, struct buf *err)
 {
 	buf_reset(err);
 	return extract_page(s, len, url, charset, r, a, err);
@@ -209,39 +208,39 @@ static void test_xpath_override(void **state)
 	r.xpath[CFG_XPATH_CAPTION] = "//figure/img/@src";
 	r.xpath[CFG_XPATH_AUTHOR] = "//div[@class='item-persons']";
 	struct buf page, err;
-	struct article_page a;
+	struct store_page *a;
 	read_fixture(DIR "irna-article.html", &page);
 	buf_init(&err);
 	assert_int_equal(extract_page(page.data, page.len, URL, NULL, &r, &a, &err), 0);
-	assert_string_equal(a.title, "Transport ministers meet in Tehran, June 11, 2025.");
-	assert_string_equal(a.caption, "https://img.irna.ir/d/r2/2025/06/11/4/157000000.jpg");
-	assert_string_equal(a.author, "0 Persons");
+	assert_string_equal(a->title, "Transport ministers meet in Tehran, June 11, 2025.");
+	assert_string_equal(a->caption, "https://img.irna.ir/d/r2/2025/06/11/4/157000000.jpg");
+	assert_string_equal(a->author, "0 Persons");
 	/* The rest still comes from the preset. */
-	assert_string_equal(a.lead,
+	assert_string_equal(a->lead,
 			    "Transport ministers of three neighbouring countries agreed to "
 			    "expand a rail freight corridor, aiming to double its capacity "
 			    "within two years.");
-	article_page_free(&a);
+	store_page_free(a);
 
 	/* A rule that finds nothing falls back: og:title. */
 	r.xpath[CFG_XPATH_TITLE] = "//h2[@class='nothing-here']";
 	assert_int_equal(extract_page(page.data, page.len, URL, NULL, &r, &a, &err), 0);
-	assert_string_equal(a.title,
+	assert_string_equal(a->title,
 			    "Ministers agree to expand rail freight link across the region");
-	article_page_free(&a);
+	store_page_free(a);
 
 	/* A body rule replaces the container check and the preset's body. */
 	r.xpath[CFG_XPATH_BODY] = "//aside[@class='related']//li";
 	assert_int_equal(extract_page(page.data, page.len, URL, NULL, &r, &a, &err), 0);
-	assert_string_equal(a.body,
+	assert_string_equal(a->body,
 			    "Port authority reports record container traffic\n"
 			    "Parliament approves budget amendments for roads");
-	article_page_free(&a);
+	store_page_free(a);
 
 	r.xpath[CFG_XPATH_TITLE] = "//h1[";
 	assert_int_equal(extract_page(page.data, page.len, URL, NULL, &r, &a, &err), -1);
 	assert_non_null(strstr(buf_str(&err), "xpath.title"));
-	assert_null(a.body);
+	assert_null(a);
 	buf_free(&err);
 	buf_free(&page);
 }
@@ -253,32 +252,32 @@ static void test_xpath_exclude(void **state)
 	(void)state;
 	struct extract_rules r = {0};
 	struct buf page, err;
-	struct article_page a;
+	struct store_page *a;
 	read_fixture(DIR "irna-article.html", &page);
 	buf_init(&err);
 
 	r.xpath[CFG_XPATH_EXCLUDE] = "//div[@class='item-text']/p[2]";
 	assert_int_equal(extract_page(page.data, page.len, URL, NULL, &r, &a, &err), 0);
-	assert_null(strstr(a.body, "Freight"));
-	assert_non_null(strstr(a.body, "memorandum"));
-	assert_non_null(strstr(a.body, "autumn"));
-	article_page_free(&a);
+	assert_null(strstr(a->body, "Freight"));
+	assert_non_null(strstr(a->body, "memorandum"));
+	assert_non_null(strstr(a->body, "autumn"));
+	store_page_free(a);
 
 	/* The tag list and its items both selected: the tags come from the
 	 * keywords meta instead. */
 	r.xpath[CFG_XPATH_EXCLUDE] = "//section | //section//li | //section//a/text()";
 	assert_int_equal(extract_page(page.data, page.len, URL, NULL, &r, &a, &err), 0);
-	assert_int_equal(a.n_tags, 2);
-	assert_string_equal(a.tags[0], "Railway");
-	article_page_free(&a);
+	assert_int_equal(a->n_tags, 2);
+	assert_string_equal(a->tags[0], "Railway");
+	store_page_free(a);
 
 	/* Excluding the News ID box runs before the check: the URL's ID. */
 	buf_free(&page);
 	read_fixture(DIR "irna-article-wrongid.html", &page);
 	r.xpath[CFG_XPATH_EXCLUDE] = "//div[@class='item-code']";
 	assert_int_equal(extract_page(page.data, page.len, URL, NULL, &r, &a, &err), 0);
-	assert_string_equal(a.news_id, "85859288");
-	article_page_free(&a);
+	assert_string_equal(a->news_id, "85859288");
+	store_page_free(a);
 
 	/* Excluding the container leaves no article. */
 	r.xpath[CFG_XPATH_EXCLUDE] = "//div[@class='item-body']";
@@ -300,15 +299,15 @@ static void test_xpath_dates(void **state)
 	(void)state;
 	struct extract_rules r = {.timezone = "Asia/Tehran"};
 	struct buf page, err;
-	struct article_page a;
+	struct store_page *a;
 	read_fixture(DIR "irna-article-nometa.html", &page);
 	buf_init(&err);
 	r.xpath[CFG_XPATH_PUBLISHED] = "//div[@class='item-date']";
 	r.xpath[CFG_XPATH_UPDATED] = "//figcaption";
 	assert_int_equal(extract_page(page.data, page.len, URL, NULL, &r, &a, &err), 0);
-	assert_int_equal(a.published, 1749656760); /* 7:16 PM +03:30 */
-	assert_int_equal(a.updated, EXTRACT_TIME_NONE);
-	article_page_free(&a);
+	assert_int_equal(a->published_at, 1749656760); /* 7:16 PM +03:30 */
+	assert_int_equal(a->modified_at, STORE_TIME_NONE);
+	store_page_free(a);
 	buf_free(&page);
 
 	static const char html[] =
@@ -326,21 +325,21 @@ static void test_xpath_dates(void **state)
 	assert_int_equal(extract_str(html, sizeof html - 1, NULL, NULL, &c, &a, &err), 0);
 	/* 01:30 did not happen in London that night: read as GMT. */
 	char iso[DATE_ISO_LEN];
-	date_format_utc(a.published, iso);
+	date_format_utc(a->published_at, iso);
 	assert_string_equal(iso, "2025-03-30T01:30:00Z");
-	date_format_utc(a.updated, iso);
+	date_format_utc(a->modified_at, iso);
 	assert_string_equal(iso, "2025-03-30T08:00:00Z");
-	assert_string_equal(a.title, "Budget vote | Courier");
-	assert_string_equal(a.body, "The vote was close.\nVery close.");
-	assert_null(a.news_id);
-	assert_null(a.url);
-	article_page_free(&a);
+	assert_string_equal(a->title, "Budget vote | Courier");
+	assert_string_equal(a->body, "The vote was close.\nVery close.");
+	assert_null(a->news_id);
+	assert_null(a->url);
+	store_page_free(a);
 
 	/* Leading text the pattern does not allow: no date at all. */
 	c.xpath[CFG_XPATH_PUBLISHED] = "//span[@class='d']";
 	assert_int_equal(extract_str(html, sizeof html - 1, NULL, NULL, &c, &a, &err), 0);
-	assert_int_equal(a.published, EXTRACT_TIME_NONE);
-	article_page_free(&a);
+	assert_int_equal(a->published_at, STORE_TIME_NONE);
+	store_page_free(a);
 	buf_free(&err);
 }
 
@@ -351,40 +350,40 @@ static void test_no_preset_fallbacks(void **state)
 	(void)state;
 	struct extract_rules r = {.preset = "none", .timezone = "Europe/Berlin"};
 	struct buf page, err;
-	struct article_page a;
+	struct store_page *a;
 	read_fixture(DIR "variants/jsonld-only.html", &page);
 	buf_init(&err);
 	assert_int_equal(extract_page(page.data, page.len, NULL, NULL, &r, &a, &err), 0);
-	assert_string_equal(a.title, "Neue Rheinfähre fährt ab Juli elektrisch");
-	assert_string_equal(a.author, "Jana Köhler, Tim Berger");
-	assert_int_equal(a.n_tags, 3);
-	assert_string_equal(a.tags[1], "Fähre");
+	assert_string_equal(a->title, "Neue Rheinfähre fährt ab Juli elektrisch");
+	assert_string_equal(a->author, "Jana Köhler, Tim Berger");
+	assert_int_equal(a->n_tags, 3);
+	assert_string_equal(a->tags[1], "Fähre");
 	char iso[DATE_ISO_LEN];
-	date_format_utc(a.published, iso);
+	date_format_utc(a->published_at, iso);
 	assert_string_equal(iso, "2025-06-23T12:05:00Z"); /* its own +02:00 */
-	date_format_utc(a.updated, iso);
+	date_format_utc(a->modified_at, iso);
 	assert_string_equal(iso, "2025-06-23T16:30:00Z"); /* no zone: Berlin */
-	assert_string_equal(a.image, "https://www.rheinbote.example/bilder/204417-faehre.jpg");
-	assert_non_null(strstr(a.body, "60 Autos pro Stunde"));
-	assert_null(a.news_id); /* no news_id pattern and no /news/NNN/ */
-	article_page_free(&a);
+	assert_string_equal(a->image, "https://www.rheinbote.example/bilder/204417-faehre.jpg");
+	assert_non_null(strstr(a->body, "60 Autos pro Stunde"));
+	assert_null(a->news_id); /* no news_id pattern and no /news/NNN/ */
+	store_page_free(a);
 	buf_free(&page);
 
 	static const char only_h1[] =
 		"<html><body><h1> Storm  warning </h1><p>Text.</p></body></html>";
 	r.xpath[CFG_XPATH_BODY] = "//p";
 	assert_int_equal(extract_str(only_h1, sizeof only_h1 - 1, NULL, NULL, &r, &a, &err), 0);
-	assert_string_equal(a.title, "Storm warning");
-	article_page_free(&a);
+	assert_string_equal(a->title, "Storm warning");
+	store_page_free(a);
 
 	/* No rule and no JSON-LD body: the generic heuristic finds it. */
 	read_fixture(DIR "variants/opengraph-only.html", &page);
 	r.xpath[CFG_XPATH_BODY] = NULL;
 	assert_int_equal(extract_page(page.data, page.len, NULL, NULL, &r, &a, &err), 0);
-	assert_non_null(strstr(a.body, "Ferries to the outer islands resumed"));
-	assert_null(strstr(a.body, "\n\n"));
-	assert_string_equal(a.title, "Ferry service resumes after overnight storm");
-	article_page_free(&a);
+	assert_non_null(strstr(a->body, "Ferries to the outer islands resumed"));
+	assert_null(strstr(a->body, "\n\n"));
+	assert_string_equal(a->title, "Ferry service resumes after overnight storm");
+	store_page_free(a);
 	buf_free(&page);
 
 	/* No body anywhere: refused. */
@@ -433,13 +432,13 @@ static void check_charset(const char *head, const char *text, const char *charse
 	buf_printf(&page, "%s<body><p>%s</p></body></html>", head, text);
 	struct extract_rules r = {.preset = "none"};
 	r.xpath[CFG_XPATH_BODY] = "//p";
-	struct article_page a;
+	struct store_page *a;
 	if (extract_page(page.data, page.len, NULL, charset, &r, &a, &err) != 0)
 		fail_msg("%s: %s", head, buf_str(&err));
-	if (strcmp(a.body, want) != 0)
+	if (strcmp(a->body, want) != 0)
 		fail_msg("%s with charset %s: expected %s, got %s", head,
-			 charset ? charset : "NULL", want, a.body);
-	article_page_free(&a);
+			 charset ? charset : "NULL", want, a->body);
+	store_page_free(a);
 	buf_free(&page);
 	buf_free(&err);
 }
