@@ -6,9 +6,9 @@
  * schedule, the store, the pages, then the watchers and signals) and frees
  * them in reverse; it hands each module the configuration's settings at
  * start and at every reload, and it decides when a run is over: once has
- * polled everything and the store has it, or a stop has drained.  The life
- * of a poll is in poll.c, the feed table and its sync with the
- * configuration in feeds.c.
+ * polled everything and the store has it, or a stop has drained (the
+ * test itself is progress.c's).  The life of a poll is in poll.c, the feed
+ * table and its sync with the configuration in feeds.c.
  */
 #include "daemon_int.h"
 
@@ -19,77 +19,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-
-void daemon_count_stored(struct daemon *d)
-{
-	long day = (long)(now_us() / 1000000 / 86400);
-	if (day != d->today) {
-		d->today = day;
-		d->stored_today = 0;
-	}
-	d->stored_today++;
-}
-
-void daemon_update_status(struct daemon *d)
-{
-	if ((long)(now_us() / 1000000 / 86400) != d->today)
-		d->stored_today = 0;
-	size_t failing = 0;
-	for (size_t i = 0; i < d->n_feeds; i++)
-		failing += d->feeds[i]->errors > 0;
-	d->failing = failing;
-	uint64_t spooled = store_spooled(d->store);
-	char spool[96] = "";
-	if (store_spool_full(d->store))
-		snprintf(spool, sizeof spool, ", SPOOL FULL (%llu items): new articles refused",
-			 (unsigned long long)spooled);
-	else if (spooled)
-		snprintf(spool, sizeof spool, ", %llu items spooled until the database is back",
-			 (unsigned long long)spooled);
-	bool unusable = false;
-	const char *problem = store_problem(d->store, &unusable);
-	char db[200] = "";
-	if (problem)
-		snprintf(db, sizeof db, ", %s: %.150s",
-			 unusable			      ? "DATABASE REFUSES WRITES"
-				 : store_stalls(d->store) > 0 ? "DATABASE STALLED"
-							      : "database failing",
-			 problem);
-	notify_status("%zu feeds, %zu polls and %zu pages in flight, %zu articles stored today, "
-		      "%zu failing%s%s",
-		      d->n_feeds, d->polls_active, pages_in_flight(d->pages), d->stored_today,
-		      failing, spool, db);
-}
-
-/* ---- finishing ----------------------------------------------------------- */
-
-static bool once_done(struct daemon *d)
-{
-	for (size_t i = 0; i < d->n_feeds; i++)
-		if (!d->feeds[i]->polled && !d->feeds[i]->disabled_reason)
-			return false;
-	return d->polls_active == 0 && store_backlog(d->store) == 0 &&
-		store_spooled(d->store) == 0 && pages_idle(d->pages);
-}
-
-static void on_check_done(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	struct daemon *d = w->data;
-	ev_idle_stop(loop, w);
-	/* With the database away, what is accepted is in the spool, and the
-	 * rest (registrations, claims) is not worth waiting for. */
-	bool stored = store_backlog(d->store) == 0 ||
-		(!store_ready(d->store) && store_unspooled(d->store) == 0);
-	bool drained = d->polls_active == 0 && stored && pages_idle(d->pages);
-	if ((d->mode == DAEMON_ONCE && once_done(d)) || (d->stopping && drained))
-		ev_break(loop, EVBREAK_ALL);
-}
-
-void daemon_check_done(struct daemon *d)
-{
-	if (d->mode == DAEMON_ONCE || d->stopping)
-		ev_idle_start(d->loop, &d->check_done);
-}
 
 static void on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -474,7 +403,7 @@ static void arm_signals(struct daemon *d)
 static void arm_watchers(struct daemon *d)
 {
 	d->armed = true;
-	ev_idle_init(&d->check_done, on_check_done);
+	ev_idle_init(&d->check_done, daemon_on_check_done);
 	d->check_done.data = d;
 	ev_init(&d->deadline, on_deadline);
 	d->deadline.data = d;
@@ -559,6 +488,13 @@ static void teardown(struct daemon *d)
 	sched_free(d->sched);
 	fetch_free(d->fetcher); /* done is not called: the polls go with their feeds */
 	fetch_budget_free(d->budget);
+	/* The polls still in flight go with their feeds. */
+	for (size_t i = 0; i < d->n_feeds; i++) {
+		if (d->feeds[i]->poll) {
+			poll_discard(d->feeds[i]->poll);
+			d->feeds[i]->poll = NULL;
+		}
+	}
 	feeds_free_all(d);
 	hostgate_free(d->gate);
 	cfg_free(d->cfg);

@@ -95,10 +95,12 @@ static inline void free_and_set(char **slot, const char *v)
 	*slot = v ? xstrdup(v) : NULL;
 }
 
-/* ---- daemon.c -------------------------------------------------------------- */
+/* ---- progress.c ------------------------------------------------------------ */
 
 /* Looks, once the loop is idle, whether once is done or a drain finished. */
 void daemon_check_done(struct daemon *d);
+/* d->check_done's callback: ends the loop when the run is over. */
+void daemon_on_check_done(struct ev_loop *loop, ev_idle *w, int revents);
 /* The systemd status line: feeds, polls, pages, today's articles, failing
  * feeds, the spool and the database's trouble. */
 void daemon_update_status(struct daemon *d);
@@ -115,7 +117,7 @@ void feeds_index(struct daemon *d);
 struct feed_rt *feeds_find(struct daemon *d, const char *name);
 /* Takes removed feed f out of the table and frees it (its poll is over). */
 void feeds_drop(struct daemon *d, struct feed_rt *f);
-/* Frees the table, and the polls still in it (teardown). */
+/* Frees the table (teardown; the caller has discarded the polls in it). */
 void feeds_free_all(struct daemon *d);
 
 /* The store's feed_state rows: validators, errors and due times at start. */

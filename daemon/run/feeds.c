@@ -109,10 +109,7 @@ void feeds_drop(struct daemon *d, struct feed_rt *f)
 void feeds_free_all(struct daemon *d)
 {
 	for (size_t i = 0; i < d->n_feeds; i++) {
-		struct feed_rt *f = d->feeds[i];
-		if (f->poll)
-			poll_discard(f->poll);
-		feed_rt_free(d, f);
+		feed_rt_free(d, d->feeds[i]);
 	}
 	free(d->feeds);
 	d->feeds = NULL;

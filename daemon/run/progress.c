@@ -1,0 +1,85 @@
+/*
+ * progress: how far the run has come, for the daemon's other files: the
+ * articles stored today, the systemd status line built from every module's
+ * state, and whether the run is over (once has polled every feed and the
+ * store and pages have it all; a stop has drained).  daemon.c, feeds.c and
+ * poll.c call these; this file calls none of them, so that no two files of
+ * the daemon call each other.
+ */
+#include "daemon_int.h"
+
+#include "feedd/notify.h"
+#include "feedd/pages.h"
+
+#include <stdio.h>
+
+void daemon_count_stored(struct daemon *d)
+{
+	long day = (long)(now_us() / 1000000 / 86400);
+	if (day != d->today) {
+		d->today = day;
+		d->stored_today = 0;
+	}
+	d->stored_today++;
+}
+
+void daemon_update_status(struct daemon *d)
+{
+	if ((long)(now_us() / 1000000 / 86400) != d->today)
+		d->stored_today = 0;
+	size_t failing = 0;
+	for (size_t i = 0; i < d->n_feeds; i++)
+		failing += d->feeds[i]->errors > 0;
+	d->failing = failing;
+	uint64_t spooled = store_spooled(d->store);
+	char spool[96] = "";
+	if (store_spool_full(d->store))
+		snprintf(spool, sizeof spool, ", SPOOL FULL (%llu items): new articles refused",
+			 (unsigned long long)spooled);
+	else if (spooled)
+		snprintf(spool, sizeof spool, ", %llu items spooled until the database is back",
+			 (unsigned long long)spooled);
+	bool unusable = false;
+	const char *problem = store_problem(d->store, &unusable);
+	char db[200] = "";
+	if (problem)
+		snprintf(db, sizeof db, ", %s: %.150s",
+			 unusable			      ? "DATABASE REFUSES WRITES"
+				 : store_stalls(d->store) > 0 ? "DATABASE STALLED"
+							      : "database failing",
+			 problem);
+	notify_status("%zu feeds, %zu polls and %zu pages in flight, %zu articles stored today, "
+		      "%zu failing%s%s",
+		      d->n_feeds, d->polls_active, pages_in_flight(d->pages), d->stored_today,
+		      failing, spool, db);
+}
+
+/* ---- finishing ----------------------------------------------------------- */
+
+static bool once_done(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_feeds; i++)
+		if (!d->feeds[i]->polled && !d->feeds[i]->disabled_reason)
+			return false;
+	return d->polls_active == 0 && store_backlog(d->store) == 0 &&
+		store_spooled(d->store) == 0 && pages_idle(d->pages);
+}
+
+void daemon_on_check_done(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct daemon *d = w->data;
+	ev_idle_stop(loop, w);
+	/* With the database away, what is accepted is in the spool, and the
+	 * rest (registrations, claims) is not worth waiting for. */
+	bool stored = store_backlog(d->store) == 0 ||
+		(!store_ready(d->store) && store_unspooled(d->store) == 0);
+	bool drained = d->polls_active == 0 && stored && pages_idle(d->pages);
+	if ((d->mode == DAEMON_ONCE && once_done(d)) || (d->stopping && drained))
+		ev_break(loop, EVBREAK_ALL);
+}
+
+void daemon_check_done(struct daemon *d)
+{
+	if (d->mode == DAEMON_ONCE || d->stopping)
+		ev_idle_start(d->loop, &d->check_done);
+}
