@@ -116,12 +116,7 @@ enum spooled store_spool_item(struct store *s, struct item *it)
 				   spool_dir(s->spool));
 		s->spool_announced = true;
 		s->spool_full = false;
-		it->next = NULL;
-		if (s->sync_tail)
-			s->sync_tail->next = it;
-		else
-			s->sync_head = it;
-		s->sync_tail = it;
+		list_push_back(&s->syncing, &it->link);
 		s->n_syncing++;
 		ev_prepare_start(s->loop, &s->syncer);
 		buf_free(&err);
@@ -150,23 +145,22 @@ static void on_syncer(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct store *s = w->data;
 	ev_prepare_stop(loop, w);
-	struct item *it = s->sync_head;
-	s->sync_head = s->sync_tail = NULL;
+	struct list synced = s->syncing;
+	s->syncing = (struct list){0};
 	s->n_syncing = 0;
+	struct list_link *l;
 	struct buf err;
 	buf_init(&err);
 	if (spool_sync(s->spool, &err) != 0) {
 		LOG_ERR("spool: %s; the items wait in memory instead", buf_str(&err));
-		for (struct item *nx; it; it = nx) {
-			nx = it->next;
-			store_push_back(s, it);
-		}
+		while ((l = list_pop_front(&synced)))
+			store_push_back(s, LIST_ENTRY(l, struct item, link));
 		buf_free(&err);
 		return;
 	}
 	buf_free(&err);
-	for (struct item *nx; it; it = nx) {
-		nx = it->next;
+	while ((l = list_pop_front(&synced))) {
+		struct item *it = LIST_ENTRY(l, struct item, link);
 		/* A record read back and spooled again: the new copy stands in
 		 * for the old. */
 		if (it->from_spool)
@@ -198,7 +192,7 @@ static void on_syncer(struct ev_loop *loop, ev_prepare *w, int revents)
 
 void store_spool_queued(struct store *s)
 {
-	struct item *keep_head = NULL, *keep_tail = NULL;
+	struct list keep = {0};
 	size_t kept = 0, spooled = 0;
 	struct item *it;
 	while ((it = store_pop_front(s))) {
@@ -209,16 +203,10 @@ void store_spool_queued(struct store *s)
 				continue;
 			}
 		}
-		it->next = NULL;
-		if (keep_tail)
-			keep_tail->next = it;
-		else
-			keep_head = it;
-		keep_tail = it;
+		list_push_back(&keep, &it->link);
 		kept++;
 	}
-	s->head = keep_head;
-	s->tail = keep_tail;
+	s->queue = keep;
 	s->n_queued = kept;
 	s->reg_last = NULL;
 	if (spooled)
@@ -298,10 +286,9 @@ int store_spool_init(struct store *s)
 void store_spool_close(struct store *s)
 {
 	ev_prepare_stop(s->loop, &s->syncer);
-	for (struct item *it = s->sync_head, *nx; it; it = nx) {
-		nx = it->next;
-		store_item_free(it);
-	}
+	struct list_link *l;
+	while ((l = list_pop_front(&s->syncing)))
+		store_item_free(LIST_ENTRY(l, struct item, link));
 	spool_close(s->spool);
 	buf_free(&s->rec);
 }
@@ -330,7 +317,7 @@ size_t store_unspooled(const struct store *s)
 	if (!s->spool)
 		return store_backlog(s);
 	size_t n = 0;
-	for (const struct item *it = s->head; it; it = it->next)
+	LIST_FOREACH (it, &s->queue, const struct item, link)
 		n += spoolable(it) && !it->from_spool;
 	for (size_t i = 0; i < s->sent_count; i++) {
 		const struct cmd *c = sent_at(s, i);
@@ -348,7 +335,7 @@ size_t store_spool_all(struct store *s)
 	size_t missed = 0;
 	struct buf err;
 	buf_init(&err);
-	for (struct item *it = s->head; it; it = it->next)
+	LIST_FOREACH (it, &s->queue, struct item, link)
 		missed += !spool_copy(s, it, &err);
 	for (size_t i = 0; i < s->sent_count; i++) {
 		const struct cmd *c = sent_at(s, i);
