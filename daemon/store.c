@@ -211,6 +211,24 @@ void store_item_describe(const struct item *it, char *out, size_t n)
 	}
 }
 
+void store_tell_article(const struct store *s, const struct store_article *a, enum store_outcome o)
+{
+	if (s->h.on_article)
+		s->h.on_article(s->h.ctx, a, o);
+}
+
+void store_tell_poll(const struct store *s, const struct store_poll *p, bool ok)
+{
+	if (s->h.on_poll)
+		s->h.on_poll(s->h.ctx, p, ok);
+}
+
+void store_tell_page(const struct item *it, enum store_page_outcome o, int revision)
+{
+	if (it->done.page)
+		it->done.page(it->done_ctx, it->u.page, o, revision);
+}
+
 void store_push_back(struct store *s, struct item *it)
 {
 	list_push_back(&s->queue, &it->link);
@@ -345,8 +363,7 @@ int store_submit_article(struct store *s, struct store_article *a)
 	} else if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash),
 				a->feed) == DEDUP_SAME) {
 		s->stats.duplicates++;
-		if (s->h.on_article)
-			s->h.on_article(s->h.ctx, a, STORE_DUPLICATE);
+		store_tell_article(s, a, STORE_DUPLICATE);
 		store_article_free(a);
 		return STORE_DUPLICATE;
 	}

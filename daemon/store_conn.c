@@ -500,8 +500,7 @@ static void send_batch(struct store *s)
 			if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash),
 					 a->feed) == DEDUP_SAME) {
 				s->stats.duplicates++;
-				if (s->h.on_article)
-					s->h.on_article(s->h.ctx, a, STORE_DUPLICATE);
+				store_tell_article(s, a, STORE_DUPLICATE);
 				store_item_free(it);
 				continue;
 			}

@@ -275,6 +275,11 @@ struct item *store_item_new(struct store *s, enum item_kind kind);
 void store_item_free(struct item *it);
 /* What an item is, for log lines. */
 void store_item_describe(const struct item *it, char *out, size_t n);
+/* Tell an article's, a poll record's or a page's owner how it ended, if
+ * that owner asked to be told (the handler or callback is set). */
+void store_tell_article(const struct store *s, const struct store_article *a, enum store_outcome o);
+void store_tell_poll(const struct store *s, const struct store_poll *p, bool ok);
+void store_tell_page(const struct item *it, enum store_page_outcome o, int revision);
 void store_push_back(struct store *s, struct item *it);
 /* Puts items[0..n) back at the front, in that order. */
 void store_push_front(struct store *s, struct item **items, size_t n);

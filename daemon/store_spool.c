@@ -82,20 +82,17 @@ static void refuse(struct store *s, struct item *it)
 	store_item_describe(it, what, sizeof what);
 	switch (it->kind) {
 	case ITEM_ARTICLE:
-		if (s->h.on_article)
-			s->h.on_article(s->h.ctx, it->u.article, STORE_FULL);
+		store_tell_article(s, it->u.article, STORE_FULL);
 		break;
 	case ITEM_POLL:
 		LOG_WARN("database: the %s is dropped: the spool is full", what);
-		if (s->h.on_poll)
-			s->h.on_poll(s->h.ctx, it->u.poll, false);
+		store_tell_poll(s, it->u.poll, false);
 		break;
 	case ITEM_PAGE:
 		LOG_WARN("database: the %s is dropped: the spool is full; the page comes due "
 			 "again when its claim lapses",
 			 what);
-		if (it->done.page)
-			it->done.page(it->done_ctx, it->u.page, STORE_PAGE_REJECTED, 0);
+		store_tell_page(it, STORE_PAGE_REJECTED, 0);
 		break;
 	default:
 		break;
@@ -171,17 +168,14 @@ static void on_syncer(struct ev_loop *loop, ev_prepare *w, int revents)
 			struct store_article *a = it->u.article;
 			dedup_remember(s->dedup, a->source, a->news_id, hash64(a->content_hash),
 				       a->feed);
-			if (s->h.on_article)
-				s->h.on_article(s->h.ctx, a, STORE_SPOOLED);
+			store_tell_article(s, a, STORE_SPOOLED);
 			break;
 		}
 		case ITEM_POLL:
-			if (s->h.on_poll)
-				s->h.on_poll(s->h.ctx, it->u.poll, true);
+			store_tell_poll(s, it->u.poll, true);
 			break;
 		case ITEM_PAGE:
-			if (it->done.page)
-				it->done.page(it->done_ctx, it->u.page, STORE_PAGE_SPOOLED, 0);
+			store_tell_page(it, STORE_PAGE_SPOOLED, 0);
 			break;
 		default:
 			break;
