@@ -24,6 +24,7 @@
 #include "fetch_int.h"
 
 #include "feedd/charset.h"
+#include "feedd/list.h"
 #include "feedd/log.h"
 #include "feedd/util.h"
 
@@ -41,7 +42,7 @@
 /* One ev_io per socket libcurl wants watched. */
 struct sock {
 	ev_io io;
-	struct sock *prev, *next;
+	struct list_link link; /* in the fetcher's socks */
 };
 
 struct fetcher {
@@ -52,8 +53,8 @@ struct fetcher {
 	void *ctx;
 	CURLM *multi;
 	ev_timer timer;
-	struct sock *socks;
-	struct transfer *head, *tail; /* in flight, oldest first */
+	struct list socks;
+	struct list transfers; /* in flight, oldest first */
 	size_t n;
 	uint64_t next_seq;
 	int depth;		     /* done callbacks running */
@@ -161,7 +162,7 @@ static bool budget_allows(struct fetch_budget *b, const struct transfer *t, size
 	struct need *v = xcalloc(n ? n : 1, sizeof *v);
 	n = 0;
 	for (struct fetcher *f = b->fetchers; f; f = f->budget_next) {
-		for (struct transfer *u = f->head; u; u = u->next) {
+		LIST_FOREACH (u, &f->transfers, struct transfer, link) {
 			size_t held = u == t ? want : u->reserved;
 			v[n].held = held;
 			v[n].need = u->reserve_cap - held;
@@ -386,27 +387,13 @@ static char *describe(const struct fetcher *f, const struct transfer *t, CURLcod
 
 static void link_transfer(struct fetcher *f, struct transfer *t)
 {
-	t->prev = f->tail;
-	t->next = NULL;
-	if (f->tail)
-		f->tail->next = t;
-	else
-		f->head = t;
-	f->tail = t;
+	list_push_back(&f->transfers, &t->link);
 	f->n++;
 }
 
 static void unlink_transfer(struct fetcher *f, struct transfer *t)
 {
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		f->head = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	else
-		f->tail = t->prev;
-	t->prev = t->next = NULL;
+	list_remove(&f->transfers, &t->link);
 	f->n--;
 }
 
@@ -527,12 +514,7 @@ static void complete(struct fetcher *f, struct transfer *t, CURLcode rc, bool ca
 static void sock_free(struct fetcher *f, struct sock *s)
 {
 	ev_io_stop(f->loop, &s->io);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		f->socks = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	list_remove(&f->socks, &s->link);
 	free(s);
 }
 
@@ -582,7 +564,9 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct fetcher *f = w->data;
-	for (struct transfer *t = f->head; t && f->n_paused; t = t->next) {
+	LIST_FOREACH (t, &f->transfers, struct transfer, link) {
+		if (!f->n_paused)
+			break;
 		if (!t->paused)
 			continue;
 		t->paused = false;
@@ -607,10 +591,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 		s = xcalloc(1, sizeof *s);
 		ev_init(&s->io, on_io);
 		s->io.data = f;
-		s->next = f->socks;
-		if (f->socks)
-			f->socks->prev = s;
-		f->socks = s;
+		list_push_front(&f->socks, &s->link);
 		curl_multi_assign(f->multi, fd, s);
 	}
 	if (ev_is_active(&s->io) && s->io.fd == fd &&
@@ -687,16 +668,16 @@ struct fetcher *fetch_new(struct ev_loop *loop, const struct fetch_config *cfg, 
  * look at. */
 static void teardown(struct fetcher *f)
 {
-	while (f->head) {
-		struct transfer *t = f->head;
+	struct transfer *t;
+	while ((t = LIST_FIRST(&f->transfers, struct transfer, link))) {
 		unlink_transfer(f, t);
 		curl_multi_remove_handle(f->multi, t->easy);
 		transfer_free(t);
 	}
 	curl_multi_cleanup(f->multi);
 	f->multi = NULL;
-	while (f->socks)
-		sock_free(f, f->socks);
+	while (!list_empty(&f->socks))
+		sock_free(f, LIST_FIRST(&f->socks, struct sock, link));
 	ev_timer_stop(f->loop, &f->timer);
 	ev_timer_stop(f->loop, &f->resume);
 	if (f->budget) {
@@ -733,8 +714,9 @@ void fetch_cancel_all(struct fetcher *f)
 		return;
 	/* Only what is in flight now: done callbacks may start more. */
 	uint64_t limit = f->next_seq;
-	while (!f->dead && f->head && f->head->seq < limit)
-		complete(f, f->head, CURLE_OK, true);
+	struct transfer *t;
+	while (!f->dead && (t = LIST_FIRST(&f->transfers, struct transfer, link)) && t->seq < limit)
+		complete(f, t, CURLE_OK, true);
 	if (f->dead && f->depth == 0)
 		free(f);
 }

@@ -20,6 +20,7 @@
 #define FEEDD_FETCH_INT_H
 
 #include "feedd/fetch.h"
+#include "feedd/list.h"
 
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -60,7 +61,7 @@ struct transfer {
 	struct fetcher *budget_of; /* the fetcher, when it has a budget */
 	char *refused_host;	   /* the host fetch_on_prereq refused ... */
 	bool refused_redirect;	   /* ... as a redirect's */
-	struct transfer *prev, *next;
+	struct list_link link;	   /* in the fetcher's transfers */
 };
 
 /* ---- fetch_headers.c ------------------------------------------------------ */

@@ -9,6 +9,7 @@
  */
 #include "feedd/hostgate.h"
 
+#include "feedd/list.h"
 #include "feedd/util.h"
 
 #include <stdint.h>
@@ -20,7 +21,7 @@ struct hostgate_host {
 	int in_flight;
 	double last_start; /* the time of the last hostgate_take */
 	bool started;	   /* last_start is set */
-	struct hostgate_ticket *head, *tail;
+	struct list line;  /* of waiting tickets, first come first */
 	size_t n_waiting;
 	struct hostgate_host *chain;
 };
@@ -145,29 +146,15 @@ void hostgate_wait(struct hostgate *g, struct hostgate_ticket *t, struct hostgat
 {
 	t->host = h;
 	t->waiting = true;
-	t->next = NULL;
-	t->prev = h->tail;
-	if (h->tail)
-		h->tail->next = t;
-	else
-		h->head = t;
-	h->tail = t;
+	list_push_back(&h->line, &t->link);
 	h->n_waiting++;
 }
 
 /* Takes t out of its host's line. */
 static void unlink_waiter(struct hostgate_host *h, struct hostgate_ticket *t)
 {
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		h->head = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	else
-		h->tail = t->prev;
+	list_remove(&h->line, &t->link);
 	h->n_waiting--;
-	t->prev = t->next = NULL;
 	t->waiting = false;
 	t->host = NULL;
 }
@@ -183,7 +170,7 @@ void hostgate_leave(struct hostgate *g, struct hostgate_ticket *t)
 	}
 	t->host = NULL;
 	h->in_flight--;
-	struct hostgate_ticket *first = h->head;
+	struct hostgate_ticket *first = LIST_FIRST(&h->line, struct hostgate_ticket, link);
 	if (!first || h->in_flight >= g->limit || !g->wake)
 		return;
 	/* Out of the line before the call: the woken one may start at once,
@@ -196,8 +183,9 @@ void hostgate_drop_waiting(struct hostgate *g)
 {
 	for (size_t i = 0; i < g->n_buckets; i++)
 		for (struct hostgate_host *h = g->buckets[i]; h; h = h->chain)
-			while (h->head)
-				unlink_waiter(h, h->head);
+			while (!list_empty(&h->line))
+				unlink_waiter(h,
+					      LIST_FIRST(&h->line, struct hostgate_ticket, link));
 }
 
 int hostgate_in_flight(const struct hostgate_host *h)

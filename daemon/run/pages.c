@@ -17,6 +17,7 @@
 #include "feedd/fetch.h"
 #include "feedd/hostgate.h"
 #include "feedd/jitter.h"
+#include "feedd/list.h"
 #include "feedd/log.h"
 #include "feedd/util.h"
 
@@ -41,20 +42,20 @@
 struct job {
 	char *source, *news_id, *url;
 	int visits, attempts;
-	struct job *next;
+	struct list_link link; /* in its queue's jobs */
 };
 
 /* The claimed pages of one source, oldest first. */
 struct queue {
 	char *source;
-	struct job *head, *tail;
+	struct list jobs;
 };
 
 struct visit {
 	struct pages *p;
 	struct job *job;
 	struct hostgate_ticket gate; /* holds a connection to the page's host */
-	struct visit *prev, *next;   /* in flight */
+	struct list_link link;	     /* in the visits in flight */
 };
 
 struct pages {
@@ -68,7 +69,7 @@ struct pages {
 	size_t n_queues, next_queue;
 	size_t queued, in_flight, recording;
 	struct hostgate *gate; /* per-host connections and page_delay */
-	struct visit *visits;  /* in flight */
+	struct list visits;    /* in flight */
 	bool claiming;
 	/* once: whether pages may still be due; a claim that comes back short
 	 * with no article stored since it was sent says they are not. */
@@ -96,12 +97,11 @@ static void job_free(struct job *j)
 
 static void queue_clear(struct pages *p, struct queue *q)
 {
-	for (struct job *j = q->head, *nx; j; j = nx) {
-		nx = j->next;
-		job_free(j);
+	struct list_link *l;
+	while ((l = list_pop_front(&q->jobs))) {
+		job_free(LIST_ENTRY(l, struct job, link));
 		p->queued--;
 	}
-	q->head = q->tail = NULL;
 }
 
 static struct queue *queue_find(struct pages *p, const char *source)
@@ -259,16 +259,6 @@ static void extract_fetched(struct pages *p, const struct job *j, const struct c
 	buf_free(&err);
 }
 
-static void unlink_visit(struct pages *p, struct visit *v)
-{
-	if (v->prev)
-		v->prev->next = v->next;
-	else
-		p->visits = v->next;
-	if (v->next)
-		v->next->prev = v->prev;
-}
-
 static void on_fetched(void *ctx, struct fetch_result *r)
 {
 	struct pages *p = ctx;
@@ -276,7 +266,7 @@ static void on_fetched(void *ctx, struct fetch_result *r)
 	struct job *j = v->job;
 	hostgate_leave(p->gate, &v->gate);
 	p->in_flight--;
-	unlink_visit(p, v);
+	list_remove(&p->visits, &v->link);
 	const struct cfg_source *src = cfg_source_find(p->cfg, j->source);
 	if (src && src->articles == CFG_ARTICLES_FETCH)
 		extract_fetched(p, j, src, r);
@@ -315,23 +305,15 @@ static void start_visit(struct pages *p, struct job *j, const struct cfg_source 
 	}
 	hostgate_take(p->gate, &v->gate, h, ev_now(p->loop));
 	p->in_flight++;
-	v->next = p->visits;
-	if (p->visits)
-		p->visits->prev = v;
-	p->visits = v;
+	list_push_front(&p->visits, &v->link);
 	LOG_DEBUG("article %s/%s: fetching %s%s", j->source, j->news_id, j->url,
 		  j->visits ? " again" : "");
 }
 
 static struct job *pop(struct pages *p, struct queue *q)
 {
-	struct job *j = q->head;
-	q->head = j->next;
-	if (!q->head)
-		q->tail = NULL;
-	j->next = NULL;
 	p->queued--;
-	return j;
+	return LIST_ENTRY(list_pop_front(&q->jobs), struct job, link);
 }
 
 /* Starts what may start, taking the sources in turn. */
@@ -345,12 +327,13 @@ static void dispatch(struct pages *p)
 	while (p->queued && p->in_flight < max && blocked < p->n_queues) {
 		struct queue *q = &p->queues[p->next_queue];
 		p->next_queue = (p->next_queue + 1) % p->n_queues;
-		const struct cfg_source *src = q->head ? cfg_source_find(p->cfg, q->source) : NULL;
+		const struct cfg_source *src =
+			list_empty(&q->jobs) ? NULL : cfg_source_find(p->cfg, q->source);
 		if (!src) {
 			blocked++;
 			continue;
 		}
-		struct job *j = q->head;
+		struct job *j = LIST_FIRST(&q->jobs, struct job, link);
 		char *host = j->url ? url_host(j->url) : NULL;
 		if (!host || !host_allowed(src, host)) {
 			struct buf why;
@@ -442,11 +425,7 @@ static void on_visits(void *ctx, const struct store_visit *v, size_t n, bool ok)
 		j->url = v[i].url ? xstrdup(v[i].url) : NULL;
 		j->visits = v[i].visits;
 		j->attempts = v[i].attempts;
-		if (q->tail)
-			q->tail->next = j;
-		else
-			q->head = j;
-		q->tail = j;
+		list_push_back(&q->jobs, &j->link);
 		p->queued++;
 	}
 	if (n)
@@ -515,7 +494,7 @@ void pages_set_config(struct pages *p, const struct cfg *cfg)
 		struct queue *old = queue_find(p, src->name);
 		if (old) {
 			queues[n] = *old;
-			old->head = old->tail = NULL;
+			old->jobs = (struct list){0};
 			old->source = NULL;
 		} else {
 			queues[n].source = xstrdup(src->name);
@@ -598,7 +577,9 @@ void pages_stop(struct pages *p)
 	const char **sources = xcalloc(p->queued ? p->queued : 1, sizeof *sources);
 	const char **ids = xcalloc(p->queued ? p->queued : 1, sizeof *ids);
 	for (size_t i = 0; i < p->n_queues; i++) {
-		for (struct job *j = p->queues[i].head; j && n < p->queued; j = j->next) {
+		LIST_FOREACH (j, &p->queues[i].jobs, struct job, link) {
+			if (n >= p->queued)
+				break;
 			sources[n] = j->source;
 			ids[n++] = j->news_id;
 		}
@@ -636,8 +617,9 @@ void pages_free(struct pages *p)
 	ev_timer_stop(p->loop, &p->delay);
 	/* fetch_free does not call back: free the visits it held. */
 	fetch_free(p->fetcher);
-	for (struct visit *v = p->visits, *nx; v; v = nx) {
-		nx = v->next;
+	struct list_link *l;
+	while ((l = list_pop_front(&p->visits))) {
+		struct visit *v = LIST_ENTRY(l, struct visit, link);
 		job_free(v->job);
 		free(v);
 	}

@@ -211,14 +211,27 @@ void store_item_describe(const struct item *it, char *out, size_t n)
 	}
 }
 
+void store_tell_article(const struct store *s, const struct store_article *a, enum store_outcome o)
+{
+	if (s->h.on_article)
+		s->h.on_article(s->h.ctx, a, o);
+}
+
+void store_tell_poll(const struct store *s, const struct store_poll *p, bool ok)
+{
+	if (s->h.on_poll)
+		s->h.on_poll(s->h.ctx, p, ok);
+}
+
+void store_tell_page(const struct item *it, enum store_page_outcome o, int revision)
+{
+	if (it->done.page)
+		it->done.page(it->done_ctx, it->u.page, o, revision);
+}
+
 void store_push_back(struct store *s, struct item *it)
 {
-	it->next = NULL;
-	if (s->tail)
-		s->tail->next = it;
-	else
-		s->head = it;
-	s->tail = it;
+	list_push_back(&s->queue, &it->link);
 	s->n_queued++;
 }
 
@@ -227,25 +240,18 @@ void store_push_front(struct store *s, struct item **items, size_t n)
 {
 	s->reg_last = NULL;
 	for (size_t i = n; i-- > 0;) {
-		items[i]->next = s->head;
-		s->head = items[i];
-		if (!s->tail)
-			s->tail = items[i];
+		list_push_front(&s->queue, &items[i]->link);
 		s->n_queued++;
 	}
 }
 
 struct item *store_pop_front(struct store *s)
 {
-	struct item *it = s->head;
+	struct item *it = LIST_ENTRY(list_pop_front(&s->queue), struct item, link);
 	if (!it)
 		return NULL;
-	s->head = it->next;
-	if (!s->head)
-		s->tail = NULL;
 	if (it == s->reg_last)
 		s->reg_last = NULL;
-	it->next = NULL;
 	s->n_queued--;
 	return it;
 }
@@ -263,18 +269,14 @@ static bool is_registration(const struct item *it)
 static void push_registration(struct store *s, struct item *it)
 {
 	struct item *prev = s->reg_last;
-	if (!prev)
-		for (struct item *x = s->head; x && is_registration(x); x = x->next)
+	if (!prev) {
+		LIST_FOREACH (x, &s->queue, struct item, link) {
+			if (!is_registration(x))
+				break;
 			prev = x;
-	if (prev) {
-		it->next = prev->next;
-		prev->next = it;
-	} else {
-		it->next = s->head;
-		s->head = it;
+		}
 	}
-	if (!it->next)
-		s->tail = it;
+	list_insert_after(&s->queue, prev ? &prev->link : NULL, &it->link);
 	s->reg_last = it;
 	s->n_queued++;
 }
@@ -361,8 +363,7 @@ int store_submit_article(struct store *s, struct store_article *a)
 	} else if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash),
 				a->feed) == DEDUP_SAME) {
 		s->stats.duplicates++;
-		if (s->h.on_article)
-			s->h.on_article(s->h.ctx, a, STORE_DUPLICATE);
+		store_tell_article(s, a, STORE_DUPLICATE);
 		store_article_free(a);
 		return STORE_DUPLICATE;
 	}

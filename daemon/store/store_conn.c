@@ -471,13 +471,13 @@ static void send_batch(struct store *s)
 {
 	struct batch *b = batch_new(false);
 	b->sent_at = ev_now(s->loop);
-	size_t max = s->head->solo ? 1 : (size_t)s->cfg.batch_size;
+	size_t max = store_first(s)->solo ? 1 : (size_t)s->cfg.batch_size;
 	b->items = xmalloc(max * sizeof *b->items);
 	bool failed = false;
 	/* Consecutive polls wait in b->items from polls_at on and go as one
 	 * statement when something else comes, or the batch ends. */
 	size_t polls_at = SIZE_MAX;
-	while (b->n < max && s->head && (b->n == 0 || !s->head->solo)) {
+	while (b->n < max && store_first(s) && (b->n == 0 || !store_first(s)->solo)) {
 		struct item *it = store_pop_front(s);
 		if (it->kind == ITEM_POLL && max > 1) {
 			if (polls_at == SIZE_MAX)
@@ -500,8 +500,7 @@ static void send_batch(struct store *s)
 			if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash),
 					 a->feed) == DEDUP_SAME) {
 				s->stats.duplicates++;
-				if (s->h.on_article)
-					s->h.on_article(s->h.ctx, a, STORE_DUPLICATE);
+				store_tell_article(s, a, STORE_DUPLICATE);
 				store_item_free(it);
 				continue;
 			}
@@ -584,14 +583,14 @@ static void dispatch(struct store *s)
 		send_settle(s);
 	if (s->state == ST_READY)
 		store_spool_refill(s);
-	while (s->state == ST_READY && s->head &&
+	while (s->state == ST_READY && store_first(s) &&
 	       s->batches_in_flight < s->cfg.max_batches_in_flight) {
-		bool full = s->n_queued >= (size_t)s->cfg.batch_size || s->head->solo;
+		bool full = s->n_queued >= (size_t)s->cfg.batch_size || store_first(s)->solo;
 		if (!full && s->batches_in_flight > 0) {
 			/* A partial batch waits for company while others are
 			 * in flight, but never longer than batch_delay. */
-			double wait = s->head->queued_at + (double)s->cfg.batch_delay_ms / 1000.0 -
-				ev_now(s->loop);
+			double wait = store_first(s)->queued_at +
+				(double)s->cfg.batch_delay_ms / 1000.0 - ev_now(s->loop);
 			if (wait > 0) {
 				if (!ev_is_active(&s->kick)) {
 					ev_timer_set(&s->kick, wait, 0.);

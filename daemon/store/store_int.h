@@ -18,6 +18,7 @@
 #define FEEDD_STORE_INT_H
 
 #include "feedd/jitter.h"
+#include "feedd/list.h"
 #include "feedd/spool.h"
 #include "feedd/store.h"
 #include "feedd/util.h"
@@ -90,7 +91,7 @@ struct item {
 	enum store_page_outcome page_outcome;
 	int revision;
 	bool failed;
-	struct item *next;
+	struct list_link link; /* in the queue or the sync list */
 };
 
 struct batch {
@@ -145,7 +146,7 @@ struct store {
 	struct jitter *jitter; /* the backoff's: cfg.jitter or own_jitter */
 	struct jitter own_jitter;
 
-	struct item *head, *tail; /* queued, not sent */
+	struct list queue; /* of items queued, not sent */
 	size_t n_queued;
 	/* The last of the registrations at the head of the queue (see
 	 * push_registration); NULL: unknown, walk. */
@@ -168,7 +169,7 @@ struct store {
 	 * appended wait in the sync list until the next loop iteration syncs
 	 * them (one fdatasync for all), and only then count as accepted. */
 	struct spool *spool;
-	struct item *sync_head, *sync_tail;
+	struct list syncing;
 	size_t n_syncing;
 	ev_prepare syncer;
 	bool spool_full, spool_announced;
@@ -274,10 +275,20 @@ struct item *store_item_new(struct store *s, enum item_kind kind);
 void store_item_free(struct item *it);
 /* What an item is, for log lines. */
 void store_item_describe(const struct item *it, char *out, size_t n);
+/* Tell an article's, a poll record's or a page's owner how it ended, if
+ * that owner asked to be told (the handler or callback is set). */
+void store_tell_article(const struct store *s, const struct store_article *a, enum store_outcome o);
+void store_tell_poll(const struct store *s, const struct store_poll *p, bool ok);
+void store_tell_page(const struct item *it, enum store_page_outcome o, int revision);
 void store_push_back(struct store *s, struct item *it);
 /* Puts items[0..n) back at the front, in that order. */
 void store_push_front(struct store *s, struct item **items, size_t n);
 struct item *store_pop_front(struct store *s);
+/* The first item queued, or NULL. */
+static inline struct item *store_first(const struct store *s)
+{
+	return LIST_FIRST(&s->queue, struct item, link);
+}
 void store_claim_rows_free(struct claim *c);
 /* A news ID and tags within what the database's indexes take. */
 void store_bound_news_id(char **id);

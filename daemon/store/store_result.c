@@ -197,18 +197,14 @@ static void item_done(struct store *s, struct item *it, bool ok)
 				       a->feed);
 		if (ok && it->outcome == STORE_INSERTED)
 			s->session_inserted++;
-		if (s->h.on_article)
-			s->h.on_article(s->h.ctx, a, ok ? it->outcome : STORE_REJECTED);
+		store_tell_article(s, a, ok ? it->outcome : STORE_REJECTED);
 		break;
 	}
 	case ITEM_POLL:
-		if (s->h.on_poll)
-			s->h.on_poll(s->h.ctx, it->u.poll, ok);
+		store_tell_poll(s, it->u.poll, ok);
 		break;
 	case ITEM_PAGE:
-		if (it->done.page)
-			it->done.page(it->done_ctx, it->u.page,
-				      ok ? it->page_outcome : STORE_PAGE_REJECTED, it->revision);
+		store_tell_page(it, ok ? it->page_outcome : STORE_PAGE_REJECTED, it->revision);
 		break;
 	case ITEM_CLAIM:
 		if (it->done.visits)

@@ -82,20 +82,17 @@ static void refuse(struct store *s, struct item *it)
 	store_item_describe(it, what, sizeof what);
 	switch (it->kind) {
 	case ITEM_ARTICLE:
-		if (s->h.on_article)
-			s->h.on_article(s->h.ctx, it->u.article, STORE_FULL);
+		store_tell_article(s, it->u.article, STORE_FULL);
 		break;
 	case ITEM_POLL:
 		LOG_WARN("database: the %s is dropped: the spool is full", what);
-		if (s->h.on_poll)
-			s->h.on_poll(s->h.ctx, it->u.poll, false);
+		store_tell_poll(s, it->u.poll, false);
 		break;
 	case ITEM_PAGE:
 		LOG_WARN("database: the %s is dropped: the spool is full; the page comes due "
 			 "again when its claim lapses",
 			 what);
-		if (it->done.page)
-			it->done.page(it->done_ctx, it->u.page, STORE_PAGE_REJECTED, 0);
+		store_tell_page(it, STORE_PAGE_REJECTED, 0);
 		break;
 	default:
 		break;
@@ -116,12 +113,7 @@ enum spooled store_spool_item(struct store *s, struct item *it)
 				   spool_dir(s->spool));
 		s->spool_announced = true;
 		s->spool_full = false;
-		it->next = NULL;
-		if (s->sync_tail)
-			s->sync_tail->next = it;
-		else
-			s->sync_head = it;
-		s->sync_tail = it;
+		list_push_back(&s->syncing, &it->link);
 		s->n_syncing++;
 		ev_prepare_start(s->loop, &s->syncer);
 		buf_free(&err);
@@ -150,23 +142,22 @@ static void on_syncer(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct store *s = w->data;
 	ev_prepare_stop(loop, w);
-	struct item *it = s->sync_head;
-	s->sync_head = s->sync_tail = NULL;
+	struct list synced = s->syncing;
+	s->syncing = (struct list){0};
 	s->n_syncing = 0;
+	struct list_link *l;
 	struct buf err;
 	buf_init(&err);
 	if (spool_sync(s->spool, &err) != 0) {
 		LOG_ERR("spool: %s; the items wait in memory instead", buf_str(&err));
-		for (struct item *nx; it; it = nx) {
-			nx = it->next;
-			store_push_back(s, it);
-		}
+		while ((l = list_pop_front(&synced)))
+			store_push_back(s, LIST_ENTRY(l, struct item, link));
 		buf_free(&err);
 		return;
 	}
 	buf_free(&err);
-	for (struct item *nx; it; it = nx) {
-		nx = it->next;
+	while ((l = list_pop_front(&synced))) {
+		struct item *it = LIST_ENTRY(l, struct item, link);
 		/* A record read back and spooled again: the new copy stands in
 		 * for the old. */
 		if (it->from_spool)
@@ -177,17 +168,14 @@ static void on_syncer(struct ev_loop *loop, ev_prepare *w, int revents)
 			struct store_article *a = it->u.article;
 			dedup_remember(s->dedup, a->source, a->news_id, hash64(a->content_hash),
 				       a->feed);
-			if (s->h.on_article)
-				s->h.on_article(s->h.ctx, a, STORE_SPOOLED);
+			store_tell_article(s, a, STORE_SPOOLED);
 			break;
 		}
 		case ITEM_POLL:
-			if (s->h.on_poll)
-				s->h.on_poll(s->h.ctx, it->u.poll, true);
+			store_tell_poll(s, it->u.poll, true);
 			break;
 		case ITEM_PAGE:
-			if (it->done.page)
-				it->done.page(it->done_ctx, it->u.page, STORE_PAGE_SPOOLED, 0);
+			store_tell_page(it, STORE_PAGE_SPOOLED, 0);
 			break;
 		default:
 			break;
@@ -198,7 +186,7 @@ static void on_syncer(struct ev_loop *loop, ev_prepare *w, int revents)
 
 void store_spool_queued(struct store *s)
 {
-	struct item *keep_head = NULL, *keep_tail = NULL;
+	struct list keep = {0};
 	size_t kept = 0, spooled = 0;
 	struct item *it;
 	while ((it = store_pop_front(s))) {
@@ -209,16 +197,10 @@ void store_spool_queued(struct store *s)
 				continue;
 			}
 		}
-		it->next = NULL;
-		if (keep_tail)
-			keep_tail->next = it;
-		else
-			keep_head = it;
-		keep_tail = it;
+		list_push_back(&keep, &it->link);
 		kept++;
 	}
-	s->head = keep_head;
-	s->tail = keep_tail;
+	s->queue = keep;
 	s->n_queued = kept;
 	s->reg_last = NULL;
 	if (spooled)
@@ -298,10 +280,9 @@ int store_spool_init(struct store *s)
 void store_spool_close(struct store *s)
 {
 	ev_prepare_stop(s->loop, &s->syncer);
-	for (struct item *it = s->sync_head, *nx; it; it = nx) {
-		nx = it->next;
-		store_item_free(it);
-	}
+	struct list_link *l;
+	while ((l = list_pop_front(&s->syncing)))
+		store_item_free(LIST_ENTRY(l, struct item, link));
 	spool_close(s->spool);
 	buf_free(&s->rec);
 }
@@ -330,7 +311,7 @@ size_t store_unspooled(const struct store *s)
 	if (!s->spool)
 		return store_backlog(s);
 	size_t n = 0;
-	for (const struct item *it = s->head; it; it = it->next)
+	LIST_FOREACH (it, &s->queue, const struct item, link)
 		n += spoolable(it) && !it->from_spool;
 	for (size_t i = 0; i < s->sent_count; i++) {
 		const struct cmd *c = sent_at(s, i);
@@ -348,7 +329,7 @@ size_t store_spool_all(struct store *s)
 	size_t missed = 0;
 	struct buf err;
 	buf_init(&err);
-	for (struct item *it = s->head; it; it = it->next)
+	LIST_FOREACH (it, &s->queue, struct item, link)
 		missed += !spool_copy(s, it, &err);
 	for (size_t i = 0; i < s->sent_count; i++) {
 		const struct cmd *c = sent_at(s, i);

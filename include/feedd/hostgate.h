@@ -25,6 +25,8 @@
 #ifndef FEEDD_HOSTGATE_H
 #define FEEDD_HOSTGATE_H
 
+#include "feedd/list.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,9 +36,9 @@ struct hostgate_host;
 /* One request's place at a gate, embedded in the caller's object: waiting
  * in a host's line, holding one of its connections, or neither. */
 struct hostgate_ticket {
-	struct hostgate_host *host;	     /* NULL: neither waiting nor holding */
-	struct hostgate_ticket *prev, *next; /* in the host's line */
-	void *owner;			     /* handed to wake */
+	struct hostgate_host *host; /* NULL: neither waiting nor holding */
+	struct list_link link;	    /* in the host's line */
+	void *owner;		    /* handed to wake */
 	bool waiting;
 };
 
