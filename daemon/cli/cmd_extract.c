@@ -53,6 +53,47 @@ static int extract_usage(FILE *to)
 	return 2;
 }
 
+/* Extracts each page in paths[0..n) ("-": stdin) of at most max bytes and
+ * prints it as one line of JSON, in order; a page that fails is one line on
+ * stderr and makes the result 1, the others still go. */
+static int extract_files(char **paths, size_t n, size_t max, const char *url, const char *charset,
+			 const struct extract_rules *rules)
+{
+	struct buf page, err;
+	buf_init(&page);
+	buf_init(&err);
+	int status = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *path = paths[i];
+		const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+		bool truncated = false;
+		buf_reset(&page);
+		buf_reset(&err);
+		if (read_file_capped(path, max, &page, &truncated) != 0) {
+			LOG_ERR("%s: %s", name, strerror(errno));
+			status = 1;
+		} else if (truncated) {
+			LOG_ERR("%s: larger than %zu bytes", name, max);
+			status = 1;
+		} else {
+			struct store_page *a;
+			if (extract_page(page.data ? page.data : "", page.len, url, charset, rules,
+					 &a, &err) != 0) {
+				LOG_ERR("%s: %s", name, buf_str(&err));
+				status = 1;
+			} else {
+				print_page(a);
+				store_page_free(a);
+			}
+		}
+	}
+	buf_free(&page);
+	buf_free(&err);
+	return status;
+}
+
+/* A little over 80 lines: half of them are the option table and getopt's
+ * switch, one case per option, which read best in one place. */
 int cmd_extract(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -130,36 +171,8 @@ int cmd_extract(int argc, char **argv)
 		max = cfg->max_article_size;
 	}
 
-	/* Several pages: one line each, in order; a page that fails is one
-	 * line on stderr and makes the exit status 1, the others still go. */
-	struct buf page;
-	buf_init(&page);
-	int status = 0;
-	for (int i = optind; i < argc; i++) {
-		const char *path = argv[i];
-		const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
-		bool truncated = false;
-		buf_reset(&page);
-		buf_reset(&err);
-		if (read_file_capped(path, max, &page, &truncated) != 0) {
-			LOG_ERR("%s: %s", name, strerror(errno));
-			status = 1;
-		} else if (truncated) {
-			LOG_ERR("%s: larger than %zu bytes", name, max);
-			status = 1;
-		} else {
-			struct store_page *a;
-			if (extract_page(page.data ? page.data : "", page.len, url, charset, &rules,
-					 &a, &err) != 0) {
-				LOG_ERR("%s: %s", name, buf_str(&err));
-				status = 1;
-			} else {
-				print_page(a);
-				store_page_free(a);
-			}
-		}
-	}
-	buf_free(&page);
+	int status =
+		extract_files(argv + optind, (size_t)(argc - optind), max, url, charset, &rules);
 	buf_free(&err);
 	cfg_free(cfg);
 	return cmd_flush_output(status);

@@ -89,6 +89,30 @@ static int parse_usage(void)
 	return 2;
 }
 
+/* Feeds p what fd holds, in 64 KB reads, until the end or until the parser
+ * has had enough; 0, or 1 when fd cannot be read (logged as name's). */
+static int push_all(struct feed_parser *p, int fd, const char *name)
+{
+	char *chunk = xmalloc(1 << 16);
+	int status = 0;
+	for (;;) {
+		ssize_t n = read(fd, chunk, 1 << 16);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			LOG_ERR("%s: %s", name, strerror(errno));
+			status = 1;
+			break;
+		}
+		if (n == 0 || feed_parser_push(p, chunk, (size_t)n) != 0)
+			break;
+	}
+	free(chunk);
+	return status;
+}
+
+/* A little over 80 lines: half of them are the option table and getopt's
+ * switch, one case per option, which read best in one place. */
 int cmd_parse(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -156,21 +180,7 @@ int cmd_parse(int argc, char **argv)
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	struct feed_handler h = {on_feed, on_entry, on_warning, &run};
 	struct feed_parser *p = feed_parser_new(&limits, charset, base, &h);
-	char *chunk = xmalloc(1 << 16);
-	int status = 0;
-	for (;;) {
-		ssize_t n = read(fd, chunk, 1 << 16);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			LOG_ERR("%s: %s", run.name, strerror(errno));
-			status = 1;
-			break;
-		}
-		if (n == 0 || feed_parser_push(p, chunk, (size_t)n) != 0)
-			break;
-	}
-	free(chunk);
+	int status = push_all(p, fd, run.name);
 	if (fd != STDIN_FILENO)
 		close(fd);
 

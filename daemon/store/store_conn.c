@@ -107,13 +107,6 @@ static struct batch *batch_new(bool setup)
 	return b;
 }
 
-void store_batch_free(struct batch *b)
-{
-	free(b->items);
-	free(b->error);
-	free(b);
-}
-
 /* ---- the connection ------------------------------------------------------ */
 
 static void watch(struct store *s, int fd, int events)
@@ -387,10 +380,14 @@ static int read_results(struct store *s)
 			}
 			struct batch *b = c->batch;
 			sent_pop(s);
-			if (b->setup)
+			struct drop_request drop;
+			if (b->setup) {
 				setup_done(s, b);
-			else
-				store_batch_done(s, b);
+			} else if (store_batch_done(s, b, &drop)) {
+				store_drop_connection(s, drop.items, drop.n, drop.why);
+				free(drop.items);
+				return -1;
+			}
 			continue;
 		}
 		if (c->kind == CMD_SYNC) {

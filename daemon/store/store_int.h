@@ -269,7 +269,7 @@ static inline uint64_t hash64(const char *hex)
 	return v;
 }
 
-/* ---- store.c: items and the queue ---------------------------------------- */
+/* ---- store_items.c: items, their bounds and the queue ---------------------- */
 
 struct item *store_item_new(struct store *s, enum item_kind kind);
 void store_item_free(struct item *it);
@@ -281,6 +281,9 @@ void store_tell_article(const struct store *s, const struct store_article *a, en
 void store_tell_poll(const struct store *s, const struct store_poll *p, bool ok);
 void store_tell_page(const struct item *it, enum store_page_outcome o, int revision);
 void store_push_back(struct store *s, struct item *it);
+/* A registration (source, feed): after the registrations already queued,
+ * before everything else. */
+void store_push_registration(struct store *s, struct item *it);
 /* Puts items[0..n) back at the front, in that order. */
 void store_push_front(struct store *s, struct item **items, size_t n);
 struct item *store_pop_front(struct store *s);
@@ -293,6 +296,7 @@ void store_claim_rows_free(struct claim *c);
 /* A news ID and tags within what the database's indexes take. */
 void store_bound_news_id(char **id);
 void store_bound_tags(char **tags, size_t *n);
+void store_batch_free(struct batch *b);
 
 /* ---- store_conn.c: the connection and the pipeline ----------------------- */
 
@@ -306,15 +310,25 @@ void store_connect(struct store *s);
 void store_drop_connection(struct store *s, struct item **first, size_t n_first, const char *why);
 /* Arms an immediate dispatch; submit never sends from the caller's stack. */
 void store_poke(struct store *s);
-void store_batch_free(struct batch *b);
 
 /* ---- store_result.c: what the answers mean ------------------------------- */
 
 /* One result of the command c. */
 void store_handle_result(struct store *s, struct cmd *c, PGresult *r);
+/* What a batch's answer asks of the connection: to be dropped, its items
+ * sent again first (items[0..n), owned), for the reason why. */
+struct drop_request {
+	struct item **items;
+	size_t n;
+	char why[800];
+};
 /* A batch of items (or the warm-up or the settling alone) was answered to
- * its sync: committed, or failed as b->error says. */
-void store_batch_done(struct store *s, struct batch *b);
+ * its sync: committed, or failed as b->error says.  Returns true when the
+ * database cannot take it now: the connection must then be dropped as *drop
+ * says (store_drop_connection, then free drop->items); the caller does that,
+ * so that what the answers mean (store_result.c) never reaches back into the
+ * connection (store_conn.c). */
+bool store_batch_done(struct store *s, struct batch *b, struct drop_request *drop);
 /* Remembers why the database cannot take what waits, for STATUS. */
 void store_set_problem(struct store *s, enum failure f, const char *error, const char *sqlstate,
 		       bool in_setup);

@@ -304,9 +304,9 @@ void store_set_problem(struct store *s, enum failure f, const char *error, const
 }
 
 /* A batch of items that failed: left with everything kept (the database
- * cannot take it now), sent again item by item (its data), or, when it was
- * one item, that item rejected. */
-static void batch_failed(struct store *s, struct batch *b)
+ * cannot take it now: true, with *drop filled), sent again item by item
+ * (its data), or, when it was one item, that item rejected. */
+static bool batch_failed(struct store *s, struct batch *b, struct drop_request *drop)
 {
 	char what[300];
 	if (b->failed_item)
@@ -315,21 +315,18 @@ static void batch_failed(struct store *s, struct batch *b)
 		snprintf(what, sizeof what, "a batch of %zu items", b->n);
 	enum failure f = classify(b->sqlstate);
 	if (f != FAIL_DATA) {
-		char why[800];
-		snprintf(why, sizeof why, "%s failed: %s (SQLSTATE %s)", what, b->error,
+		snprintf(drop->why, sizeof drop->why, "%s failed: %s (SQLSTATE %s)", what, b->error,
 			 b->sqlstate[0] ? b->sqlstate : "none");
 		store_set_problem(s, f, b->error, b->sqlstate, false);
 		if (f == FAIL_UNUSABLE)
 			LOG_ERR("database: cannot store: %s; everything is kept%s and sent again "
 				"after a backoff, none of it is dropped",
-				why, s->spool ? " in the spool" : " in memory");
-		struct item **items = b->items;
-		size_t n = b->n;
+				drop->why, s->spool ? " in the spool" : " in memory");
+		drop->items = b->items;
+		drop->n = b->n;
 		b->items = NULL;
 		store_batch_free(b);
-		store_drop_connection(s, items, n, why);
-		free(items);
-		return;
+		return true;
 	}
 	if (b->n > 1) {
 		/* The whole transaction was rolled back; find the culprit by
@@ -348,9 +345,10 @@ static void batch_failed(struct store *s, struct batch *b)
 		reject(s, b->items[0], b->error, b->sqlstate);
 	}
 	store_batch_free(b);
+	return false;
 }
 
-void store_batch_done(struct store *s, struct batch *b)
+bool store_batch_done(struct store *s, struct batch *b, struct drop_request *drop)
 {
 	if (b->warm) {
 		s->warm_in_flight = false;
@@ -361,7 +359,7 @@ void store_batch_done(struct store *s, struct batch *b)
 			s->warmed = true;
 		}
 		store_batch_free(b);
-		return;
+		return false;
 	}
 	if (b->settle) {
 		/* Once per session, whatever the answer: autovacuum does the
@@ -372,7 +370,7 @@ void store_batch_done(struct store *s, struct batch *b)
 			LOG_WARN("database: %s (%s); autovacuum will analyse feedd.articles later",
 				 b->error, b->sqlstate);
 		store_batch_free(b);
-		return;
+		return false;
 	}
 	s->batches_in_flight--;
 	s->n_in_flight -= b->n;
@@ -387,7 +385,7 @@ void store_batch_done(struct store *s, struct batch *b)
 		for (size_t i = 0; i < b->n; i++)
 			item_done(s, b->items[i], true);
 		store_batch_free(b);
-		return;
+		return false;
 	}
-	batch_failed(s, b);
+	return batch_failed(s, b, drop);
 }

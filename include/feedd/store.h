@@ -42,8 +42,6 @@ enum store_page_outcome {
 	STORE_PAGE_SPOOLED,   /* the database is away: in the spool, recorded later */
 };
 
-const char *store_page_outcome_name(enum store_page_outcome o);
-
 /* An article whose page is due, as claimed by store_claim_visits. */
 struct store_visit {
 	const char *source, *news_id, *url;
