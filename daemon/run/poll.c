@@ -2,9 +2,10 @@
  * poll: the life of one poll of one feed (see daemon_int.h).
  *
  * due (sched, or the host's line) -> a connection to the host (hostgate) ->
- * fetch_start -> poll_on_fetched -> feed parser -> one store_article per
- * entry -> poll_on_article as each is committed -> when the last is in, the
- * poll record with the feed's new fetch state (finish_poll).  The poll
+ * fetch_start -> poll_on_fetched (the host's connection is free again) ->
+ * feed parser -> one store_article per entry -> poll_on_article as each is
+ * committed -> when the last is in, the poll record with the feed's new
+ * fetch state (finish_poll).  The poll
  * record waits for its articles so that it can say how many were new, and
  * so that the validators (ETag, Last-Modified) are only stored once what
  * they describe is stored: a crash in between makes the next poll fetch the
@@ -149,7 +150,7 @@ static void finish_poll(struct poll *p)
 	f->poll = NULL;
 	poll_discard(p);
 	d->polls_active--;
-	/* The host's first waiting feed takes the connection. */
+	/* A poll that never fetched still holds its host's connection. */
 	hostgate_leave(d->gate, &f->gate);
 	if (f->removed)
 		feeds_drop(d, f);
@@ -239,6 +240,11 @@ void poll_on_fetched(void *ctx, struct fetch_result *r)
 	struct poll *p = r->ctx;
 	struct feed_rt *f = p->feed;
 	p->res = r;
+	/* The download is over: the host's connection goes to the next feed in
+	 * its line now, not once this poll's articles are committed (issue
+	 * 14); the feed itself stays busy (f->poll) until its record is in. */
+	hostgate_leave(p->d->gate, &f->gate);
+	sched_hold(p->d->sched, false);
 	if (!f->cfg) {
 		p->error = xstrdup("removed from the configuration during the poll");
 		finish_poll(p);

@@ -441,66 +441,109 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- sending batches ----------------------------------------------------- */
 
-/* Sends the polls waiting in b->items[first ..]: one alone as itself,
- * several as one record_fetches.  If that cannot be sent, they go back to
- * the front of the queue (and out of b). */
-static bool flush_polls(struct store *s, struct batch *b, size_t first)
+/* A run of a batch's articles or polls, gathered to go as one statement:
+ * feedd.store_articles and feedd.record_fetches take arrays (issue 14). */
+struct gather {
+	struct item **arts, **polls;
+	size_t n_arts, n_polls;
+};
+
+/* Sends items[0..n) as one statement of kind (CMD_ARTICLES, CMD_POLLS), or
+ * as a lone item when n is 1; they join b->items.  false when libpq did not
+ * take it (nothing joined). */
+static bool send_run(struct store *s, struct batch *b, struct item **items, size_t n,
+		     enum cmd_kind kind)
 {
-	size_t n = b->n - first;
-	bool ok = n == 1 ? store_sql_send_item(s->conn, b->items[first])
-			 : store_sql_send_polls(s->conn, &b->items[first], n);
-	if (ok && n == 1)
-		sent_push(s, CMD_ITEM, b, b->items[first]);
-	if (ok && n > 1) {
-		sent_push(s, CMD_POLLS, b, NULL);
+	if (n == 0)
+		return true;
+	bool ok = n == 1	    ? store_sql_send_item(s->conn, items[0])
+		: kind == CMD_POLLS ? store_sql_send_polls(s->conn, items, n)
+				    : store_sql_send_articles(s->conn, items, n);
+	if (!ok)
+		return false;
+	size_t first = b->n;
+	for (size_t i = 0; i < n; i++) {
+		items[i]->solo = false;
+		b->items[first + i] = items[i];
+	}
+	b->n += n;
+	if (n == 1) {
+		sent_push(s, CMD_ITEM, b, items[0]);
+	} else {
+		sent_push(s, kind, b, NULL);
 		struct cmd *c = sent_at(s, s->sent_count - 1);
 		c->first = first;
 		c->count = n;
 	}
+	return true;
+}
+
+/* Sends what g gathered: the articles, then the polls (a poll record only
+ * has to follow its own feed's articles, which were queued before it).  On
+ * failure what was not sent goes back to the queue's front in that order,
+ * followed by after (if not NULL), and false. */
+static bool flush_gathered(struct store *s, struct batch *b, struct gather *g, struct item *after)
+{
+	bool arts_ok = send_run(s, b, g->arts, g->n_arts, CMD_ARTICLES);
+	bool ok = arts_ok && send_run(s, b, g->polls, g->n_polls, CMD_POLLS);
 	if (!ok) {
-		store_push_front(s, &b->items[first], n);
-		b->n = first;
+		if (after)
+			store_push_front(s, &after, 1);
+		store_push_front(s, g->polls, g->n_polls);
+		if (!arts_ok)
+			store_push_front(s, g->arts, g->n_arts);
 	}
+	g->n_arts = g->n_polls = 0;
 	return ok;
 }
 
+/* An article queued before the warm-up answered is looked up now: true
+ * when the dedup set knows it as it is (answered and freed). */
+static bool known_now(struct store *s, struct item *it)
+{
+	if (!it->unchecked)
+		return false;
+	struct store_article *a = it->u.article;
+	it->unchecked = false;
+	if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash), a->feed) !=
+	    DEDUP_SAME)
+		return false;
+	s->stats.duplicates++;
+	store_tell_article(s, a, STORE_DUPLICATE);
+	store_item_free(it);
+	return true;
+}
+
+/* One batch: up to batch_size items (one when the first is to go alone)
+ * in one transaction, ended by a sync.  Articles and poll records gather
+ * into one statement each (see flush_gathered); every other item is its
+ * own statement, in queue order. */
 static void send_batch(struct store *s)
 {
 	struct batch *b = batch_new(false);
 	b->sent_at = ev_now(s->loop);
 	size_t max = store_first(s)->solo ? 1 : (size_t)s->cfg.batch_size;
 	b->items = xmalloc(max * sizeof *b->items);
+	struct gather g = {.arts = xmalloc(max * sizeof *g.arts),
+			   .polls = xmalloc(max * sizeof *g.polls)};
 	bool failed = false;
-	/* Consecutive polls wait in b->items from polls_at on and go as one
-	 * statement when something else comes, or the batch ends. */
-	size_t polls_at = SIZE_MAX;
-	while (b->n < max && store_first(s) && (b->n == 0 || !store_first(s)->solo)) {
+	size_t taken = 0;
+	while (taken < max && store_first(s) && (taken == 0 || !store_first(s)->solo)) {
 		struct item *it = store_pop_front(s);
-		if (it->kind == ITEM_POLL && max > 1) {
-			if (polls_at == SIZE_MAX)
-				polls_at = b->n;
-			it->solo = false;
-			b->items[b->n++] = it;
+		if (it->kind == ITEM_ARTICLE && known_now(s, it))
+			continue;
+		taken++;
+		if (it->kind == ITEM_ARTICLE) {
+			g.arts[g.n_arts++] = it;
 			continue;
 		}
-		if (polls_at != SIZE_MAX && !flush_polls(s, b, polls_at)) {
-			store_push_front(s, &it, 1);
-			failed = true;
-			polls_at = SIZE_MAX;
-			break;
+		if (it->kind == ITEM_POLL) {
+			g.polls[g.n_polls++] = it;
+			continue;
 		}
-		polls_at = SIZE_MAX;
-		if (it->unchecked) {
-			/* Queued before the warm-up answered: look it up now. */
-			struct store_article *a = it->u.article;
-			it->unchecked = false;
-			if (dedup_lookup(s->dedup, a->source, a->news_id, hash64(a->content_hash),
-					 a->feed) == DEDUP_SAME) {
-				s->stats.duplicates++;
-				store_tell_article(s, a, STORE_DUPLICATE);
-				store_item_free(it);
-				continue;
-			}
+		if (!flush_gathered(s, b, &g, it)) {
+			failed = true;
+			break;
 		}
 		if (!store_sql_send_item(s->conn, it)) {
 			store_push_front(s, &it, 1);
@@ -511,8 +554,10 @@ static void send_batch(struct store *s)
 		b->items[b->n++] = it;
 		sent_push(s, CMD_ITEM, b, it);
 	}
-	if (polls_at != SIZE_MAX && !flush_polls(s, b, polls_at))
+	if (!failed && !flush_gathered(s, b, &g, NULL))
 		failed = true;
+	free(g.arts);
+	free(g.polls);
 	if (b->n == 0 && !failed) { /* all were duplicates */
 		store_batch_free(b);
 		return;

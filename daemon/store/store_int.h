@@ -115,7 +115,8 @@ enum cmd_kind {
 	CMD_FEED_STATE,
 	CMD_SETTLE,
 	CMD_ITEM,
-	CMD_POLLS, /* batch->items[first .. first + count), all polls */
+	CMD_POLLS,    /* batch->items[first .. first + count), all polls */
+	CMD_ARTICLES, /* batch->items[first .. first + count), all articles */
 	CMD_SYNC
 };
 
@@ -124,7 +125,7 @@ struct cmd {
 	bool got_result;
 	struct batch *batch;
 	struct item *item;
-	size_t first, count; /* CMD_POLLS */
+	size_t first, count; /* CMD_POLLS, CMD_ARTICLES */
 };
 
 enum conn_state { ST_BACKOFF, ST_CONNECTING, ST_SETUP, ST_READY };
@@ -221,11 +222,13 @@ static inline struct cmd *sent_at(const struct store *s, size_t i)
 }
 
 /* The items whose result a sent command brings: its own (CMD_ITEM), a run
- * of its batch's polls (CMD_POLLS), or none.  For reading results only;
+ * of its batch's polls or articles (CMD_POLLS, CMD_ARTICLES), or none.  For reading results only;
  * walks over the queue use batch_n_items. */
 static inline size_t cmd_n_items(const struct cmd *c)
 {
-	return c->kind == CMD_ITEM ? 1 : c->kind == CMD_POLLS ? c->count : 0;
+	return c->kind == CMD_ITEM				  ? 1
+		: c->kind == CMD_POLLS || c->kind == CMD_ARTICLES ? c->count
+								  : 0;
 }
 
 /* The i-th item (i < cmd_n_items(c)) whose result c brings. */
@@ -347,6 +350,9 @@ bool store_sql_send_settle(PGconn *c);
 bool store_sql_send_item(PGconn *c, const struct item *it);
 /* items[0..n), polls, at least two, as one feedd.record_fetches call. */
 bool store_sql_send_polls(PGconn *c, struct item *const *items, size_t n);
+/* items[0..n), articles, at least two, as one feedd.store_articles call:
+ * one row (item, outcome, revision) per article. */
+bool store_sql_send_articles(PGconn *c, struct item *const *items, size_t n);
 
 /* ---- store_spool.c: the spool -------------------------------------------- */
 

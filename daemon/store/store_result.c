@@ -111,6 +111,14 @@ static void claim_rows(struct claim *cl, PGresult *r)
 	}
 }
 
+static enum store_outcome article_outcome(const char *o)
+{
+	return strcmp(o, "inserted") == 0   ? STORE_INSERTED
+		: strcmp(o, "linked") == 0  ? STORE_LINKED
+		: strcmp(o, "revised") == 0 ? STORE_REVISED
+					    : STORE_UNCHANGED;
+}
+
 /* One item's answer: failed, or its outcome (an article's, a page's) or
  * its rows (a claim's), final once its batch commits. */
 static void result_item(struct cmd *c, PGresult *r, ExecStatusType st, bool ok)
@@ -133,13 +141,33 @@ static void result_item(struct cmd *c, PGresult *r, ExecStatusType st, bool ok)
 	}
 	if (it->kind == ITEM_CLAIM)
 		claim_rows(it->u.claim, r);
-	if (it->kind == ITEM_ARTICLE && PQntuples(r) == 1) {
-		const char *o = PQgetvalue(r, 0, 1);
-		it->outcome = strcmp(o, "inserted") == 0 ? STORE_INSERTED
-			: strcmp(o, "linked") == 0	 ? STORE_LINKED
-			: strcmp(o, "revised") == 0	 ? STORE_REVISED
-							 : STORE_UNCHANGED;
+	if (it->kind == ITEM_ARTICLE && PQntuples(r) == 1)
+		it->outcome = article_outcome(PQgetvalue(r, 0, 1));
+}
+
+/* A run of articles' answer (feedd.store_articles): one row per article,
+ * by its 1-based position in the run. */
+static void result_articles(struct cmd *c, PGresult *r, ExecStatusType st, bool ok)
+{
+	for (size_t i = 0; i < cmd_n_items(c); i++)
+		cmd_item(c, i)->failed = !ok;
+	if (!ok) {
+		/* Which article it was is for the item-by-item retry to find. */
+		if (st != PGRES_PIPELINE_ABORTED)
+			batch_fail(c->batch, NULL, r, "statement failed");
+		return;
 	}
+	size_t answered = 0;
+	for (int row = 0; row < PQntuples(r); row++) {
+		long k = atol(PQgetvalue(r, row, 0));
+		if (k < 1 || (size_t)k > cmd_n_items(c))
+			continue;
+		cmd_item(c, (size_t)k - 1)->outcome = article_outcome(PQgetvalue(r, row, 1));
+		answered++;
+	}
+	if (answered != cmd_n_items(c))
+		LOG_WARN("database: feedd.store_articles answered %zu of %zu articles", answered,
+			 cmd_n_items(c));
 }
 
 void store_handle_result(struct store *s, struct cmd *c, PGresult *r)
@@ -178,6 +206,9 @@ void store_handle_result(struct store *s, struct cmd *c, PGresult *r)
 		/* Which poll it was is for the item-by-item retry to find. */
 		if (!ok && st != PGRES_PIPELINE_ABORTED)
 			batch_fail(b, NULL, r, "statement failed");
+		break;
+	case CMD_ARTICLES:
+		result_articles(c, r, st, ok);
 		break;
 	case CMD_SYNC:
 		break;

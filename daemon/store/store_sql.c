@@ -34,6 +34,13 @@ static const char *const sql_page_claimed =
 	"SELECT article_id, outcome, revision FROM feedd.record_page_claimed($1, $2, $3, $4, $5, "
 	"$6, $7, $8, $9::text[], $10::timestamptz, $11::timestamptz, $12, $13, $14, $15, "
 	"$16::timestamptz, $17::timestamptz, $18::int[], $19::timestamptz)";
+/* A batch of articles in one statement (sql/functions/articles.sql): the
+ * columns as arrays; one row per article, by its 1-based position. */
+static const char *const sql_articles =
+	"SELECT item, outcome, revision FROM feedd.store_articles($1::text[], $2::text[], "
+	"$3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
+	"$10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], "
+	"$15::bool[], $16::timestamptz[])";
 static const char *const sql_release = "SELECT feedd.release_visits($1::text[], $2::text[])";
 static const char *const sql_claim = "SELECT source, news_id, url, visits, attempts "
 				     "FROM feedd.claim_visits($1::text[], $2::int, $3::int)";
@@ -77,6 +84,7 @@ static const struct {
 	{"feedd_claim", &sql_claim},
 	{"feedd_release", &sql_release},
 	{"feedd_polls", &sql_polls},
+	{"feedd_articles", &sql_articles},
 	{"feedd_rejected", &sql_rejected},
 	{"feedd_article_claimed", &sql_article_claimed},
 	{"feedd_page_claimed", &sql_page_claimed},
@@ -231,13 +239,106 @@ static void poll_params(const struct store_poll *pl, struct poll_text *t,
 	memcpy(p, v, sizeof v);
 }
 
-bool store_sql_send_polls(PGconn *c, struct item *const *items, size_t n)
+#define ARTICLE_PARAMS 16
+
+/* The text of an article's parameters, in the order of feedd.store_article
+ * (then the claim, as store_article_claimed's last; as arrays, the order
+ * of feedd.store_articles).  The strings are a's or t's. */
+struct article_text {
+	struct buf tags;
+	char published[DATE_ISO_LEN], seen[TIME_US_LEN], claimed[DATE_ISO_LEN];
+	bool has_claim;
+};
+
+static void article_params(const struct store_article *a, struct article_text *t,
+			   const char *p[ARTICLE_PARAMS])
 {
-	struct buf col[POLL_PARAMS];
-	for (int k = 0; k < POLL_PARAMS; k++) {
+	buf_init(&t->tags);
+	tags_literal(a->tags, a->n_tags, &t->tags);
+	bool has_pub = a->published_at != STORE_TIME_NONE &&
+		date_format_utc(a->published_at, t->published) == 0;
+	t->has_claim = a->published_claimed != STORE_TIME_NONE &&
+		date_format_utc(a->published_claimed, t->claimed) == 0;
+	format_time_us(a->seen_at_us, t->seen);
+	const char *v[ARTICLE_PARAMS] = {a->source,
+					 a->feed,
+					 a->news_id,
+					 a->url,
+					 a->title,
+					 a->lead,
+					 a->body,
+					 a->author,
+					 t->tags.data,
+					 has_pub ? t->published : NULL,
+					 a->image,
+					 a->language,
+					 a->content_hash,
+					 t->seen,
+					 a->fetch_page ? "t" : "f",
+					 t->has_claim ? t->claimed : NULL};
+	memcpy(p, v, sizeof v);
+}
+
+static bool send_article(PGconn *c, const struct store_article *a)
+{
+	struct article_text t;
+	const char *p[ARTICLE_PARAMS];
+	article_params(a, &t, p);
+	bool ok = t.has_claim
+		? PQsendQueryPrepared(c, "feedd_article_claimed", 16, p, NULL, NULL, 0) == 1
+		: PQsendQueryPrepared(c, "feedd_article", 15, p, NULL, NULL, 0) == 1;
+	buf_free(&t.tags);
+	return ok;
+}
+
+/* Each column of n items' parameters as one array literal (opened and
+ * closed here) in col[0..n_params): what the batch functions take. */
+static void columns_open(struct buf *col, int n_params)
+{
+	for (int k = 0; k < n_params; k++) {
 		buf_init(&col[k]);
 		buf_putc(&col[k], '{');
 	}
+}
+
+static void columns_close(struct buf *col, int n_params, const char **params)
+{
+	for (int k = 0; k < n_params; k++) {
+		buf_putc(&col[k], '}');
+		params[k] = col[k].data;
+	}
+}
+
+static void columns_free(struct buf *col, int n_params)
+{
+	for (int k = 0; k < n_params; k++)
+		buf_free(&col[k]);
+}
+
+bool store_sql_send_articles(PGconn *c, struct item *const *items, size_t n)
+{
+	struct buf col[ARTICLE_PARAMS];
+	columns_open(col, ARTICLE_PARAMS);
+	for (size_t i = 0; i < n; i++) {
+		struct article_text t;
+		const char *p[ARTICLE_PARAMS];
+		article_params(items[i]->u.article, &t, p);
+		for (int k = 0; k < ARTICLE_PARAMS; k++)
+			array_add(&col[k], p[k]);
+		buf_free(&t.tags);
+	}
+	const char *params[ARTICLE_PARAMS];
+	columns_close(col, ARTICLE_PARAMS, params);
+	bool ok = PQsendQueryPrepared(c, "feedd_articles", ARTICLE_PARAMS, params, NULL, NULL, 0) ==
+		1;
+	columns_free(col, ARTICLE_PARAMS);
+	return ok;
+}
+
+bool store_sql_send_polls(PGconn *c, struct item *const *items, size_t n)
+{
+	struct buf col[POLL_PARAMS];
+	columns_open(col, POLL_PARAMS);
 	for (size_t i = 0; i < n; i++) {
 		struct poll_text t;
 		const char *p[POLL_PARAMS];
@@ -246,37 +347,9 @@ bool store_sql_send_polls(PGconn *c, struct item *const *items, size_t n)
 			array_add(&col[k], p[k]);
 	}
 	const char *params[POLL_PARAMS];
-	for (int k = 0; k < POLL_PARAMS; k++) {
-		buf_putc(&col[k], '}');
-		params[k] = col[k].data;
-	}
+	columns_close(col, POLL_PARAMS, params);
 	bool ok = PQsendQueryPrepared(c, "feedd_polls", POLL_PARAMS, params, NULL, NULL, 0) == 1;
-	for (int k = 0; k < POLL_PARAMS; k++)
-		buf_free(&col[k]);
-	return ok;
-}
-
-static bool send_article(PGconn *c, const struct store_article *a)
-{
-	struct buf tags;
-	buf_init(&tags);
-	tags_literal(a->tags, a->n_tags, &tags);
-	char iso[DATE_ISO_LEN], seen[TIME_US_LEN];
-	bool has_pub =
-		a->published_at != STORE_TIME_NONE && date_format_utc(a->published_at, iso) == 0;
-	char claimed[DATE_ISO_LEN];
-	bool has_claim = a->published_claimed != STORE_TIME_NONE &&
-		date_format_utc(a->published_claimed, claimed) == 0;
-	format_time_us(a->seen_at_us, seen);
-	const char *p[16] = {
-		a->source, a->feed,	a->news_id,	 a->url,    a->title,
-		a->lead,   a->body,	a->author,	 tags.data, has_pub ? iso : NULL,
-		a->image,  a->language, a->content_hash, seen,	    a->fetch_page ? "t" : "f",
-		claimed};
-	bool ok = has_claim
-		? PQsendQueryPrepared(c, "feedd_article_claimed", 16, p, NULL, NULL, 0) == 1
-		: PQsendQueryPrepared(c, "feedd_article", 15, p, NULL, NULL, 0) == 1;
-	buf_free(&tags);
+	columns_free(col, POLL_PARAMS);
 	return ok;
 }
 

@@ -171,3 +171,94 @@ BEGIN
   END LOOP;
 END
 $$;
+
+-- store_articles: a batch of articles from feeds in one statement (issue
+-- 14): the arrays are parallel, one element per article (p_tags holds each
+-- article's tags as a text[] literal; p_published_claimed NULL where the
+-- claim was taken).  The articles new to the database go in by one
+-- INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING, linked to
+-- their feeds by one more INSERT; every other one (already stored, a news
+-- ID repeated within the batch, or one whose source or feed the database
+-- does not know, which store_article then refuses) goes through
+-- store_article (or store_article_claimed) as before, after the new ones,
+-- in batch order.  Returns one row per article: its 1-based position in the
+-- arrays (item) and what store_article would have returned.  An error fails
+-- the whole statement; the daemon then sends the batch item by item, so
+-- that one bad article is found and rejected alone.
+CREATE OR REPLACE FUNCTION feedd.store_articles(p_source text[], p_feed text[], p_news_id text[],
+                                     p_url text[], p_title text[], p_lead text[],
+                                     p_body text[], p_author text[], p_tags text[],
+                                     p_published_at timestamptz[], p_image text[],
+                                     p_language text[], p_content_hash text[],
+                                     p_seen_at timestamptz[], p_fetch boolean[],
+                                     p_published_claimed timestamptz[])
+RETURNS TABLE (item int, article_id bigint, outcome text, revision int)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+  v_new int[];
+  v_ids bigint[];
+  r record;
+BEGIN
+  WITH input AS (
+    SELECT u.*, s.id AS sid, f.id AS fid
+    FROM unnest(p_source, p_feed, p_news_id, p_url, p_title, p_lead, p_body, p_author,
+                p_tags, p_published_at, p_image, p_language, p_content_hash, p_seen_at,
+                p_fetch, p_published_claimed)
+         WITH ORDINALITY AS u(src, feed, nid, url, title, lead, body, author, tags, pub,
+                              image, lang, hash, seen, want_page, claimed, pos)
+    JOIN feedd.sources s ON s.name = u.src
+    JOIN feedd.feeds f ON f.name = u.feed AND f.source_id = s.id
+  ), firsts AS (
+    SELECT DISTINCT ON (i.sid, i.nid) i.* FROM input i ORDER BY i.sid, i.nid, i.pos
+  ), ins AS (
+    INSERT INTO feedd.articles AS a (source_id, news_id, url, title, lead, body, author, tags,
+                                     image, language, published_at, published_claimed,
+                                     first_seen_at, updated_at, content_hash, extract_status,
+                                     next_visit_at)
+    SELECT f.sid, f.nid, f.url, f.title, f.lead, f.body, f.author,
+           coalesce(f.tags::text[], '{}'), f.image, f.lang, f.pub, f.claimed,
+           coalesce(f.seen, now()), coalesce(f.seen, now()), f.hash,
+           CASE WHEN f.want_page THEN 'pending' END,
+           CASE WHEN f.want_page THEN coalesce(f.seen, now()) END
+    FROM firsts f ORDER BY f.pos
+    ON CONFLICT (source_id, news_id) DO NOTHING
+    RETURNING a.id, a.source_id, a.news_id
+  ), links AS (
+    INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
+    SELECT ins.source_id, ins.id, f.fid, coalesce(f.seen, now())
+    FROM ins JOIN firsts f ON f.sid = ins.source_id AND f.nid = ins.news_id
+    RETURNING 1
+  )
+  SELECT coalesce(array_agg(f.pos::int ORDER BY f.pos), '{}'),
+         coalesce(array_agg(ins.id ORDER BY f.pos), '{}')
+  INTO v_new, v_ids
+  FROM ins JOIN firsts f ON f.sid = ins.source_id AND f.nid = ins.news_id;
+
+  RETURN QUERY SELECT n.pos, n.id, 'inserted'::text, 1 FROM unnest(v_new, v_ids) AS n(pos, id);
+
+  FOR r IN
+    SELECT u.* FROM unnest(p_source, p_feed, p_news_id, p_url, p_title, p_lead, p_body,
+                           p_author, p_tags, p_published_at, p_image, p_language,
+                           p_content_hash, p_seen_at, p_fetch, p_published_claimed)
+           WITH ORDINALITY AS u(src, feed, nid, url, title, lead, body, author, tags, pub,
+                                image, lang, hash, seen, want_page, claimed, pos)
+    WHERE u.pos <> ALL (v_new)
+    ORDER BY u.pos
+  LOOP
+    IF r.claimed IS NULL THEN
+      RETURN QUERY SELECT r.pos::int, x.article_id, x.outcome, x.revision
+        FROM feedd.store_article(r.src, r.feed, r.nid, r.url, r.title, r.lead, r.body,
+                                 r.author, r.tags::text[], r.pub, r.image, r.lang, r.hash,
+                                 r.seen, coalesce(r.want_page, false)) AS x;
+    ELSE
+      RETURN QUERY SELECT r.pos::int, x.article_id, x.outcome, x.revision
+        FROM feedd.store_article_claimed(r.src, r.feed, r.nid, r.url, r.title, r.lead,
+                                         r.body, r.author, r.tags::text[], r.pub, r.image,
+                                         r.lang, r.hash, r.seen, coalesce(r.want_page, false),
+                                         r.claimed) AS x;
+    END IF;
+  END LOOP;
+END;
+$$;

@@ -178,6 +178,7 @@ feedd.release_visits(text[],text[]) -> integer
 feedd.settle_statistics() -> boolean
 feedd.store_article(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.store_article_claimed(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean,timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
+feedd.store_articles(text[],text[],text[],text[],text[],text[],text[],text[],text[],timestamp with time zone[],text[],text[],text[],timestamp with time zone[],boolean[],timestamp with time zone[]) -> TABLE(item integer, article_id bigint, outcome text, revision integer)
 feedd.sync_feed(text,text,text,integer,boolean) -> bigint
 feedd.sync_source(text,text) -> bigint" \
   "SELECT string_agg(oid::regprocedure::text || ' -> ' || pg_get_function_result(oid), E'\n'
@@ -467,6 +468,60 @@ is "the new version again is unchanged" "unchanged|2" \
 is "another article of the other source is inserted" "inserted|1" \
   "$(store irna-fa-all 85859288 'Same number, other source' h9 irna-fa)"
 is "news IDs are per source" "2" "$(count articles "news_id = '85859288'")"
+
+echo "# store_articles (a batch in one statement)"
+qc "SELECT feedd.sync_source('batch', NULL)" \
+   "SELECT feedd.sync_feed('batch-a', 'batch', 'https://b.example/a', 60, true)" \
+   "SELECT feedd.sync_feed('batch-b', 'batch', 'https://b.example/b', 60, true)" >/dev/null
+is "an article stored alone first" "inserted|1" "$(store batch-a k1 'Known' hk batch)"
+# batch SOURCES FEEDS IDS HASHES CLAIMED: one store_articles call over
+# parallel arrays (SQL array constructors); prints item|outcome|revision
+# rows, space-separated.
+batch() {
+  q -c "SELECT string_agg(concat_ws('|', item, outcome, revision), ' ' ORDER BY item)
+        FROM feedd.store_articles($1, $2, $3,
+          array_fill('https://b.example/x'::text, ARRAY[cardinality($3)]),
+          array_fill('T'::text, ARRAY[cardinality($3)]),
+          array_fill('L'::text, ARRAY[cardinality($3)]),
+          array_fill('B'::text, ARRAY[cardinality($3)]),
+          array_fill(NULL::text, ARRAY[cardinality($3)]),
+          array_fill('{x,\"y z\"}'::text, ARRAY[cardinality($3)]),
+          array_fill('2024-05-01 10:00+00'::timestamptz, ARRAY[cardinality($3)]),
+          array_fill(NULL::text, ARRAY[cardinality($3)]),
+          array_fill('en'::text, ARRAY[cardinality($3)]), $4,
+          array_fill('2024-05-02 00:00+00'::timestamptz, ARRAY[cardinality($3)]),
+          array_fill(false, ARRAY[cardinality($3)]), $5)" 2>&1
+}
+is "a batch: new ones inserted, a repeat linked, known ones unchanged or revised, in order" \
+  "1|inserted|1 2|inserted|1 3|linked|1 4|unchanged|1 5|revised|2 6|linked|2" \
+  "$(batch "ARRAY['batch','batch','batch','batch','batch','batch']" \
+           "ARRAY['batch-a','batch-a','batch-b','batch-a','batch-a','batch-b']" \
+           "ARRAY['n1','n2','n1','k1','k1','k1']" \
+           "ARRAY['h1','h2','h1','hk','hk2','hk2']" \
+           "ARRAY[NULL,'2999-01-01 00:00+00',NULL,NULL,NULL,NULL]::timestamptz[]")"
+sql_is "the batch's articles hold their fields, tags and claims" \
+  "k1|hk2|2|
+n1|h1|1|
+n2|h2|1|2999-01-01 00:00:00+00" \
+  "SELECT concat_ws('|', news_id, content_hash, revision, coalesce(published_claimed::text, ''))
+   FROM feedd.articles WHERE source_id = (SELECT id FROM feedd.sources WHERE name = 'batch')
+   ORDER BY news_id"
+sql_is "tags arrive as arrays, first seen and linked at p_seen_at" \
+  '{x,"y z"}|2024-05-02 00:00:00+00|2024-05-02 00:00:00+00' \
+  "SELECT concat_ws('|', a.tags, a.first_seen_at, af.first_seen_at) FROM feedd.articles a
+   JOIN feedd.article_feeds af ON af.source_id = a.source_id AND af.article_id = a.id
+   JOIN feedd.feeds f ON f.id = af.feed_id WHERE a.news_id = 'n2' AND f.name = 'batch-a'"
+is "n1 and k1 are linked to both feeds, n2 to one" "k1:2 n1:2 n2:1" \
+  "$(q -c "SELECT string_agg(a.news_id || ':' || (SELECT count(*) FROM feedd.article_feeds af
+             WHERE af.source_id = a.source_id AND af.article_id = a.id), ' ' ORDER BY a.news_id)
+           FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id
+           WHERE s.name = 'batch'")"
+has "a batch naming an unknown feed fails whole, naming it" 'unknown feed "nope"' \
+  "$(batch "ARRAY['batch','batch']" "ARRAY['batch-a','nope']" "ARRAY['n3','n4']" \
+           "ARRAY['h3','h4']" "ARRAY[NULL,NULL]::timestamptz[]")"
+is "and stores none of it" "0" "$(count articles "news_id IN ('n3', 'n4')")"
+is "an empty batch answers nothing" "" \
+  "$(batch "'{}'::text[]" "'{}'::text[]" "'{}'::text[]" "'{}'::text[]" "'{}'::timestamptz[]")"
 
 store_err() {
   store "$@" | head -n 1
