@@ -37,6 +37,9 @@ GRANT USAGE ON SCHEMA feedd TO feedd_writer, feedd_reader;
 -- them (and they would fail for anyone without the writer's table rights).
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA feedd FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA feedd TO feedd_writer;
+-- And the functions a later `feedd migrate` adds (run this file as the
+-- role that runs migrate, the schema's owner).
+ALTER DEFAULT PRIVILEGES IN SCHEMA feedd GRANT EXECUTE ON FUNCTIONS TO feedd_writer;
 
 -- Tables and views alike.
 GRANT SELECT ON ALL TABLES IN SCHEMA feedd TO feedd_writer, feedd_reader;

@@ -12,6 +12,7 @@
  */
 #include "daemon_int.h"
 
+#include "feedd/indexer.h"
 #include "feedd/log.h"
 #include "feedd/notify.h"
 #include "feedd/pages.h"
@@ -28,6 +29,12 @@ static void on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 /* ---- the store's callbacks ---------------------------------------------- */
 
 static void on_poll_stored(void *ctx, const struct store_poll *p, bool ok)
+{
+	daemon_check_done(ctx);
+}
+
+/* The indexer found nothing left: perhaps once is done. */
+static void on_indexer_idle(void *ctx)
 {
 	daemon_check_done(ctx);
 }
@@ -344,7 +351,12 @@ static int init_store(struct daemon *d)
 	d->in_sync = xcalloc(cfg->n_feeds ? cfg->n_feeds : 1, sizeof *d->in_sync);
 	d->store = store_new(d->loop, &sc, &sh);
 	buf_free(&spool_dir);
-	return d->store ? 0 : -1;
+	if (!d->store)
+		return -1;
+	/* The search vectors of what the store commits, on a connection of
+	 * the indexer's own (issue 14). */
+	d->indexer = indexer_new(d->loop, cfg->db.conninfo, on_indexer_idle, d);
+	return 0;
 }
 
 /* The pages, with their own fetcher on the same budget; limited, when
@@ -483,6 +495,7 @@ static void teardown(struct daemon *d)
 	if (d->armed)
 		disarm_watchers(d);
 	pages_free(d->pages);
+	indexer_free(d->indexer);
 	store_free(d->store);
 	free(d->in_sync);
 	sched_free(d->sched);

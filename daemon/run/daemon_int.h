@@ -54,6 +54,7 @@ struct daemon {
 	struct hostgate *gate;	     /* the feed polls' per-host connections */
 	struct fetch_budget *budget; /* held while the fetchers are created */
 	struct store *store;
+	struct indexer *indexer; /* articles.search, off the store's path */
 	struct fetcher *fetcher;
 	struct pages *pages; /* article pages of the sources with articles = fetch */
 	struct sched *sched;

@@ -19,6 +19,7 @@
 
 #include "feedd/entry.h"
 #include "feedd/feed.h"
+#include "feedd/indexer.h"
 #include "feedd/log.h"
 #include "feedd/newsid.h"
 #include "feedd/pages.h"
@@ -359,6 +360,8 @@ void poll_on_article(void *ctx, const struct store_article *a, enum store_outcom
 {
 	struct daemon *d = ctx;
 	struct poll *p = a->ctx;
+	if (o == STORE_INSERTED || o == STORE_REVISED)
+		indexer_poke(d->indexer);
 	if (o == STORE_INSERTED) {
 		daemon_count_stored(d);
 		if (p)

@@ -8,10 +8,14 @@
  */
 #include "daemon_int.h"
 
+#include "feedd/indexer.h"
 #include "feedd/notify.h"
 #include "feedd/pages.h"
 
 #include <stdio.h>
+
+/* A search index lag from which STATUS names it. */
+#define SEARCH_LAG_SHOWN_S 10.0
 
 void daemon_count_stored(struct daemon *d)
 {
@@ -48,10 +52,15 @@ void daemon_update_status(struct daemon *d)
 				 : store_stalls(d->store) > 0 ? "DATABASE STALLED"
 							      : "database failing",
 			 problem);
+	/* The search index's lag, once it exceeds the bound issue 14 sets. */
+	char search[80] = "";
+	double lag = indexer_lag(d->indexer);
+	if (lag >= SEARCH_LAG_SHOWN_S)
+		snprintf(search, sizeof search, ", search index %.0f s behind", lag);
 	notify_status("%zu feeds, %zu polls and %zu pages in flight, %zu articles stored today, "
-		      "%zu failing%s%s",
+		      "%zu failing%s%s%s",
 		      d->n_feeds, d->polls_active, pages_in_flight(d->pages), d->stored_today,
-		      failing, spool, db);
+		      failing, spool, db, search);
 }
 
 /* ---- finishing ----------------------------------------------------------- */
@@ -62,7 +71,7 @@ static bool once_done(struct daemon *d)
 		if (!d->feeds[i]->polled && !d->feeds[i]->disabled_reason)
 			return false;
 	return d->polls_active == 0 && store_backlog(d->store) == 0 &&
-		store_spooled(d->store) == 0 && pages_idle(d->pages);
+		store_spooled(d->store) == 0 && pages_idle(d->pages) && indexer_idle(d->indexer);
 }
 
 void daemon_on_check_done(struct ev_loop *loop, ev_idle *w, int revents)

@@ -228,13 +228,18 @@ static const char *const conn_keys[] = {"keepalives",
 static const char *const conn_defaults[] = {
 	"1", "30", "10", "3", "60000", "-c statement_timeout=300s -c lock_timeout=60s"};
 
-void store_connect(struct store *s)
+PGconn *store_conn_start(const char *conninfo)
 {
 	const char *values[ARRAY_LEN(conn_keys)];
 	memcpy(values, conn_defaults, sizeof conn_defaults);
-	values[ARRAY_LEN(conn_keys) - 2] = s->conninfo;
+	values[ARRAY_LEN(conn_keys) - 2] = conninfo;
 	values[ARRAY_LEN(conn_keys) - 1] = NULL;
-	s->conn = PQconnectStartParams(conn_keys, values, 1);
+	return PQconnectStartParams(conn_keys, values, 1);
+}
+
+void store_connect(struct store *s)
+{
+	s->conn = store_conn_start(s->conninfo);
 	if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
 		lost(s, "cannot connect");
 		return;

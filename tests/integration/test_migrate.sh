@@ -168,13 +168,16 @@ sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \
   "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
    WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'v'"
 sql_is "functions exist with the store's signatures" \
-  "feedd.claim_visits(text[],integer,integer) -> TABLE(source text, news_id text, url text, visits integer, attempts integer)
+  "feedd.articles_search_refresh() -> trigger
+feedd.claim_visits(text[],integer,integer) -> TABLE(source text, news_id text, url text, visits integer, attempts integer)
+feedd.index_search(integer) -> TABLE(indexed integer, oldest_waiting timestamp with time zone)
 feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text) -> void
 feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[]) -> integer
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.record_page_claimed(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[],timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.record_poll(text,timestamp with time zone,integer,integer,bigint,integer,integer,text) -> void
 feedd.release_visits(text[],text[]) -> integer
+feedd.search_vector(text,text,text) -> tsvector
 feedd.settle_statistics() -> boolean
 feedd.store_article(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.store_article_claimed(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean,timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
@@ -523,6 +526,33 @@ is "and stores none of it" "0" "$(count articles "news_id IN ('n3', 'n4')")"
 is "an empty batch answers nothing" "" \
   "$(batch "'{}'::text[]" "'{}'::text[]" "'{}'::text[]" "'{}'::text[]" "'{}'::timestamptz[]")"
 
+echo "# search vectors, off the critical path (013)"
+is "inserted articles wait without a search vector" "n1 n2" \
+  "$(q -c "SELECT string_agg(a.news_id, ' ' ORDER BY a.news_id) FROM feedd.articles a
+           JOIN feedd.sources s ON s.id = a.source_id WHERE s.name = 'batch' AND a.search IS NULL")"
+sql_is "a revised article's vector is computed at once, from its new text" "t|t" \
+  "SELECT concat_ws('|', a.search = feedd.search_vector(a.title, a.lead, a.body),
+                    a.search @@ to_tsquery('simple', 't'))
+   FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id
+   WHERE s.name = 'batch' AND a.news_id = 'k1'"
+sql_is "index_search fills them all, and says none is left" "t|t" \
+  "SELECT concat_ws('|', indexed >= 2, oldest_waiting IS NULL) FROM feedd.index_search(100000)"
+sql_is "every article now has the vector its text gives" "0|t" \
+  "SELECT concat_ws('|', count(*) FILTER (WHERE search IS NULL),
+                    bool_and(search = feedd.search_vector(title, lead, body)))
+   FROM feedd.articles"
+sql_is "index_search with nothing to do" "0|t" \
+  "SELECT concat_ws('|', indexed, oldest_waiting IS NULL) FROM feedd.index_search(10)"
+batch "ARRAY['batch','batch']" "ARRAY['batch-a','batch-a']" "ARRAY['s1','s2']" \
+  "ARRAY['hs1','hs2']" "ARRAY[NULL,NULL]::timestamptz[]" >/dev/null
+sql_is "index_search takes the oldest first, up to its limit, and says how long the rest waited" \
+  "1|t
+s2" \
+  "UPDATE feedd.articles SET first_seen_at = first_seen_at - interval '1 day' WHERE news_id = 's1'" \
+  "SELECT concat_ws('|', indexed, oldest_waiting IS NOT NULL) FROM feedd.index_search(1)" \
+  "SELECT string_agg(news_id, ' ') FROM feedd.articles WHERE search IS NULL"
+q -c "SELECT FROM feedd.index_search(100)" >/dev/null
+
 store_err() {
   store "$@" | head -n 1
 }
@@ -545,11 +575,13 @@ sql_fails "a null content hash is refused" 'null value in column "content_hash"'
   "SELECT * FROM feedd.store_article('irna-en', 'irna-en-all', 'nohash', NULL, NULL, NULL,
                                      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
 # 60000 distinct words, 2 MB: more lexemes than a tsvector holds whole.
-sql_is "a huge body is stored, and searchable in its beginning" "inserted
+sql_is "a huge body is stored, and searchable in its beginning once indexed" "inserted
+t
 1979999|t|f" \
   "SELECT outcome FROM feedd.store_article('irna-en', 'irna-en-all', 'huge', NULL, 'Huge', NULL,
      (SELECT string_agg(md5(i::text), ' ') FROM generate_series(1, 60000) i),
      NULL, NULL, NULL, NULL, NULL, 'h', NULL)" \
+  "SELECT indexed >= 1 FROM feedd.index_search(100000)" \
   "SELECT concat_ws('|', length(body),
      search @@ to_tsquery('simple', md5('1')), search @@ to_tsquery('simple', md5('60000')))
    FROM feedd.articles WHERE news_id = 'huge'"
@@ -725,6 +757,12 @@ sql_is "feedd_writer can sync and record polls" "$fa|3|" \
   "SELECT feedd.sync_source('irna-fa', 'https://www.irna.ir/') || '|' ||
           feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss', 120, true) || '|' ||
           feedd.record_poll('irna-fa-all', now(), 1, 200, 1, 1, 1, NULL)"
+sql_is "feedd_writer can store a batch and index it" "inserted|t" \
+  "SET ROLE feedd_writer" \
+  "SELECT concat_ws('|', outcome, (SELECT indexed >= 1 FROM feedd.index_search(10)))
+   FROM feedd.store_articles(ARRAY['batch'], ARRAY['batch-a'], ARRAY['w1'], ARRAY[NULL],
+     ARRAY['W'], ARRAY[NULL], ARRAY[NULL], ARRAY[NULL], ARRAY['{}'], ARRAY[NULL]::timestamptz[],
+     ARRAY[NULL], ARRAY[NULL], ARRAY['hw'], ARRAY[now()], ARRAY[false], ARRAY[NULL]::timestamptz[])"
 sql_is "feedd_writer can call settle_statistics (SECURITY DEFINER: it analyses as the owner)" \
   "t" "SET ROLE feedd_writer" "SELECT feedd.settle_statistics() IS NOT NULL"
 sql_is "feedd_writer can read the version" "$latest" \
@@ -760,6 +798,8 @@ q -c "SELECT * FROM feedd.store_article('irna-en', 'irna-en-all', 'cb1', NULL,
         'Tehran talks day 1 (updated)', 'Negotiators met in Tehran on oil and sanctions.',
         NULL, NULL, ARRAY['Diplomacy'],
         now() - interval '1 day', NULL, 'en', 'c1b', now())" >/dev/null
+# What the daemon's indexer does a second after a commit.
+q -c "SELECT FROM feedd.index_search(100000)" >/dev/null
 
 sql_is "cookbook: what did a source publish about a subject this week" \
   "Tehran talks day 1 (updated)

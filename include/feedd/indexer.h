@@ -1,0 +1,41 @@
+/*
+ * indexer: fills the articles' full-text search vector off the critical
+ * path (issue 14; sql/013_search_off_path.sql).  The store inserts articles
+ * with articles.search NULL; the indexer, on a PostgreSQL connection of its
+ * own on the daemon's loop, calls feedd.index_search() in bulk: a second
+ * after it is poked (articles were committed), at once again while a call
+ * finds a full batch, and every few seconds otherwise, so that whatever an
+ * earlier run left (a crash, a stop) is caught up at start.  On the second
+ * CPU this runs beside the store's own writes instead of inside them.
+ *
+ * A database that is away is tried again with a backoff; nothing is lost
+ * meanwhile: the rows wait with search NULL.  The lag (how long the oldest
+ * article still without a vector has waited) is what STATUS shows.
+ */
+#ifndef FEEDD_INDEXER_H
+#define FEEDD_INDEXER_H
+
+#include <stdbool.h>
+
+#include <ev.h>
+
+struct indexer;
+
+/* on_idle(ctx): the indexer found nothing left to index after the last
+ * poke (for `feedd once`, which waits for that before it exits). */
+struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, void (*on_idle)(void *ctx),
+			    void *ctx);
+void indexer_free(struct indexer *ix);
+/* Articles were committed: index them soon. */
+void indexer_poke(struct indexer *ix);
+/* Nothing poked since the last call that found nothing left, and no call
+ * in flight; also true while the database is away (the next start catches
+ * up) and before the first connection is made. */
+bool indexer_idle(const struct indexer *ix);
+/* Seconds the oldest article without a vector has waited, as of the last
+ * answer (0: none waiting); -1 while the database cannot be asked. */
+double indexer_lag(const struct indexer *ix);
+/* Articles indexed since start. */
+unsigned long long indexer_indexed(const struct indexer *ix);
+
+#endif
