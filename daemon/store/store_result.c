@@ -145,18 +145,21 @@ static void result_item(struct cmd *c, PGresult *r, ExecStatusType st, bool ok)
 		it->outcome = article_outcome(PQgetvalue(r, 0, 1));
 }
 
-/* A run of articles' answer (feedd.store_articles): one row per article,
- * by its 1-based position in the run. */
-static void result_articles(struct cmd *c, PGresult *r, ExecStatusType st, bool ok)
+/* A run's statement (CMD_POLLS, CMD_ARTICLES): its items failed with it,
+ * or not; which one was at fault is for the item-by-item retry to find. */
+static bool result_run(struct cmd *c, PGresult *r, ExecStatusType st, bool ok)
 {
 	for (size_t i = 0; i < cmd_n_items(c); i++)
 		cmd_item(c, i)->failed = !ok;
-	if (!ok) {
-		/* Which article it was is for the item-by-item retry to find. */
-		if (st != PGRES_PIPELINE_ABORTED)
-			batch_fail(c->batch, NULL, r, "statement failed");
-		return;
-	}
+	if (!ok && st != PGRES_PIPELINE_ABORTED)
+		batch_fail(c->batch, NULL, r, "statement failed");
+	return ok;
+}
+
+/* A run of articles' answer (feedd.store_articles): one row per article,
+ * by its 1-based position in the run. */
+static void result_articles(struct cmd *c, PGresult *r)
+{
 	size_t answered = 0;
 	for (int row = 0; row < PQntuples(r); row++) {
 		long k = atol(PQgetvalue(r, row, 0));
@@ -201,14 +204,11 @@ void store_handle_result(struct store *s, struct cmd *c, PGresult *r)
 				 "it, so that its foreign-key checks use the primary key");
 		break;
 	case CMD_POLLS:
-		for (size_t i = 0; i < cmd_n_items(c); i++)
-			cmd_item(c, i)->failed = !ok;
-		/* Which poll it was is for the item-by-item retry to find. */
-		if (!ok && st != PGRES_PIPELINE_ABORTED)
-			batch_fail(b, NULL, r, "statement failed");
+		result_run(c, r, st, ok);
 		break;
 	case CMD_ARTICLES:
-		result_articles(c, r, st, ok);
+		if (result_run(c, r, st, ok))
+			result_articles(c, r);
 		break;
 	case CMD_SYNC:
 		break;

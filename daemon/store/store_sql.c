@@ -291,66 +291,61 @@ static bool send_article(PGconn *c, const struct store_article *a)
 	return ok;
 }
 
-/* Each column of n items' parameters as one array literal (opened and
- * closed here) in col[0..n_params): what the batch functions take. */
-static void columns_open(struct buf *col, int n_params)
+/* The text of one item's parameters, either kind; zeroed before each. */
+struct param_text {
+	struct poll_text poll;
+	struct article_text art;
+};
+
+static void poll_item_params(const struct item *it, struct param_text *t, const char **p)
 {
+	poll_params(it->u.poll, &t->poll, p);
+}
+
+static void article_item_params(const struct item *it, struct param_text *t, const char **p)
+{
+	article_params(it->u.article, &t->art, p);
+}
+
+/* Sends the prepared statement stmt with each of its n_params parameters
+ * an array literal: one element per item of items[0..n), as fill gives
+ * them (the batch functions feedd.store_articles and record_fetches). */
+static bool send_columns(PGconn *c, const char *stmt, int n_params, struct item *const *items,
+			 size_t n,
+			 void (*fill)(const struct item *, struct param_text *, const char **))
+{
+	_Static_assert(ARTICLE_PARAMS >= POLL_PARAMS, "col[] holds every statement's columns");
+	struct buf col[ARTICLE_PARAMS];
+	const char *params[ARTICLE_PARAMS];
 	for (int k = 0; k < n_params; k++) {
 		buf_init(&col[k]);
 		buf_putc(&col[k], '{');
 	}
-}
-
-static void columns_close(struct buf *col, int n_params, const char **params)
-{
+	for (size_t i = 0; i < n; i++) {
+		struct param_text t = {0};
+		fill(items[i], &t, params);
+		for (int k = 0; k < n_params; k++)
+			array_add(&col[k], params[k]);
+		buf_free(&t.art.tags);
+	}
 	for (int k = 0; k < n_params; k++) {
 		buf_putc(&col[k], '}');
 		params[k] = col[k].data;
 	}
-}
-
-static void columns_free(struct buf *col, int n_params)
-{
+	bool ok = PQsendQueryPrepared(c, stmt, n_params, params, NULL, NULL, 0) == 1;
 	for (int k = 0; k < n_params; k++)
 		buf_free(&col[k]);
+	return ok;
 }
 
 bool store_sql_send_articles(PGconn *c, struct item *const *items, size_t n)
 {
-	struct buf col[ARTICLE_PARAMS];
-	columns_open(col, ARTICLE_PARAMS);
-	for (size_t i = 0; i < n; i++) {
-		struct article_text t;
-		const char *p[ARTICLE_PARAMS];
-		article_params(items[i]->u.article, &t, p);
-		for (int k = 0; k < ARTICLE_PARAMS; k++)
-			array_add(&col[k], p[k]);
-		buf_free(&t.tags);
-	}
-	const char *params[ARTICLE_PARAMS];
-	columns_close(col, ARTICLE_PARAMS, params);
-	bool ok = PQsendQueryPrepared(c, "feedd_articles", ARTICLE_PARAMS, params, NULL, NULL, 0) ==
-		1;
-	columns_free(col, ARTICLE_PARAMS);
-	return ok;
+	return send_columns(c, "feedd_articles", ARTICLE_PARAMS, items, n, article_item_params);
 }
 
 bool store_sql_send_polls(PGconn *c, struct item *const *items, size_t n)
 {
-	struct buf col[POLL_PARAMS];
-	columns_open(col, POLL_PARAMS);
-	for (size_t i = 0; i < n; i++) {
-		struct poll_text t;
-		const char *p[POLL_PARAMS];
-		poll_params(items[i]->u.poll, &t, p);
-		for (int k = 0; k < POLL_PARAMS; k++)
-			array_add(&col[k], p[k]);
-	}
-	const char *params[POLL_PARAMS];
-	columns_close(col, POLL_PARAMS, params);
-	bool ok = PQsendQueryPrepared(c, "feedd_polls", POLL_PARAMS, params, NULL, NULL, 0) == 1;
-	columns_free(col, POLL_PARAMS);
-	return ok;
+	return send_columns(c, "feedd_polls", POLL_PARAMS, items, n, poll_item_params);
 }
 
 bool store_sql_send_item(PGconn *c, const struct item *it)
