@@ -23,6 +23,10 @@
 #define PERIOD_S 5.0
 #define BACKOFF_MIN_S 1.0
 #define BACKOFF_MAX_S 60.0
+/* A call unanswered this long (a server that stopped without closing the
+ * connection: statement_timeout cannot end it) leaves the connection, as
+ * the store's stall_timeout does by default. */
+#define STALL_S 600.0
 
 static const char *const sql_index =
 	"SELECT indexed, extract(epoch FROM now() - oldest_waiting)::float8 "
@@ -48,6 +52,7 @@ struct indexer {
 	ev_timer soon;	   /* the next call, or the next connection attempt */
 	ev_timer period;   /* the catch-up call */
 	ev_idle continue_; /* the next call after a full batch */
+	ev_timer stall;	   /* a call in flight for STALL_S */
 };
 
 static void connect_start(struct indexer *ix);
@@ -79,6 +84,7 @@ static void drop(struct indexer *ix, const char *what)
 	}
 	ev_io_stop(ix->loop, &ix->io);
 	ev_idle_stop(ix->loop, &ix->continue_);
+	ev_timer_stop(ix->loop, &ix->stall);
 	if (ix->conn)
 		PQfinish(ix->conn);
 	ix->conn = NULL;
@@ -130,6 +136,7 @@ static void read_answers(struct indexer *ix)
 		PGresult *r = PQgetResult(ix->conn);
 		if (!r) {
 			ix->busy = false;
+			ev_timer_stop(ix->loop, &ix->stall);
 			break;
 		}
 		answered(ix, r);
@@ -196,6 +203,8 @@ static void send_call(struct indexer *ix)
 	ix->busy = true;
 	ix->poked = false;
 	ev_timer_stop(ix->loop, &ix->soon);
+	ev_timer_set(&ix->stall, STALL_S, 0);
+	ev_timer_start(ix->loop, &ix->stall);
 	int f = PQflush(ix->conn);
 	if (f < 0)
 		drop(ix, "cannot send");
@@ -205,7 +214,7 @@ static void send_call(struct indexer *ix)
 
 static void connect_start(struct indexer *ix)
 {
-	ix->conn = store_conn_start(ix->conninfo);
+	ix->conn = store_conn_start(ix->conninfo, "feedd indexer");
 	if (!ix->conn || PQstatus(ix->conn) == CONNECTION_BAD) {
 		drop(ix, "cannot connect");
 		return;
@@ -223,6 +232,13 @@ static void on_soon(struct ev_loop *loop, ev_timer *w, int revents)
 		connect_start(ix);
 	else
 		send_call(ix);
+}
+
+static void on_stall(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	drop(w->data, "no answer for 600 s");
 }
 
 static void on_period(struct ev_loop *loop, ev_timer *w, int revents)
@@ -258,6 +274,8 @@ struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, void (*o
 	ev_timer_start(loop, &ix->period);
 	ev_idle_init(&ix->continue_, on_continue);
 	ix->continue_.data = ix;
+	ev_timer_init(&ix->stall, on_stall, STALL_S, 0);
+	ix->stall.data = ix;
 	connect_start(ix);
 	return ix;
 }
@@ -270,6 +288,7 @@ void indexer_free(struct indexer *ix)
 	ev_timer_stop(ix->loop, &ix->soon);
 	ev_timer_stop(ix->loop, &ix->period);
 	ev_idle_stop(ix->loop, &ix->continue_);
+	ev_timer_stop(ix->loop, &ix->stall);
 	if (ix->conn)
 		PQfinish(ix->conn);
 	free(ix->conninfo);

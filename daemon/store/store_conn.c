@@ -222,16 +222,18 @@ static const char *const conn_keys[] = {"keepalives",
 					"keepalives_count",
 					"tcp_user_timeout",
 					"options",
+					"fallback_application_name",
 					"dbname",
 					NULL};
 
 static const char *const conn_defaults[] = {
 	"1", "30", "10", "3", "60000", "-c statement_timeout=300s -c lock_timeout=60s"};
 
-PGconn *store_conn_start(const char *conninfo)
+PGconn *store_conn_start(const char *conninfo, const char *name)
 {
 	const char *values[ARRAY_LEN(conn_keys)];
 	memcpy(values, conn_defaults, sizeof conn_defaults);
+	values[ARRAY_LEN(conn_keys) - 3] = name;
 	values[ARRAY_LEN(conn_keys) - 2] = conninfo;
 	values[ARRAY_LEN(conn_keys) - 1] = NULL;
 	return PQconnectStartParams(conn_keys, values, 1);
@@ -239,7 +241,7 @@ PGconn *store_conn_start(const char *conninfo)
 
 void store_connect(struct store *s)
 {
-	s->conn = store_conn_start(s->conninfo);
+	s->conn = store_conn_start(s->conninfo, "feedd");
 	if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
 		lost(s, "cannot connect");
 		return;

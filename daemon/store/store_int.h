@@ -306,9 +306,10 @@ void store_batch_free(struct batch *b);
 /* The watchers and the jitter's seed, once, before anything else. */
 void store_conn_init(struct store *s);
 /* PQconnectStartParams on conninfo with the parameters feedd sets unless
- * conninfo does (keepalives, timeouts): for the store's connection and the
- * search indexer's (indexer.c). */
-PGconn *store_conn_start(const char *conninfo);
+ * conninfo does (keepalives, timeouts, application_name, which is name):
+ * for the store's connection ("feedd") and the search indexer's ("feedd
+ * indexer", indexer.c). */
+PGconn *store_conn_start(const char *conninfo, const char *name);
 /* Stops the watchers, frees what was sent and closes the connection. */
 void store_conn_close(struct store *s);
 void store_connect(struct store *s);

@@ -183,9 +183,10 @@ sed -i 's/^batch_delay = 10ms$/batch_delay = 10ms\nstall_timeout = 3s/' "$work/f
 kill -HUP "$daemon_pid"
 reloaded() { [ "$(grep -c "reloaded" "$work/run.log")" -gt "$reloads" ]; }
 wait_for 30 reloaded || not_ok "E: stall_timeout reloaded" "$(tail -3 "$work/run.log")"
-backends() {
+backends() { # the store's (the search indexer has a connection of its own)
   sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-       AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+       AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+       AND application_name = 'feedd'"
 }
 state_of() { sql "SELECT state FROM pg_stat_activity WHERE pid = $1"; }
 # feedd's one connection, stopped between two of its transactions (one
