@@ -20,6 +20,9 @@
 #      well: feedd stops confirming liveness to the watchdog (WATCHDOG=1
 #      pings counted before, none while stuck, again after), and once the
 #      server runs again the 200 articles polled meanwhile are stored.
+#   F. An article the search indexer cannot take for an hour (another
+#      session holds its row) is named in STATUS ("search index N s
+#      behind"); released, it is indexed and STATUS says no more.
 #   D. SIGTERM exits 0.
 #
 # usage (through with-pg.sh): test_dbfaults.sh FEEDD TESTS_DIR
@@ -250,6 +253,33 @@ fi
 resumed() { [ "$(pings)" -gt "$held" ]; }
 wait_for 30 resumed && ok "E: WATCHDOG=1 pings resume" || not_ok "E: WATCHDOG=1 pings resume" "$(pings) after $held"
 is "E: nothing was rejected" 0 "$(sql "SELECT count(*) FROM feedd.rejected")"
+
+# F. The search index's lag: an article waiting an hour for its vector
+# (locked by another session, which feedd.index_search skips) is named in
+# STATUS; once the lock goes it is indexed and STATUS says no more.
+sql "SELECT outcome FROM feedd.store_article('agency', 'f0', '9000000000', NULL, 'Lagged',
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'hl', now() - interval '1 hour')" > /dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "BEGIN" \
+  -c "SELECT FROM feedd.articles WHERE news_id = '9000000000' FOR UPDATE" \
+  -c "SELECT pg_sleep(300) /* lagged */" > /dev/null 2>&1 &
+locker=$!
+last_status() { grep "^STATUS=" "$work/notify.log" | tail -1; }
+lag_shown() { last_status | grep -Eq "search index [0-9]{4} s behind"; }
+if wait_for 60 lag_shown; then ok "F: STATUS names the search index's lag"; else
+  not_ok "F: STATUS names the search index's lag" "$(last_status)"
+fi
+sql_rw "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+        WHERE query LIKE '%/* lagged */%' AND pid <> pg_backend_pid()" > /dev/null
+wait "$locker" 2> /dev/null
+indexed() { [ "$(sql "SELECT search IS NOT NULL FROM feedd.articles WHERE news_id = '9000000000'")" = t ]; }
+if wait_for 60 indexed; then ok "F: released, the article is indexed"; else
+  not_ok "F: released, the article is indexed" "$(sql "SELECT count(*) FROM feedd.articles WHERE search IS NULL")"
+fi
+lag_gone() { last_status | grep -q "^STATUS=.* feeds, " && ! last_status | grep -q "search index"; }
+if wait_for 30 lag_gone; then ok "F: and STATUS no longer names a lag"; else
+  not_ok "F: and STATUS no longer names a lag" "$(last_status)"
+fi
+is "F: every article is searchable" 0 "$(sql "SELECT count(*) FROM feedd.articles WHERE search IS NULL")"
 
 # D.
 kill -TERM "$daemon_pid"
