@@ -194,6 +194,10 @@ CREATE OR REPLACE FUNCTION feedd.store_articles(p_source text[], p_feed text[], 
                                      p_published_claimed timestamptz[])
 RETURNS TABLE (item int, article_id bigint, outcome text, revision int)
 LANGUAGE plpgsql
+-- The planner cannot know how many rows the arrays hold and, joining the
+-- inserted rows back to the input, picked nested loops: 2 x n^2 comparisons,
+-- 300 ms of a 1,000-article batch's 390.  Hash joins make it 40 ms.
+SET enable_nestloop = off
 AS $$
 #variable_conflict use_column
 DECLARE
