@@ -47,7 +47,6 @@ struct indexer {
 	bool logged_failure; /* since the last success */
 	double backoff_s;
 	double lag_s;
-	unsigned long long indexed;
 	ev_io io;
 	ev_timer soon;	   /* the next call, or the next connection attempt */
 	ev_timer period;   /* the catch-up call */
@@ -63,6 +62,21 @@ static void watch(struct indexer *ix, int events)
 	ev_io_stop(ix->loop, &ix->io);
 	ev_io_set(&ix->io, PQsocket(ix->conn), events);
 	ev_io_start(ix->loop, &ix->io);
+}
+
+/* The next call (or connection attempt) in delay_s, replacing any. */
+static void arm_soon(struct indexer *ix, double delay_s)
+{
+	ev_timer_stop(ix->loop, &ix->soon);
+	ev_timer_set(&ix->soon, delay_s, 0);
+	ev_timer_start(ix->loop, &ix->soon);
+}
+
+/* Something failed: try again after the backoff, which doubles. */
+static void back_off(struct indexer *ix)
+{
+	arm_soon(ix, ix->backoff_s);
+	ix->backoff_s = ix->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : ix->backoff_s * 2;
 }
 
 static void tell_if_idle(struct indexer *ix)
@@ -91,10 +105,7 @@ static void drop(struct indexer *ix, const char *what)
 	ix->state = IX_DOWN;
 	ix->busy = false;
 	ix->lag_s = -1;
-	ev_timer_stop(ix->loop, &ix->soon);
-	ev_timer_set(&ix->soon, ix->backoff_s, 0);
-	ev_timer_start(ix->loop, &ix->soon);
-	ix->backoff_s = ix->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : ix->backoff_s * 2;
+	back_off(ix);
 	tell_if_idle(ix);
 }
 
@@ -110,15 +121,10 @@ static void answered(struct indexer *ix, PGresult *r)
 				 m ? m : PQresStatus(PQresultStatus(r)), ix->backoff_s);
 		ix->logged_failure = true;
 		ix->full = false;
-		ev_timer_stop(ix->loop, &ix->soon);
-		ev_timer_set(&ix->soon, ix->backoff_s, 0);
-		ev_timer_start(ix->loop, &ix->soon);
-		ix->backoff_s =
-			ix->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : ix->backoff_s * 2;
+		back_off(ix);
 		return;
 	}
 	int n = atoi(PQgetvalue(r, 0, 0));
-	ix->indexed += (unsigned long long)(n > 0 ? n : 0);
 	ix->lag_s = PQgetisnull(r, 0, 1) ? 0 : atof(PQgetvalue(r, 0, 1));
 	ix->full = n >= BATCH;
 	ix->backoff_s = BACKOFF_MIN_S;
@@ -146,10 +152,8 @@ static void read_answers(struct indexer *ix)
 		return;
 	if (ix->full)
 		ev_idle_start(ix->loop, &ix->continue_);
-	else if (ix->poked && !ev_is_active(&ix->soon)) {
-		ev_timer_set(&ix->soon, POKE_DELAY_S, 0);
-		ev_timer_start(ix->loop, &ix->soon);
-	}
+	else if (ix->poked && !ev_is_active(&ix->soon))
+		arm_soon(ix, POKE_DELAY_S);
 	tell_if_idle(ix);
 }
 
@@ -300,10 +304,8 @@ void indexer_poke(struct indexer *ix)
 	if (!ix)
 		return;
 	ix->poked = true;
-	if (ix->state == IX_READY && !ix->busy && !ev_is_active(&ix->soon)) {
-		ev_timer_set(&ix->soon, POKE_DELAY_S, 0);
-		ev_timer_start(ix->loop, &ix->soon);
-	}
+	if (ix->state == IX_READY && !ix->busy && !ev_is_active(&ix->soon))
+		arm_soon(ix, POKE_DELAY_S);
 }
 
 bool indexer_idle(const struct indexer *ix)
@@ -316,9 +318,4 @@ bool indexer_idle(const struct indexer *ix)
 double indexer_lag(const struct indexer *ix)
 {
 	return ix ? ix->lag_s : 0;
-}
-
-unsigned long long indexer_indexed(const struct indexer *ix)
-{
-	return ix ? ix->indexed : 0;
 }

@@ -35,7 +35,5 @@ bool indexer_idle(const struct indexer *ix);
 /* Seconds the oldest article without a vector has waited, as of the last
  * answer (0: none waiting); -1 while the database cannot be asked. */
 double indexer_lag(const struct indexer *ix);
-/* Articles indexed since start. */
-unsigned long long indexer_indexed(const struct indexer *ix);
 
 #endif

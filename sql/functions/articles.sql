@@ -203,7 +203,7 @@ AS $$
 DECLARE
   v_new int[];
   v_ids bigint[];
-  r record;
+  i int;
 BEGIN
   WITH input AS (
     SELECT u.*, s.id AS sid, f.id AS fid
@@ -242,26 +242,24 @@ BEGIN
 
   RETURN QUERY SELECT n.pos, n.id, 'inserted'::text, 1 FROM unnest(v_new, v_ids) AS n(pos, id);
 
-  FOR r IN
-    SELECT u.* FROM unnest(p_source, p_feed, p_news_id, p_url, p_title, p_lead, p_body,
-                           p_author, p_tags, p_published_at, p_image, p_language,
-                           p_content_hash, p_seen_at, p_fetch, p_published_claimed)
-           WITH ORDINALITY AS u(src, feed, nid, url, title, lead, body, author, tags, pub,
-                                image, lang, hash, seen, want_page, claimed, pos)
-    WHERE u.pos <> ALL (v_new)
-    ORDER BY u.pos
+  FOR i IN SELECT g FROM generate_series(1, cardinality(p_news_id)) AS g
+           WHERE g <> ALL (v_new) ORDER BY g
   LOOP
-    IF r.claimed IS NULL THEN
-      RETURN QUERY SELECT r.pos::int, x.article_id, x.outcome, x.revision
-        FROM feedd.store_article(r.src, r.feed, r.nid, r.url, r.title, r.lead, r.body,
-                                 r.author, r.tags::text[], r.pub, r.image, r.lang, r.hash,
-                                 r.seen, coalesce(r.want_page, false)) AS x;
+    IF p_published_claimed[i] IS NULL THEN
+      RETURN QUERY SELECT i, x.article_id, x.outcome, x.revision
+        FROM feedd.store_article(p_source[i], p_feed[i], p_news_id[i], p_url[i], p_title[i],
+                                 p_lead[i], p_body[i], p_author[i], p_tags[i]::text[],
+                                 p_published_at[i], p_image[i], p_language[i],
+                                 p_content_hash[i], p_seen_at[i],
+                                 coalesce(p_fetch[i], false)) AS x;
     ELSE
-      RETURN QUERY SELECT r.pos::int, x.article_id, x.outcome, x.revision
-        FROM feedd.store_article_claimed(r.src, r.feed, r.nid, r.url, r.title, r.lead,
-                                         r.body, r.author, r.tags::text[], r.pub, r.image,
-                                         r.lang, r.hash, r.seen, coalesce(r.want_page, false),
-                                         r.claimed) AS x;
+      RETURN QUERY SELECT i, x.article_id, x.outcome, x.revision
+        FROM feedd.store_article_claimed(p_source[i], p_feed[i], p_news_id[i], p_url[i],
+                                         p_title[i], p_lead[i], p_body[i], p_author[i],
+                                         p_tags[i]::text[], p_published_at[i], p_image[i],
+                                         p_language[i], p_content_hash[i], p_seen_at[i],
+                                         coalesce(p_fetch[i], false),
+                                         p_published_claimed[i]) AS x;
     END IF;
   END LOOP;
 END;
