@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Articles per call: a few hundred milliseconds of work on a small
- * machine, so that the lag moves in small steps. */
-#define BATCH 2000
+/* Articles per call: about a hundred milliseconds of work on a small
+ * machine, so that the lag moves in small steps and so that a claim of due
+ * pages, which waits for the rows a call holds (feedd.claim_visits), and
+ * the store's pipeline behind it, wait only that long. */
+#define BATCH 500
 #define POKE_DELAY_S 1.0
 #define PERIOD_S 5.0
 #define BACKOFF_MIN_S 1.0

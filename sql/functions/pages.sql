@@ -7,7 +7,13 @@
 -- claim_visits(sources, limit, lease): up to p_limit articles of those
 -- sources whose page is due, oldest due first; each is leased for p_lease_s
 -- seconds (next_visit_at moves past the lease), so that a daemon that dies
--- holding it only delays it.  Rows another session holds are skipped.
+-- holding it only delays it.  A due row another session holds is waited
+-- for, not skipped: the search indexer holds new articles for a moment
+-- while it fills articles.search, and a claim that skipped them would look
+-- complete (once would end with those pages unvisited).  Another daemon's
+-- claim holds its rows only until it commits, and they are then leased,
+-- no longer due, so the wait ends with them left out.  The order is total
+-- so that two claims lock rows in the same order and never deadlock.
 CREATE OR REPLACE FUNCTION feedd.claim_visits(p_sources text[], p_limit int, p_lease_s int)
 RETURNS TABLE (source text, news_id text, url text, visits int, attempts int)
 LANGUAGE sql
@@ -17,9 +23,9 @@ AS $$
     FROM feedd.articles a
     WHERE a.next_visit_at <= now()
       AND a.source_id IN (SELECT s.id FROM feedd.sources s WHERE s.name = ANY (p_sources))
-    ORDER BY a.next_visit_at
+    ORDER BY a.next_visit_at, a.source_id, a.id
     LIMIT p_limit
-    FOR UPDATE OF a SKIP LOCKED
+    FOR UPDATE OF a
   )
   UPDATE feedd.articles AS a
   SET next_visit_at = now() + make_interval(secs => p_lease_s)

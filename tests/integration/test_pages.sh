@@ -338,5 +338,38 @@ is "every page left is due at once, not after its lease" "$pending" \
 grep -q "claimed pages not fetched are handed back" "$work/slow.log" && ok "the hand-back is logged" ||
   not_ok "the hand-back is logged" "$(tail -3 "$work/slow.log")"
 
+# 9. A due page whose row another session holds for a moment (as the
+# search indexer does while it fills articles.search) is waited for, not
+# skipped: skipped, `once` would end with the page unvisited.
+visits_before=$(col 85859288 visits)
+sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85859288'" > /dev/null
+mkfifo "$work/lock.in"
+psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" < "$work/lock.in" > "$work/lock.out" 2>&1 &
+locker=$!
+exec 7> "$work/lock.in"
+echo "SET application_name = 'test_locker'; BEGIN; SELECT 'locked' FROM feedd.articles WHERE news_id = '85859288' FOR NO KEY UPDATE;" >&7
+for ((k = 0; k < 600; k++)); do
+  grep -q locked "$work/lock.out" && break
+  sleep 0.1
+done
+is "the row is held by another session" locked "$(cat "$work/lock.out")"
+timeout 120 "$feedd" once -c "$work/feedd.conf" agency-all 2> "$work/locked.log" &
+once_pid=$!
+waited=0
+for ((k = 0; k < 1200; k++)); do
+  waited=$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'feedd' AND wait_event_type = 'Lock'")
+  [ "$waited" -gt 0 ] && break
+  kill -0 "$once_pid" 2> /dev/null || break
+  sleep 0.1
+done
+is "once waits for the held row" 1 "$waited"
+echo "COMMIT;" >&7
+exec 7>&-
+wait "$locker"
+wait "$once_pid"
+is "... and exits 0 once it is free" 0 $?
+is "the held page was visited" $((visits_before + 1)) "$(col 85859288 visits)"
+logged "... and its revisit logged" "article agency/85859288: \\(revisited\\|edited\\)" "$work/locked.log"
+
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
