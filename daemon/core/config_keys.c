@@ -120,6 +120,9 @@ const struct key cfg_keys[K_COUNT] = {
 			  .reload = true},
 	[K_BATCH_DELAY] = {SEC_DATABASE, "batch_delay", V_DUR, G(db.batch_delay_ms), "50ms", 0,
 			   SECS(60), .reload = true},
+	/* the store's connections are made once, at start */
+	[K_STORE_CONNECTIONS] = {SEC_DATABASE, "store_connections", V_INT, G(db.store_connections),
+				 "2", 1, 16, .reload = false},
 	/* the dedup set is warmed with it once, when the store first connects */
 	[K_DEDUP_WINDOW] = {SEC_DATABASE, "dedup_window", V_DUR, G(db.dedup_window_ms), "30d",
 			    HOURS(1), DAYS(3650), .reload = false},

@@ -332,6 +332,7 @@ static int init_store(struct daemon *d)
 	sc.conninfo = cfg->db.conninfo;
 	sc.batch_size = cfg->db.batch_size;
 	sc.batch_delay_ms = cfg->db.batch_delay_ms;
+	sc.connections = cfg->db.store_connections;
 	sc.dedup_window_ms = cfg->db.dedup_window_ms;
 	sc.stall_timeout_ms = cfg->db.stall_timeout_ms;
 	sc.jitter = &d->jitter;

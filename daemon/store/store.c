@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 const char *store_outcome_name(enum store_outcome o)
 {
@@ -37,6 +36,7 @@ void store_config_default(struct store_config *c)
 	c->batch_size = 200;
 	c->batch_delay_ms = 50;
 	c->max_batches_in_flight = 4;
+	c->connections = 2;
 	c->dedup_window_ms = 30LL * 24 * 3600 * 1000;
 	c->dedup_max_entries = 1000000;
 	c->reconnect_min_ms = 250;
@@ -64,15 +64,13 @@ struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 		s->cfg.max_batches_in_flight = 1;
 	if (h)
 		s->h = *h;
-	s->backoff_ms = s->cfg.reconnect_min_ms > 0 ? s->cfg.reconnect_min_ms : 250;
 	s->dedup = dedup_new(s->cfg.dedup_max_entries);
 	store_conn_init(s);
 	if (store_spool_init(s) != 0) {
 		store_free(s);
 		return NULL;
 	}
-	s->state = ST_BACKOFF;
-	store_connect(s);
+	store_connect_all(s);
 	return s;
 }
 
@@ -93,7 +91,8 @@ void store_free(struct store *s)
 /* Into the queue, or, while the database is away, into the spool. */
 static void enqueue(struct store *s, struct item *it)
 {
-	if (s->spool && s->state != ST_READY && spoolable(it) && store_spool_item(s, it) != KEEP)
+	if (s->spool && main_lane(s)->state != ST_READY && spoolable(it) &&
+	    store_spool_item(s, it) != KEEP)
 		return;
 	store_push_back(s, it);
 	store_poke(s);
@@ -136,6 +135,7 @@ int store_submit_article(struct store *s, struct store_article *a)
 	}
 	struct item *it = store_item_new(s, ITEM_ARTICLE);
 	it->u.article = a;
+	it->part = store_partition(a, s->n_lanes);
 	it->unchecked = lazy;
 	enqueue(s, it);
 	return 0;
@@ -229,7 +229,7 @@ const char *store_problem(const struct store *s, bool *unusable)
 
 bool store_ready(const struct store *s)
 {
-	return s->state == ST_READY;
+	return main_lane(s)->state == ST_READY;
 }
 
 void store_get_stats(const struct store *s, struct store_stats *out)

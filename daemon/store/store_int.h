@@ -3,8 +3,9 @@
  * includes it.  The store (see store.h) is one module in five files:
  *
  *   store.c         the public interface: items taken in, bounded, queued
- *   store_conn.c    the connection and the pipeline: connecting and setup,
- *                   batches sent, results read back, stalls and backoff
+ *   store_conn.c    the connections and their pipelines: connecting and
+ *                   setup, batches sent, results read back, stalls and
+ *                   backoff
  *   store_result.c  what the answers mean: items committed, rejected or
  *                   sent again, failures classified by SQLSTATE
  *   store_sql.c     the statements: their SQL and their parameters as text
@@ -13,6 +14,18 @@
  * Functions shared among these files carry the store_ prefix, as the public
  * ones do, and are declared here; everything else is static to its file.
  * The sent queue is walked only through sent_at, cmd_n_items and cmd_item.
+ *
+ * The store writes over store_connections connections, its lanes (issue
+ * 14), all fed from the one queue.  Lane 0 carries everything: the setup
+ * (schema check, dedup warm-up, feed states), registrations, poll records,
+ * pages, claims, and the articles of its partition.  Every other lane k
+ * carries only articles, those of partition k (a hash of source and news
+ * ID), so one article's writes stay in order on one connection; it waits
+ * while registrations are queued or in flight on lane 0 (an article of a
+ * feed not yet registered is refused), and while lane 0 still has articles
+ * of partition k in flight.  While lane k is not ready, lane 0 takes its
+ * partition.  The store is ready, and what is accepted goes to the queue
+ * rather than the spool, when lane 0 is.
  */
 #ifndef FEEDD_STORE_INT_H
 #define FEEDD_STORE_INT_H
@@ -61,6 +74,7 @@ struct item {
 	bool solo;	 /* send alone: its batch failed for its data */
 	bool from_spool; /* read back from the spool, at pos */
 	bool unchecked;	 /* an article not yet looked up in the dedup set */
+	unsigned part;	 /* an article's partition: the lane that carries it */
 	struct spool_pos pos;
 	double queued_at; /* ev_now */
 	union {
@@ -130,12 +144,12 @@ struct cmd {
 
 enum conn_state { ST_BACKOFF, ST_CONNECTING, ST_SETUP, ST_READY };
 
-struct store {
-	struct ev_loop *loop;
-	struct store_config cfg;
-	char *conninfo;
-	struct store_handler h;
-
+/* One connection of the store and its pipeline (see the head of this file). */
+struct lane {
+	struct store *s;
+	unsigned index; /* 0: the main lane */
+	char name[48];	/* for log lines: "database", "database connection 2" */
+	char app[24];	/* application_name: "feedd", "feedd 2" */
 	PGconn *conn;
 	enum conn_state state;
 	ev_io io;
@@ -144,6 +158,29 @@ struct store {
 	ev_timer stall; /* no answer for stall_timeout (see watch_stall) */
 	int stalls;	/* stalls in a row, without an answer between */
 	int64_t backoff_ms;
+	struct cmd *sent; /* ring of commands awaiting results */
+	size_t sent_head, sent_count, sent_cap;
+	int batches_in_flight;
+	size_t n_in_flight;
+	/* Lane 0: registrations in flight, and articles in flight by partition
+	 * (those of other lanes' partitions taken while those lanes were
+	 * away). */
+	size_t regs_in_flight;
+	size_t *part_in_flight;
+	/* Articles inserted in this session, until feedd.settle_statistics()
+	 * has been called in it (see sql/006_settle_statistics.sql). */
+	size_t session_inserted;
+	bool settled, settle_in_flight;
+};
+
+struct store {
+	struct ev_loop *loop;
+	struct store_config cfg;
+	char *conninfo;
+	struct store_handler h;
+
+	struct lane **lanes; /* n_lanes of them; lanes[0] is the main lane */
+	size_t n_lanes;
 	struct jitter *jitter; /* the backoff's: cfg.jitter or own_jitter */
 	struct jitter own_jitter;
 
@@ -152,18 +189,10 @@ struct store {
 	/* The last of the registrations at the head of the queue (see
 	 * push_registration); NULL: unknown, walk. */
 	struct item *reg_last;
-	struct cmd *sent; /* ring of commands awaiting results */
-	size_t sent_head, sent_count, sent_cap;
-	int batches_in_flight;
-	size_t n_in_flight;
 
 	struct dedup *dedup;
 	bool warmed;
-	bool warm_wanted, warm_in_flight; /* warm_lazily */
-	/* Articles inserted in this session, until feedd.settle_statistics()
-	 * has been called in it (see sql/006_settle_statistics.sql). */
-	size_t session_inserted;
-	bool settled, settle_in_flight;
+	bool warm_wanted, warm_in_flight; /* warm_lazily; on lane 0 */
 	struct store_stats stats;
 
 	/* While the database is away, spoolable items go to the spool; those
@@ -204,21 +233,27 @@ enum failure {
 
 /* ---- the sent queue, oldest first ---------------------------------------- */
 
-static inline struct cmd *sent_peek(struct store *s)
+static inline struct cmd *sent_peek(struct lane *l)
 {
-	return s->sent_count ? &s->sent[s->sent_head] : NULL;
+	return l->sent_count ? &l->sent[l->sent_head] : NULL;
 }
 
-static inline void sent_pop(struct store *s)
+static inline void sent_pop(struct lane *l)
 {
-	s->sent_head = (s->sent_head + 1) % s->sent_cap;
-	s->sent_count--;
+	l->sent_head = (l->sent_head + 1) % l->sent_cap;
+	l->sent_count--;
 }
 
-/* The i-th command of the sent queue, oldest first. */
-static inline struct cmd *sent_at(const struct store *s, size_t i)
+/* The i-th command of a lane's sent queue, oldest first. */
+static inline struct cmd *sent_at(const struct lane *l, size_t i)
 {
-	return &s->sent[(s->sent_head + i) % s->sent_cap];
+	return &l->sent[(l->sent_head + i) % l->sent_cap];
+}
+
+/* The main lane, whose state is the store's. */
+static inline struct lane *main_lane(const struct store *s)
+{
+	return s->lanes[0];
 }
 
 /* The items whose result a sent command brings: its own (CMD_ITEM), a run
@@ -290,6 +325,14 @@ void store_push_registration(struct store *s, struct item *it);
 /* Puts items[0..n) back at the front, in that order. */
 void store_push_front(struct store *s, struct item **items, size_t n);
 struct item *store_pop_front(struct store *s);
+/* Takes it, queued anywhere, out of the queue. */
+void store_take(struct store *s, struct item *it);
+static inline bool store_is_registration(const struct item *it)
+{
+	return it->kind == ITEM_SOURCE || it->kind == ITEM_FEED;
+}
+/* An article's partition among n lanes: a hash of its source and news ID. */
+unsigned store_partition(const struct store_article *a, size_t n);
 /* The first item queued, or NULL. */
 static inline struct item *store_first(const struct store *s)
 {
@@ -301,22 +344,26 @@ void store_bound_news_id(char **id);
 void store_bound_tags(char **tags, size_t *n);
 void store_batch_free(struct batch *b);
 
-/* ---- store_conn.c: the connection and the pipeline ----------------------- */
+/* ---- store_conn.c: the connections and their pipelines ------------------- */
 
-/* The watchers and the jitter's seed, once, before anything else. */
+/* The lanes, their watchers and the jitter's seed, once, before anything
+ * else. */
 void store_conn_init(struct store *s);
 /* PQconnectStartParams on conninfo with the parameters feedd sets unless
  * conninfo does (keepalives, timeouts, application_name, which is name):
  * for the store's connection ("feedd") and the search indexer's ("feedd
  * indexer", indexer.c). */
 PGconn *store_conn_start(const char *conninfo, const char *name);
-/* Stops the watchers, frees what was sent and closes the connection. */
+/* Stops the watchers, frees what was sent and closes the connections. */
 void store_conn_close(struct store *s);
-void store_connect(struct store *s);
-/* Drops the connection; everything sent and not committed is queued again,
- * first[0..n_first) (items already off the sent queue) in front. */
-void store_drop_connection(struct store *s, struct item **first, size_t n_first, const char *why);
-/* Arms an immediate dispatch; submit never sends from the caller's stack. */
+/* Every lane connects. */
+void store_connect_all(struct store *s);
+/* Drops a lane's connection; everything sent on it and not committed is
+ * queued again, first[0..n_first) (items already off the sent queue) in
+ * front. */
+void store_drop_connection(struct lane *l, struct item **first, size_t n_first, const char *why);
+/* Arms an immediate dispatch on every lane; submit never sends from the
+ * caller's stack. */
 void store_poke(struct store *s);
 
 /* ---- store_result.c: what the answers mean ------------------------------- */
@@ -336,7 +383,7 @@ struct drop_request {
  * says (store_drop_connection, then free drop->items); the caller does that,
  * so that what the answers mean (store_result.c) never reaches back into the
  * connection (store_conn.c). */
-bool store_batch_done(struct store *s, struct batch *b, struct drop_request *drop);
+bool store_batch_done(struct lane *l, struct batch *b, struct drop_request *drop);
 /* Remembers why the database cannot take what waits, for STATUS. */
 void store_set_problem(struct store *s, enum failure f, const char *error, const char *sqlstate,
 		       bool in_setup);

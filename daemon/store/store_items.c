@@ -219,11 +219,6 @@ struct item *store_pop_front(struct store *s)
 	return it;
 }
 
-static bool is_registration(const struct item *it)
-{
-	return it->kind == ITEM_SOURCE || it->kind == ITEM_FEED;
-}
-
 /* Registrations (sources, feeds) go before everything else queued, in the
  * order they come: an article or a poll record of a feed the database does
  * not know is refused for it.  That matters when the schema was dropped and
@@ -234,7 +229,7 @@ void store_push_registration(struct store *s, struct item *it)
 	struct item *prev = s->reg_last;
 	if (!prev) {
 		LIST_FOREACH (x, &s->queue, struct item, link) {
-			if (!is_registration(x))
+			if (!store_is_registration(x))
 				break;
 			prev = x;
 		}
@@ -246,7 +241,27 @@ void store_push_registration(struct store *s, struct item *it)
 
 size_t store_backlog(const struct store *s)
 {
-	return s->n_queued + s->n_in_flight + s->n_syncing;
+	size_t n = s->n_queued + s->n_syncing;
+	for (size_t i = 0; i < s->n_lanes; i++)
+		n += s->lanes[i]->n_in_flight;
+	return n;
+}
+
+void store_take(struct store *s, struct item *it)
+{
+	if (it == s->reg_last)
+		s->reg_last = NULL;
+	list_remove(&s->queue, &it->link);
+	s->n_queued--;
+}
+
+unsigned store_partition(const struct store_article *a, size_t n)
+{
+	if (n <= 1)
+		return 0;
+	XXH32_hash_t h = XXH32(a->source, strlen(a->source), 0);
+	h = XXH32(a->news_id, strlen(a->news_id), h);
+	return (unsigned)(h % n);
 }
 
 void store_batch_free(struct batch *b)

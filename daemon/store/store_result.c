@@ -215,7 +215,9 @@ void store_handle_result(struct store *s, struct cmd *c, PGresult *r)
 	}
 }
 
-static void item_done(struct store *s, struct item *it, bool ok)
+/* An item final: committed (ok) or rejected for good; l is the lane that
+ * committed it, NULL for a rejection. */
+static void item_done(struct store *s, struct lane *l, struct item *it, bool ok)
 {
 	/* Committed or rejected for good: either way its record is done. */
 	if (it->from_spool && s->spool)
@@ -226,8 +228,8 @@ static void item_done(struct store *s, struct item *it, bool ok)
 		if (ok)
 			dedup_remember(s->dedup, a->source, a->news_id, hash64(a->content_hash),
 				       a->feed);
-		if (ok && it->outcome == STORE_INSERTED)
-			s->session_inserted++;
+		if (ok && l && it->outcome == STORE_INSERTED)
+			l->session_inserted++;
 		store_tell_article(s, a, ok ? it->outcome : STORE_REJECTED);
 		break;
 	}
@@ -277,7 +279,7 @@ static char *dup_or_null(const char *v)
 static void reject(struct store *s, struct item *it, const char *error, const char *sqlstate)
 {
 	if (it->kind == ITEM_REJECTED) {
-		item_done(s, it, false);
+		item_done(s, NULL, it, false);
 		return;
 	}
 	struct rejected *r = xcalloc(1, sizeof *r);
@@ -319,7 +321,7 @@ static void reject(struct store *s, struct item *it, const char *error, const ch
 	}
 	if (spoolable(it))
 		store_record_hex(s, it, &r->record);
-	item_done(s, it, false);
+	item_done(s, NULL, it, false);
 	struct item *row = store_item_new(s, ITEM_REJECTED);
 	row->u.rejected = r;
 	store_push_back(s, row);
@@ -379,8 +381,9 @@ static bool batch_failed(struct store *s, struct batch *b, struct drop_request *
 	return false;
 }
 
-bool store_batch_done(struct store *s, struct batch *b, struct drop_request *drop)
+bool store_batch_done(struct lane *l, struct batch *b, struct drop_request *drop)
 {
+	struct store *s = l->s;
 	if (b->warm) {
 		s->warm_in_flight = false;
 		if (b->error) {
@@ -390,31 +393,43 @@ bool store_batch_done(struct store *s, struct batch *b, struct drop_request *dro
 			s->warmed = true;
 		}
 		store_batch_free(b);
+		store_poke(s); /* the helper lanes waited for it */
 		return false;
 	}
 	if (b->settle) {
 		/* Once per session, whatever the answer: autovacuum does the
 		 * same job a little later. */
-		s->settle_in_flight = false;
-		s->settled = true;
+		l->settle_in_flight = false;
+		l->settled = true;
 		if (b->error)
-			LOG_WARN("database: %s (%s); autovacuum will analyse feedd.articles later",
-				 b->error, b->sqlstate);
+			LOG_WARN("%s: %s (%s); autovacuum will analyse feedd.articles later",
+				 l->name, b->error, b->sqlstate);
 		store_batch_free(b);
 		return false;
 	}
-	s->batches_in_flight--;
-	s->n_in_flight -= b->n;
-	LOG_DEBUG("database: batch of %zu items %s after %.3f s", b->n,
+	l->batches_in_flight--;
+	l->n_in_flight -= b->n;
+	for (size_t i = 0; l->index == 0 && i < b->n; i++) {
+		if (b->items[i]->kind == ITEM_ARTICLE)
+			l->part_in_flight[b->items[i]->part]--;
+		l->regs_in_flight -= store_is_registration(b->items[i]);
+	}
+	/* Registrations or a partition's articles answered on the main lane
+	 * may free a helper lane. */
+	if (l->index == 0 && s->n_lanes > 1)
+		store_poke(s);
+	LOG_DEBUG("%s: batch of %zu items %s after %.3f s", l->name, b->n,
 		  b->error ? "failed" : "committed", ev_now(s->loop) - b->sent_at);
 	if (!b->error) {
 		/* Progress: the next trouble starts its backoff afresh. */
-		s->backoff_ms = s->cfg.reconnect_min_ms;
+		l->backoff_ms = s->cfg.reconnect_min_ms;
 		s->problem[0] = '\0';
 		s->stats.batches++;
 		s->stats.committed += b->n;
+		if (l->index != 0)
+			s->stats.committed_elsewhere += b->n;
 		for (size_t i = 0; i < b->n; i++)
-			item_done(s, b->items[i], true);
+			item_done(s, l, b->items[i], true);
 		store_batch_free(b);
 		return false;
 	}

@@ -52,6 +52,7 @@ static struct item *decode(struct store *s, const struct buf *rec)
 			store_bound_tags(a->tags, &a->n_tags);
 			it = store_item_new(s, ITEM_ARTICLE);
 			it->u.article = a;
+			it->part = store_partition(a, s->n_lanes);
 		}
 		break;
 	}
@@ -214,7 +215,7 @@ void store_spool_refill(struct store *s)
 {
 	if (!s->spool)
 		return;
-	size_t window = 2 * (size_t)s->cfg.batch_size;
+	size_t window = 2 * (size_t)s->cfg.batch_size * s->n_lanes;
 	while (s->n_queued < window && spool_readable(s->spool)) {
 		struct spool_pos pos;
 		int r = spool_read(s->spool, &s->rec, &pos);
@@ -313,10 +314,13 @@ size_t store_unspooled(const struct store *s)
 	size_t n = 0;
 	LIST_FOREACH (it, &s->queue, const struct item, link)
 		n += spoolable(it) && !it->from_spool;
-	for (size_t i = 0; i < s->sent_count; i++) {
-		const struct cmd *c = sent_at(s, i);
-		for (size_t k = 0; k < batch_n_items(c); k++)
-			n += spoolable(batch_item(c, k)) && !batch_item(c, k)->from_spool;
+	for (size_t j = 0; j < s->n_lanes; j++) {
+		const struct lane *l = s->lanes[j];
+		for (size_t i = 0; i < l->sent_count; i++) {
+			const struct cmd *c = sent_at(l, i);
+			for (size_t k = 0; k < batch_n_items(c); k++)
+				n += spoolable(batch_item(c, k)) && !batch_item(c, k)->from_spool;
+		}
 	}
 	return n;
 }
@@ -331,10 +335,13 @@ size_t store_spool_all(struct store *s)
 	buf_init(&err);
 	LIST_FOREACH (it, &s->queue, struct item, link)
 		missed += !spool_copy(s, it, &err);
-	for (size_t i = 0; i < s->sent_count; i++) {
-		const struct cmd *c = sent_at(s, i);
-		for (size_t k = 0; k < batch_n_items(c); k++)
-			missed += !spool_copy(s, batch_item(c, k), &err);
+	for (size_t j = 0; j < s->n_lanes; j++) {
+		const struct lane *l = s->lanes[j];
+		for (size_t i = 0; i < l->sent_count; i++) {
+			const struct cmd *c = sent_at(l, i);
+			for (size_t k = 0; k < batch_n_items(c); k++)
+				missed += !spool_copy(s, batch_item(c, k), &err);
+		}
 	}
 	/* Those waiting for their sync are in the spool already. */
 	if (spool_sync(s->spool, &err) != 0) {

@@ -118,6 +118,7 @@ struct cfg_database {
 	char *conninfo;
 	int batch_size;
 	int64_t batch_delay_ms;
+	int store_connections; /* articles spread over them (see store.h) */
 	int64_t dedup_window_ms;
 	int64_t stall_timeout_ms; /* no answer for this long: reconnect (see store.h) */
 };

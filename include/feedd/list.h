@@ -36,6 +36,9 @@ struct list {
 	for (type *var = LIST_FIRST(list, type, member); var;                                      \
 	     var = LIST_ENTRY(var->member.next, type, member))
 
+/* The object after var in its list; NULL at the end. */
+#define LIST_NEXT(var, type, member) LIST_ENTRY((var)->member.next, type, member)
+
 static inline void *list_object_(struct list_link *link, size_t offset)
 {
 	return link ? (void *)((char *)link - offset) : NULL;

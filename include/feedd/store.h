@@ -75,9 +75,13 @@ const char *store_outcome_name(enum store_outcome o);
 
 struct store_config {
 	const char *conninfo;
-	int batch_size;		/* items per batch (transaction) */
-	int64_t batch_delay_ms; /* how long a partial batch may wait for more */
-	int max_batches_in_flight;
+	int batch_size;		   /* items per batch (transaction) */
+	int64_t batch_delay_ms;	   /* how long a partial batch may wait for more */
+	int max_batches_in_flight; /* per connection */
+	/* Connections to write over: articles are spread over them by a hash
+	 * of source and news ID, everything else goes on the first (see
+	 * store_int.h). */
+	int connections;
 	int64_t dedup_window_ms; /* warm the dedup set with articles first seen this recently */
 	size_t dedup_max_entries;
 	int64_t reconnect_min_ms, reconnect_max_ms;
@@ -99,7 +103,7 @@ struct store_config {
 	bool warm_lazily;
 };
 
-/* Defaults: 200 items, 50 ms, 4 batches, 30 days, 1,000,000 entries, 0.25 s to 30 s,
+/* Defaults: 200 items, 50 ms, 4 batches, 2 connections, 30 days, 1,000,000 entries, 0.25 s to 30 s,
  * a 10 minute stall timeout, no spool. */
 void store_config_default(struct store_config *c);
 
@@ -133,14 +137,15 @@ typedef void (*store_page_fn)(void *ctx, const struct store_page *p, enum store_
 typedef void (*store_visits_fn)(void *ctx, const struct store_visit *v, size_t n, bool ok);
 
 struct store_stats {
-	uint64_t round_trips; /* pipeline syncs sent: one per batch or setup */
-	uint64_t batches;     /* item batches committed */
-	uint64_t committed;   /* items committed */
-	uint64_t duplicates;  /* articles answered by the dedup set */
-	uint64_t rejected;    /* items the database refused */
-	uint64_t resent;      /* items sent again after a broken connection */
-	uint64_t connects;    /* successful connections */
-	uint64_t spooled;     /* items written to the spool */
+	uint64_t round_trips;	      /* pipeline syncs sent: one per batch or setup */
+	uint64_t batches;	      /* item batches committed */
+	uint64_t committed;	      /* items committed */
+	uint64_t committed_elsewhere; /* of those, on connections after the first */
+	uint64_t duplicates;	      /* articles answered by the dedup set */
+	uint64_t rejected;	      /* items the database refused */
+	uint64_t resent;	      /* items sent again after a broken connection */
+	uint64_t connects;	      /* successful connections */
+	uint64_t spooled;	      /* items written to the spool */
 };
 
 struct store;

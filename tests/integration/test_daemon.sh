@@ -728,6 +728,8 @@ shutdown_timeout = 3s
 conninfo = $FEEDD_TEST_CONNINFO
 batch_size = $5
 dedup_window = $7
+# one connection: the batches' transactions are counted below
+store_connections = 1
 
 [source reload]
 home = http://127.0.0.1/

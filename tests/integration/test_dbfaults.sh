@@ -186,13 +186,23 @@ sed -i 's/^batch_delay = 10ms$/batch_delay = 10ms\nstall_timeout = 3s/' "$work/f
 kill -HUP "$daemon_pid"
 reloaded() { [ "$(grep -c "reloaded" "$work/run.log")" -gt "$reloads" ]; }
 wait_for 30 reloaded || not_ok "E: stall_timeout reloaded" "$(tail -3 "$work/run.log")"
-backends() { # the store's (the search indexer has a connection of its own)
+backends() { # the store's main connection ("feedd"; its others are "feedd 2"
+  # and on, and the search indexer's is "feedd indexer")
   sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
        AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-       AND application_name = 'feedd'"
+       AND application_name = '${1:-feedd}'"
 }
+all_backends() { # every connection of feedd's
+  sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+       AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+       AND application_name LIKE 'feedd%'"
+}
+two_connections() { [ "$(backends 'feedd 2' | wc -l)" = 1 ] && [ "$(backends | wc -l)" = 1 ]; }
+if wait_for 30 two_connections; then ok "E: the store writes over two connections"; else
+  not_ok "E: the store writes over two connections" "$(all_backends | tr '\n' ' ')"
+fi
 state_of() { sql "SELECT state FROM pg_stat_activity WHERE pid = $1"; }
-# feedd's one connection, stopped between two of its transactions (one
+# feedd's main connection, stopped between two of its transactions (one
 # stopped inside one would hold row locks that stall the next connection
 # too): a stopped backend cannot change its state, so look after stopping.
 idle_stopped=
@@ -230,7 +240,7 @@ before=$(pings)
 
 # The whole server stops: every new connection hangs too.
 postmaster=$(head -1 "$FEEDD_TEST_PGDATA/postmaster.pid")
-stopped="$postmaster $(backends | tr '\n' ' ')"
+stopped="$postmaster $(all_backends | tr '\n' ' ')"
 # shellcheck disable=SC2086
 kill -STOP $stopped
 write_feeds 5000000
