@@ -271,6 +271,9 @@ struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, void (*o
 	ix->ctx = ctx;
 	ix->backoff_s = BACKOFF_MIN_S;
 	ix->lag_s = -1;
+	/* The start is a poke: the call made once connected catches up on what
+	 * an earlier run left, and until it answers the indexer is not idle. */
+	ix->poked = true;
 	ev_io_init(&ix->io, on_io, 0, EV_READ);
 	ix->io.data = ix;
 	ev_timer_init(&ix->soon, on_soon, POKE_DELAY_S, 0);

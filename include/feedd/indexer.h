@@ -30,7 +30,9 @@ void indexer_free(struct indexer *ix);
 void indexer_poke(struct indexer *ix);
 /* Nothing poked since the last call that found nothing left, and no call
  * in flight; also true while the database is away (the next start catches
- * up) and before the first connection is made. */
+ * up).  Not before the catch-up call made at connection time has answered:
+ * a start counts as a poke, so that `feedd once` with nothing new still
+ * fills the vectors an earlier run left empty. */
 bool indexer_idle(const struct indexer *ix);
 /* Seconds the oldest article without a vector has waited, as of the last
  * answer (0: none waiting); -1 while the database cannot be asked. */
