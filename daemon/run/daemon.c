@@ -356,7 +356,8 @@ static int init_store(struct daemon *d)
 		return -1;
 	/* The search vectors of what the store commits, on a connection of
 	 * the indexer's own (issue 14). */
-	d->indexer = indexer_new(d->loop, cfg->db.conninfo, on_indexer_idle, d);
+	d->indexer = indexer_new(d->loop, cfg->db.conninfo, (size_t)cfg->db.store_connections,
+				 on_indexer_idle, d);
 	return 0;
 }
 

@@ -1,10 +1,14 @@
 /*
- * indexer: the search vector filled off the critical path, on a PostgreSQL
- * connection of its own (see indexer.h).  One command at a time, never
- * pipelined: SELECT ... FROM feedd.index_search(BATCH).  A full batch is
- * followed by the next at once; a poke (articles committed) by a call
- * POKE_DELAY_S later, so that a burst of commits is indexed together; and
- * a call every PERIOD_S catches up on what an earlier run left.  The
+ * indexer: the search vector filled off the critical path, by workers on
+ * PostgreSQL connections of their own (see indexer.h).  Each worker sends
+ * one command at a time, never pipelined: SELECT ... FROM
+ * feedd.index_search(BATCH), which skips the rows another worker holds.
+ * Worker 0 does the steady work: a poke (articles committed) is followed
+ * by its call POKE_DELAY_S later, so that a burst of commits is indexed
+ * together, and a call every PERIOD_S catches up on what an earlier run
+ * left.  A call that finds a full batch is a backlog: its worker calls
+ * again at once, and every other worker that is free joins in, so that a
+ * first ingestion is indexed on every CPU the store has left.  Each
  * connection is made like the store's (store_conn_start) and, when lost,
  * made again after a backoff that doubles up to BACKOFF_MAX_S.
  */
@@ -36,49 +40,57 @@ static const char *const sql_index =
 
 enum ix_state { IX_DOWN, IX_CONNECTING, IX_READY };
 
+/* One connection and its call. */
+struct worker {
+	struct indexer *ix;
+	int no; /* 0: the steady worker; 1..: helpers in a backlog */
+	PGconn *conn;
+	enum ix_state state;
+	bool busy;	     /* a call is in flight */
+	bool poked;	     /* work to look for since the last call started */
+	bool full;	     /* the last call indexed a full batch */
+	bool logged_failure; /* since the last success */
+	double backoff_s;
+	ev_io io;
+	ev_timer soon;	   /* the next call, or the next connection attempt */
+	ev_idle continue_; /* the next call after a full batch */
+	ev_timer stall;	   /* a call in flight for STALL_S */
+};
+
 struct indexer {
 	struct ev_loop *loop;
 	char *conninfo;
 	void (*on_idle)(void *ctx);
 	void *ctx;
-	PGconn *conn;
-	enum ix_state state;
-	bool busy;	     /* a call is in flight */
-	bool poked;	     /* articles committed since the last call started */
-	bool full;	     /* the last call indexed a full batch */
-	bool logged_failure; /* since the last success */
-	double backoff_s;
-	double lag_s;
-	ev_io io;
-	ev_timer soon;	   /* the next call, or the next connection attempt */
-	ev_timer period;   /* the catch-up call */
-	ev_idle continue_; /* the next call after a full batch */
-	ev_timer stall;	   /* a call in flight for STALL_S */
+	double lag_s;	 /* as of the last answer; -1 while worker 0 is down */
+	ev_timer period; /* worker 0's catch-up call */
+	size_t n;
+	struct worker w[];
 };
 
-static void connect_start(struct indexer *ix);
-static void send_call(struct indexer *ix);
+static void connect_start(struct worker *w);
+static void send_call(struct worker *w);
 
-static void watch(struct indexer *ix, int events)
+static void watch(struct worker *w, int events)
 {
-	ev_io_stop(ix->loop, &ix->io);
-	ev_io_set(&ix->io, PQsocket(ix->conn), events);
-	ev_io_start(ix->loop, &ix->io);
+	ev_io_stop(w->ix->loop, &w->io);
+	ev_io_set(&w->io, PQsocket(w->conn), events);
+	ev_io_start(w->ix->loop, &w->io);
 }
 
 /* The next call (or connection attempt) in delay_s, replacing any. */
-static void arm_soon(struct indexer *ix, double delay_s)
+static void arm_soon(struct worker *w, double delay_s)
 {
-	ev_timer_stop(ix->loop, &ix->soon);
-	ev_timer_set(&ix->soon, delay_s, 0);
-	ev_timer_start(ix->loop, &ix->soon);
+	ev_timer_stop(w->ix->loop, &w->soon);
+	ev_timer_set(&w->soon, delay_s, 0);
+	ev_timer_start(w->ix->loop, &w->soon);
 }
 
 /* Something failed: try again after the backoff, which doubles. */
-static void back_off(struct indexer *ix)
+static void back_off(struct worker *w)
 {
-	arm_soon(ix, ix->backoff_s);
-	ix->backoff_s = ix->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : ix->backoff_s * 2;
+	arm_soon(w, w->backoff_s);
+	w->backoff_s = w->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : w->backoff_s * 2;
 }
 
 static void tell_if_idle(struct indexer *ix)
@@ -87,205 +99,260 @@ static void tell_if_idle(struct indexer *ix)
 		ix->on_idle(ix->ctx);
 }
 
-/* The connection is gone (or never came): try again after the backoff. */
-static void drop(struct indexer *ix, const char *what)
+/* A worker's name in the log: the steady one is "search indexer". */
+static const char *name_of(const struct worker *w, char *buf, size_t size)
 {
-	if (!ix->logged_failure) {
-		const char *msg = ix->conn ? PQerrorMessage(ix->conn) : "";
+	if (w->no == 0)
+		snprintf(buf, size, "search indexer");
+	else
+		snprintf(buf, size, "search indexer %d", w->no + 1);
+	return buf;
+}
+
+/* The connection is gone (or never came): try again after the backoff. */
+static void drop(struct worker *w, const char *what)
+{
+	struct indexer *ix = w->ix;
+	if (!w->logged_failure) {
+		const char *msg = w->conn ? PQerrorMessage(w->conn) : "";
 		size_t n = strcspn(msg, "\n");
-		LOG_WARN("search indexer: %s%s%.*s; articles wait unsearchable, nothing is lost; "
+		char name[32];
+		LOG_WARN("%s: %s%s%.*s; articles wait unsearchable, nothing is lost; "
 			 "trying again in %.0f s",
-			 what, n ? ": " : "", (int)n, msg, ix->backoff_s);
-		ix->logged_failure = true;
+			 name_of(w, name, sizeof name), what, n ? ": " : "", (int)n, msg,
+			 w->backoff_s);
+		w->logged_failure = true;
 	}
-	ev_io_stop(ix->loop, &ix->io);
-	ev_idle_stop(ix->loop, &ix->continue_);
-	ev_timer_stop(ix->loop, &ix->stall);
-	if (ix->conn)
-		PQfinish(ix->conn);
-	ix->conn = NULL;
-	ix->state = IX_DOWN;
-	ix->busy = false;
-	ix->lag_s = -1;
-	back_off(ix);
+	ev_io_stop(ix->loop, &w->io);
+	ev_idle_stop(ix->loop, &w->continue_);
+	ev_timer_stop(ix->loop, &w->stall);
+	if (w->conn)
+		PQfinish(w->conn);
+	w->conn = NULL;
+	w->state = IX_DOWN;
+	w->busy = false;
+	w->full = false;
+	if (w->no == 0)
+		ix->lag_s = -1;
+	back_off(w);
 	tell_if_idle(ix);
+}
+
+/* A backlog: every other worker that is free calls too.  One that is
+ * still connecting calls once connected (it always does). */
+static void call_in_helpers(struct indexer *ix, const struct worker *from)
+{
+	for (size_t i = 0; i < ix->n; i++) {
+		struct worker *h = &ix->w[i];
+		if (h == from || h->busy || h->state == IX_DOWN)
+			continue;
+		h->poked = true;
+		if (h->state == IX_READY)
+			ev_idle_start(ix->loop, &h->continue_);
+	}
 }
 
 /* One call's answer: how many were indexed, how long the oldest left has
  * waited. */
-static void answered(struct indexer *ix, PGresult *r)
+static void answered(struct worker *w, PGresult *r)
 {
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-		if (!ix->logged_failure)
-			LOG_WARN("search indexer: feedd.index_search failed: %s; trying again in "
-				 "%.0f s",
-				 m ? m : PQresStatus(PQresultStatus(r)), ix->backoff_s);
-		ix->logged_failure = true;
-		ix->full = false;
-		back_off(ix);
+		char name[32];
+		if (!w->logged_failure)
+			LOG_WARN("%s: feedd.index_search failed: %s; trying again in %.0f s",
+				 name_of(w, name, sizeof name),
+				 m ? m : PQresStatus(PQresultStatus(r)), w->backoff_s);
+		w->logged_failure = true;
+		w->full = false;
+		back_off(w);
 		return;
 	}
 	int n = atoi(PQgetvalue(r, 0, 0));
-	ix->lag_s = PQgetisnull(r, 0, 1) ? 0 : atof(PQgetvalue(r, 0, 1));
-	ix->full = n >= BATCH;
-	ix->backoff_s = BACKOFF_MIN_S;
-	ix->logged_failure = false;
-	LOG_DEBUG("search indexer: %d articles indexed, oldest waiting %.1f s", n, ix->lag_s);
+	w->ix->lag_s = PQgetisnull(r, 0, 1) ? 0 : atof(PQgetvalue(r, 0, 1));
+	w->full = n >= BATCH;
+	w->backoff_s = BACKOFF_MIN_S;
+	w->logged_failure = false;
+	char name[32];
+	LOG_DEBUG("%s: %d articles indexed, oldest waiting %.1f s", name_of(w, name, sizeof name),
+		  n, w->ix->lag_s);
 }
 
-static void read_answers(struct indexer *ix)
+static void read_answers(struct worker *w)
 {
-	if (PQconsumeInput(ix->conn) == 0) {
-		drop(ix, "connection lost");
+	struct indexer *ix = w->ix;
+	if (PQconsumeInput(w->conn) == 0) {
+		drop(w, "connection lost");
 		return;
 	}
-	while (ix->busy && !PQisBusy(ix->conn)) {
-		PGresult *r = PQgetResult(ix->conn);
+	while (w->busy && !PQisBusy(w->conn)) {
+		PGresult *r = PQgetResult(w->conn);
 		if (!r) {
-			ix->busy = false;
-			ev_timer_stop(ix->loop, &ix->stall);
+			w->busy = false;
+			ev_timer_stop(ix->loop, &w->stall);
 			break;
 		}
-		answered(ix, r);
+		answered(w, r);
 		PQclear(r);
 	}
-	if (ix->busy)
+	if (w->busy)
 		return;
-	if (ix->full)
-		ev_idle_start(ix->loop, &ix->continue_);
-	else if (ix->poked && !ev_is_active(&ix->soon))
-		arm_soon(ix, POKE_DELAY_S);
+	if (w->full) {
+		ev_idle_start(ix->loop, &w->continue_);
+		call_in_helpers(ix, w);
+	} else if (w->poked && !ev_is_active(&w->soon)) {
+		arm_soon(w, POKE_DELAY_S);
+	}
 	tell_if_idle(ix);
 }
 
-static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct indexer *ix = w->data;
+	struct worker *w = io->data;
 	(void)loop;
-	if (ix->state == IX_CONNECTING) {
-		switch (PQconnectPoll(ix->conn)) {
+	if (w->state == IX_CONNECTING) {
+		switch (PQconnectPoll(w->conn)) {
 		case PGRES_POLLING_READING:
-			watch(ix, EV_READ);
+			watch(w, EV_READ);
 			return;
 		case PGRES_POLLING_WRITING:
-			watch(ix, EV_WRITE);
+			watch(w, EV_WRITE);
 			return;
-		case PGRES_POLLING_OK:
-			ix->state = IX_READY;
-			watch(ix, EV_READ);
-			LOG_DEBUG("search indexer: connected");
-			send_call(ix); /* catch up on what is left at once */
+		case PGRES_POLLING_OK: {
+			char name[32];
+			w->state = IX_READY;
+			watch(w, EV_READ);
+			LOG_DEBUG("%s: connected", name_of(w, name, sizeof name));
+			send_call(w); /* catch up on what is left at once */
 			return;
+		}
 		default:
-			drop(ix, "cannot connect");
+			drop(w, "cannot connect");
 			return;
 		}
 	}
 	if (revents & EV_WRITE) {
-		int f = PQflush(ix->conn);
+		int f = PQflush(w->conn);
 		if (f < 0) {
-			drop(ix, "cannot send");
+			drop(w, "cannot send");
 			return;
 		}
 		if (f == 0)
-			watch(ix, EV_READ);
+			watch(w, EV_READ);
 	}
 	if (revents & EV_READ)
-		read_answers(ix);
+		read_answers(w);
 }
 
-static void send_call(struct indexer *ix)
+static void send_call(struct worker *w)
 {
-	if (ix->state != IX_READY || ix->busy)
+	struct indexer *ix = w->ix;
+	if (w->state != IX_READY || w->busy)
 		return;
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", BATCH);
 	const char *params[] = {limit};
-	if (PQsendQueryParams(ix->conn, sql_index, 1, NULL, params, NULL, NULL, 0) != 1) {
-		drop(ix, "cannot send");
+	if (PQsendQueryParams(w->conn, sql_index, 1, NULL, params, NULL, NULL, 0) != 1) {
+		drop(w, "cannot send");
 		return;
 	}
-	ix->busy = true;
-	ix->poked = false;
-	ev_timer_stop(ix->loop, &ix->soon);
-	ev_timer_set(&ix->stall, STALL_S, 0);
-	ev_timer_start(ix->loop, &ix->stall);
-	int f = PQflush(ix->conn);
+	w->busy = true;
+	w->poked = false;
+	ev_timer_stop(ix->loop, &w->soon);
+	ev_idle_stop(ix->loop, &w->continue_);
+	ev_timer_set(&w->stall, STALL_S, 0);
+	ev_timer_start(ix->loop, &w->stall);
+	int f = PQflush(w->conn);
 	if (f < 0)
-		drop(ix, "cannot send");
+		drop(w, "cannot send");
 	else if (f == 1)
-		watch(ix, EV_READ | EV_WRITE);
+		watch(w, EV_READ | EV_WRITE);
 }
 
-static void connect_start(struct indexer *ix)
+static void connect_start(struct worker *w)
 {
-	ix->conn = store_conn_start(ix->conninfo, "feedd indexer");
-	if (!ix->conn || PQstatus(ix->conn) == CONNECTION_BAD) {
-		drop(ix, "cannot connect");
+	char app[32];
+	if (w->no == 0)
+		snprintf(app, sizeof app, "feedd indexer");
+	else
+		snprintf(app, sizeof app, "feedd indexer %d", w->no + 1);
+	w->conn = store_conn_start(w->ix->conninfo, app);
+	if (!w->conn || PQstatus(w->conn) == CONNECTION_BAD) {
+		drop(w, "cannot connect");
 		return;
 	}
-	ix->state = IX_CONNECTING;
-	watch(ix, EV_WRITE);
+	w->state = IX_CONNECTING;
+	watch(w, EV_WRITE);
 }
 
-static void on_soon(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_soon(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct indexer *ix = w->data;
+	struct worker *w = t->data;
 	(void)loop;
 	(void)revents;
-	if (ix->state == IX_DOWN)
-		connect_start(ix);
+	if (w->state == IX_DOWN)
+		connect_start(w);
 	else
-		send_call(ix);
+		send_call(w);
 }
 
-static void on_stall(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_stall(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
 	(void)revents;
-	drop(w->data, "no answer for 600 s");
+	drop(t->data, "no answer for 600 s");
 }
 
-static void on_period(struct ev_loop *loop, ev_timer *w, int revents)
+static void on_period(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	struct indexer *ix = t->data;
 	(void)loop;
 	(void)revents;
-	send_call(w->data);
+	send_call(&ix->w[0]);
 }
 
-static void on_continue(struct ev_loop *loop, ev_idle *w, int revents)
+static void on_continue(struct ev_loop *loop, ev_idle *i, int revents)
 {
 	(void)revents;
-	ev_idle_stop(loop, w);
-	send_call(w->data);
+	ev_idle_stop(loop, i);
+	send_call(i->data);
 }
 
-struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, void (*on_idle)(void *ctx),
-			    void *ctx)
+struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t workers,
+			    void (*on_idle)(void *ctx), void *ctx)
 {
-	struct indexer *ix = xcalloc(1, sizeof *ix);
+	if (workers < 1)
+		workers = 1;
+	struct indexer *ix = xcalloc(1, sizeof *ix + workers * sizeof ix->w[0]);
 	ix->loop = loop;
 	ix->conninfo = xstrdup(conninfo);
 	ix->on_idle = on_idle;
 	ix->ctx = ctx;
-	ix->backoff_s = BACKOFF_MIN_S;
 	ix->lag_s = -1;
-	/* The start is a poke: the call made once connected catches up on what
-	 * an earlier run left, and until it answers the indexer is not idle. */
-	ix->poked = true;
-	ev_io_init(&ix->io, on_io, 0, EV_READ);
-	ix->io.data = ix;
-	ev_timer_init(&ix->soon, on_soon, POKE_DELAY_S, 0);
-	ix->soon.data = ix;
+	ix->n = workers;
 	ev_timer_init(&ix->period, on_period, PERIOD_S, PERIOD_S);
 	ix->period.data = ix;
 	ev_timer_start(loop, &ix->period);
-	ev_idle_init(&ix->continue_, on_continue);
-	ix->continue_.data = ix;
-	ev_timer_init(&ix->stall, on_stall, STALL_S, 0);
-	ix->stall.data = ix;
-	connect_start(ix);
+	for (size_t i = 0; i < workers; i++) {
+		struct worker *w = &ix->w[i];
+		w->ix = ix;
+		w->no = (int)i;
+		w->backoff_s = BACKOFF_MIN_S;
+		/* The start is a poke: the call made once connected catches up
+		 * on what an earlier run left, and until it answers the indexer
+		 * is not idle. */
+		w->poked = true;
+		ev_io_init(&w->io, on_io, 0, EV_READ);
+		w->io.data = w;
+		ev_timer_init(&w->soon, on_soon, POKE_DELAY_S, 0);
+		w->soon.data = w;
+		ev_idle_init(&w->continue_, on_continue);
+		w->continue_.data = w;
+		ev_timer_init(&w->stall, on_stall, STALL_S, 0);
+		w->stall.data = w;
+	}
+	for (size_t i = 0; i < workers; i++)
+		connect_start(&ix->w[i]);
 	return ix;
 }
 
@@ -293,13 +360,16 @@ void indexer_free(struct indexer *ix)
 {
 	if (!ix)
 		return;
-	ev_io_stop(ix->loop, &ix->io);
-	ev_timer_stop(ix->loop, &ix->soon);
 	ev_timer_stop(ix->loop, &ix->period);
-	ev_idle_stop(ix->loop, &ix->continue_);
-	ev_timer_stop(ix->loop, &ix->stall);
-	if (ix->conn)
-		PQfinish(ix->conn);
+	for (size_t i = 0; i < ix->n; i++) {
+		struct worker *w = &ix->w[i];
+		ev_io_stop(ix->loop, &w->io);
+		ev_timer_stop(ix->loop, &w->soon);
+		ev_idle_stop(ix->loop, &w->continue_);
+		ev_timer_stop(ix->loop, &w->stall);
+		if (w->conn)
+			PQfinish(w->conn);
+	}
 	free(ix->conninfo);
 	free(ix);
 }
@@ -308,16 +378,22 @@ void indexer_poke(struct indexer *ix)
 {
 	if (!ix)
 		return;
-	ix->poked = true;
-	if (ix->state == IX_READY && !ix->busy && !ev_is_active(&ix->soon))
-		arm_soon(ix, POKE_DELAY_S);
+	struct worker *w = &ix->w[0];
+	w->poked = true;
+	if (w->state == IX_READY && !w->busy && !ev_is_active(&w->soon))
+		arm_soon(w, POKE_DELAY_S);
 }
 
 bool indexer_idle(const struct indexer *ix)
 {
-	if (!ix || ix->state == IX_DOWN)
+	if (!ix)
 		return true;
-	return !ix->busy && !ix->poked && !ix->full;
+	for (size_t i = 0; i < ix->n; i++) {
+		const struct worker *w = &ix->w[i];
+		if (w->state != IX_DOWN && (w->busy || w->poked || w->full))
+			return false;
+	}
+	return true;
 }
 
 double indexer_lag(const struct indexer *ix)

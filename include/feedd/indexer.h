@@ -6,7 +6,9 @@
  * after it is poked (articles were committed), at once again while a call
  * finds a full batch, and every few seconds otherwise, so that whatever an
  * earlier run left (a crash, a stop) is caught up at start.  On the second
- * CPU this runs beside the store's own writes instead of inside them.
+ * CPU this runs beside the store's own writes instead of inside them.  A
+ * backlog (a call that finds a full batch) is worked off by every worker,
+ * each on a connection of its own, on disjoint rows.
  *
  * A database that is away is tried again with a backoff; nothing is lost
  * meanwhile: the rows wait with search NULL.  The lag (how long the oldest
@@ -16,15 +18,17 @@
 #define FEEDD_INDEXER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <ev.h>
 
 struct indexer;
 
-/* on_idle(ctx): the indexer found nothing left to index after the last
+/* workers: connections (at least 1; feedd uses store_connections).
+ * on_idle(ctx): the indexer found nothing left to index after the last
  * poke (for `feedd once`, which waits for that before it exits). */
-struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, void (*on_idle)(void *ctx),
-			    void *ctx);
+struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t workers,
+			    void (*on_idle)(void *ctx), void *ctx);
 void indexer_free(struct indexer *ix);
 /* Articles were committed: index them soon. */
 void indexer_poke(struct indexer *ix);

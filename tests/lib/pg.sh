@@ -177,6 +177,10 @@ port = $port
 fsync = off
 log_line_prefix = '%m [%p] %q%u@%d '
 CONF
+  # A caller's own settings (the benchmarks': track_commit_timestamp).
+  if [[ -n ${FEEDD_TEST_PGCONF:-} ]]; then
+    printf '%s\n' "$FEEDD_TEST_PGCONF" >>"$FEEDD_TEST_PGDATA/postgresql.conf"
+  fi
 
   # From here on, whatever happens, the server goes when this shell does
   # ($BASHPID rather than $$: this shell may be a subshell).
