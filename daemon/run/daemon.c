@@ -39,6 +39,13 @@ static void on_indexer_idle(void *ctx)
 	daemon_check_done(ctx);
 }
 
+/* The indexer yields to the store's writes while they last (indexer.h). */
+static bool store_is_busy(void *ctx)
+{
+	struct daemon *d = ctx;
+	return store_ready(d->store) && store_backlog(d->store) > 0;
+}
+
 /* The pages heard of their own work from the store (a claim's rows, a
  * page's fate): perhaps the run is over. */
 static void on_pages_answered(void *ctx)
@@ -354,10 +361,10 @@ static int init_store(struct daemon *d)
 	buf_free(&spool_dir);
 	if (!d->store)
 		return -1;
-	/* The search vectors of what the store commits, on a connection of
-	 * the indexer's own (issue 14). */
+	/* The search vectors of what the store commits, on connections of
+	 * the indexer's own, as many as the store's (issue 14). */
 	d->indexer = indexer_new(d->loop, cfg->db.conninfo, (size_t)cfg->db.store_connections,
-				 on_indexer_idle, d);
+				 on_indexer_idle, store_is_busy, d);
 	return 0;
 }
 

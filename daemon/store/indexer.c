@@ -33,6 +33,12 @@
  * connection: statement_timeout cannot end it) leaves the connection, as
  * the store's stall_timeout does by default. */
 #define STALL_S 600.0
+/* While the store has articles to write, a call waits (looking again every
+ * YIELD_CHECK_S), so that a first ingestion's writes get the CPUs first;
+ * but never once the oldest article without a vector has waited
+ * YIELD_MAX_S: the lag stays bounded under a store that is never idle. */
+#define YIELD_CHECK_S 0.25
+#define YIELD_MAX_S 5.0
 
 static const char *const sql_index =
 	"SELECT indexed, extract(epoch FROM now() - oldest_waiting)::float8 "
@@ -61,9 +67,11 @@ struct indexer {
 	struct ev_loop *loop;
 	char *conninfo;
 	void (*on_idle)(void *ctx);
+	bool (*store_busy)(void *ctx);
 	void *ctx;
-	double lag_s;	 /* as of the last answer; -1 while worker 0 is down */
-	ev_timer period; /* worker 0's catch-up call */
+	double lag_s;		 /* as of the last answer; -1 while worker 0 is down */
+	ev_tstamp waiting_since; /* of the oldest article known to wait; 0: none */
+	ev_timer period;	 /* worker 0's catch-up call */
 	size_t n;
 	struct worker w[];
 };
@@ -139,16 +147,20 @@ static void drop(struct worker *w, const char *what)
 }
 
 /* A backlog: every other worker that is free calls too.  One that is
- * still connecting calls once connected (it always does). */
+ * still connecting calls once connected (it always does); one that never
+ * connected connects now; one that lost its connection joins in when its
+ * backoff ends. */
 static void call_in_helpers(struct indexer *ix, const struct worker *from)
 {
 	for (size_t i = 0; i < ix->n; i++) {
 		struct worker *h = &ix->w[i];
-		if (h == from || h->busy || h->state == IX_DOWN)
+		if (h == from || h->busy)
 			continue;
 		h->poked = true;
 		if (h->state == IX_READY)
 			ev_idle_start(ix->loop, &h->continue_);
+		else if (h->state == IX_DOWN && !ev_is_active(&h->soon))
+			connect_start(h); /* its first backlog: it calls once connected */
 	}
 }
 
@@ -170,6 +182,7 @@ static void answered(struct worker *w, PGresult *r)
 	}
 	int n = atoi(PQgetvalue(r, 0, 0));
 	w->ix->lag_s = PQgetisnull(r, 0, 1) ? 0 : atof(PQgetvalue(r, 0, 1));
+	w->ix->waiting_since = PQgetisnull(r, 0, 1) ? 0 : ev_now(w->ix->loop) - w->ix->lag_s;
 	w->full = n >= BATCH;
 	w->backoff_s = BACKOFF_MIN_S;
 	w->logged_failure = false;
@@ -249,6 +262,12 @@ static void send_call(struct worker *w)
 	struct indexer *ix = w->ix;
 	if (w->state != IX_READY || w->busy)
 		return;
+	if (ix->store_busy && ix->waiting_since > 0 &&
+	    ev_now(ix->loop) - ix->waiting_since < YIELD_MAX_S && ix->store_busy(ix->ctx)) {
+		w->poked = true; /* not idle: the call is only put off */
+		arm_soon(w, YIELD_CHECK_S);
+		return;
+	}
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", BATCH);
 	const char *params[] = {limit};
@@ -319,7 +338,7 @@ static void on_continue(struct ev_loop *loop, ev_idle *i, int revents)
 }
 
 struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t workers,
-			    void (*on_idle)(void *ctx), void *ctx)
+			    void (*on_idle)(void *ctx), bool (*store_busy)(void *ctx), void *ctx)
 {
 	if (workers < 1)
 		workers = 1;
@@ -327,6 +346,7 @@ struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t w
 	ix->loop = loop;
 	ix->conninfo = xstrdup(conninfo);
 	ix->on_idle = on_idle;
+	ix->store_busy = store_busy;
 	ix->ctx = ctx;
 	ix->lag_s = -1;
 	ix->n = workers;
@@ -341,7 +361,7 @@ struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t w
 		/* The start is a poke: the call made once connected catches up
 		 * on what an earlier run left, and until it answers the indexer
 		 * is not idle. */
-		w->poked = true;
+		w->poked = i == 0;
 		ev_io_init(&w->io, on_io, 0, EV_READ);
 		w->io.data = w;
 		ev_timer_init(&w->soon, on_soon, POKE_DELAY_S, 0);
@@ -351,8 +371,9 @@ struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t w
 		ev_timer_init(&w->stall, on_stall, STALL_S, 0);
 		w->stall.data = w;
 	}
-	for (size_t i = 0; i < workers; i++)
-		connect_start(&ix->w[i]);
+	/* The helpers connect at the first backlog: a daemon whose articles
+	 * come a few at a time never opens their connections. */
+	connect_start(&ix->w[0]);
 	return ix;
 }
 
@@ -380,6 +401,8 @@ void indexer_poke(struct indexer *ix)
 		return;
 	struct worker *w = &ix->w[0];
 	w->poked = true;
+	if (ix->waiting_since == 0)
+		ix->waiting_since = ev_now(ix->loop);
 	if (w->state == IX_READY && !w->busy && !ev_is_active(&w->soon))
 		arm_soon(w, POKE_DELAY_S);
 }

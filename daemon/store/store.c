@@ -70,7 +70,7 @@ struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 		store_free(s);
 		return NULL;
 	}
-	store_connect_all(s);
+	store_connect(s);
 	return s;
 }
 

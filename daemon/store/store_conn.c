@@ -267,10 +267,21 @@ static void lane_connect(struct lane *l)
 	watch(l, PQsocket(l->conn), EV_WRITE);
 }
 
-void store_connect_all(struct store *s)
+/* The main lane connects at once; the helper lanes when the queue first
+ * holds more than a batch (wake_helpers), so that a daemon whose articles
+ * come a few at a time, and a once with nothing new, never open them. */
+void store_connect(struct store *s)
 {
-	for (size_t i = 0; i < s->n_lanes; i++)
-		lane_connect(s->lanes[i]);
+	lane_connect(main_lane(s));
+}
+
+static void wake_helpers(struct store *s)
+{
+	for (size_t i = 1; i < s->n_lanes; i++) {
+		struct lane *h = s->lanes[i];
+		if (h->state == ST_BACKOFF && !h->conn && !ev_is_active(&h->retry))
+			lane_connect(h);
+	}
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
@@ -743,7 +754,9 @@ static void dispatch(struct lane *l)
 		if (main)
 			store_spool_refill(s);
 	}
-	/* What the spool gave is for the helper lanes too. */
+	/* A backlog is for the helper lanes, and so is what the spool gave. */
+	if (main && s->n_lanes > 1 && s->n_queued > (size_t)s->cfg.batch_size)
+		wake_helpers(s);
 	if (main && s->n_lanes > 1 && s->n_queued > before)
 		store_poke(s);
 }

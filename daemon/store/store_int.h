@@ -24,7 +24,9 @@
  * while registrations are queued or in flight on lane 0 (an article of a
  * feed not yet registered is refused), and while lane 0 still has articles
  * of partition k in flight.  While lane k is not ready, lane 0 takes its
- * partition.  The store is ready, and what is accepted goes to the queue
+ * partition.  Lane 0 connects at start; the others when the queue first
+ * holds more than a batch, so that a steady trickle of articles never
+ * opens them.  The store is ready, and what is accepted goes to the queue
  * rather than the spool, when lane 0 is.
  */
 #ifndef FEEDD_STORE_INT_H
@@ -356,8 +358,8 @@ void store_conn_init(struct store *s);
 PGconn *store_conn_start(const char *conninfo, const char *name);
 /* Stops the watchers, frees what was sent and closes the connections. */
 void store_conn_close(struct store *s);
-/* Every lane connects. */
-void store_connect_all(struct store *s);
+/* Lane 0 connects (the others when there is a backlog). */
+void store_connect(struct store *s);
 /* Drops a lane's connection; everything sent on it and not committed is
  * queued again, first[0..n_first) (items already off the sent queue) in
  * front. */

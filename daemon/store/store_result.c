@@ -415,8 +415,11 @@ bool store_batch_done(struct lane *l, struct batch *b, struct drop_request *drop
 		l->regs_in_flight -= store_is_registration(b->items[i]);
 	}
 	/* Registrations or a partition's articles answered on the main lane
-	 * may free a helper lane. */
-	if (l->index == 0 && s->n_lanes > 1)
+	 * may free a helper lane; a helper lane's batch answered may uncover
+	 * items for the main lane, which looks only SCAN_LIMIT items into the
+	 * queue and, finding none of its own there, waits to be poked (the
+	 * store stood still after a restart when this was missing). */
+	if (s->n_lanes > 1)
 		store_poke(s);
 	LOG_DEBUG("%s: batch of %zu items %s after %.3f s", l->name, b->n,
 		  b->error ? "failed" : "committed", ev_now(s->loop) - b->sent_at);

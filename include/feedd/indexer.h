@@ -26,9 +26,12 @@ struct indexer;
 
 /* workers: connections (at least 1; feedd uses store_connections).
  * on_idle(ctx): the indexer found nothing left to index after the last
- * poke (for `feedd once`, which waits for that before it exits). */
+ * poke (for `feedd once`, which waits for that before it exits).
+ * store_busy(ctx) (may be NULL): the store has articles to write; a call
+ * waits while it does, until the oldest article without a vector has
+ * waited 5 s, so that a burst is written first and indexed after. */
 struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t workers,
-			    void (*on_idle)(void *ctx), void *ctx);
+			    void (*on_idle)(void *ctx), bool (*store_busy)(void *ctx), void *ctx);
 void indexer_free(struct indexer *ix);
 /* Articles were committed: index them soon. */
 void indexer_poke(struct indexer *ix);

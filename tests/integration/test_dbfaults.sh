@@ -82,6 +82,9 @@ shutdown_timeout = 5s
 [database]
 conninfo = $FEEDD_TEST_CONNINFO
 batch_delay = 10ms
+# Small batches: 200 articles are a backlog, which opens the store's
+# second connection (store_connections = 2, the default).
+batch_size = 20
 
 [source agency]
 home = https://agency.example/

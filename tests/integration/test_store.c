@@ -312,6 +312,62 @@ static void test_bad_article_rejected_alone(void **state)
 	PQfinish(c);
 }
 
+/* The store's partition of an article among n connections (declared in
+ * daemon/store/store_int.h, which tests do not include). */
+unsigned store_partition(const struct store_article *a, size_t n);
+
+/* Each connection looks only a few batches into the queue for articles of
+ * its own partition.  800 articles of the second connection's partition
+ * queued ahead of 800 of the first's: the first finds none of its own in
+ * reach, and must be woken when the second has taken them (the store stood
+ * still with 1,600 queued when it was not). */
+static void test_lanes_uncover_each_others_articles(void **state)
+{
+	struct run r;
+	run_init(&r, conninfo());
+	store_sync_source(r.store, "lanes", "https://lanes.example/");
+	store_sync_feed(r.store, "lanes-all", "lanes", "https://lanes.example/rss", 0, true);
+	/* A backlog first, until the second connection has carried some (it
+	 * opens at the first backlog). */
+	struct store_stats st = {0};
+	int next = 0;
+	for (int round = 0; round < 10 && st.committed_elsewhere == 0; round++) {
+		for (int i = 0; i < 500; i++)
+			store_submit_article(r.store,
+					     article("lanes", "lanes-all", next++, "Warm"));
+		run_until(&r, (size_t)next);
+		store_get_stats(r.store, &st);
+	}
+	assert_true(st.committed_elsewhere > 0);
+	size_t warm = (size_t)next;
+
+	struct store_article *mine[800];
+	int ones = 0, zeros = 0;
+	while (ones < 800 || zeros < 800) {
+		struct store_article *a = article("lanes", "lanes-all", next++, "Late");
+		if (store_partition(a, 2) == 1 && ones < 800) {
+			store_submit_article(r.store, a);
+			ones++;
+		} else if (store_partition(a, 2) == 0 && zeros < 800) {
+			mine[zeros++] = a;
+		} else {
+			store_article_free(a);
+		}
+	}
+	for (int i = 0; i < 800; i++)
+		store_submit_article(r.store, mine[i]);
+	run_until(&r, warm + 1600);
+	assert_int_equal(r.counts[STORE_INSERTED], warm + 1600);
+	run_free(&r);
+
+	PGconn *c = db();
+	assert_int_equal(scalar(c,
+				"SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON "
+				"s.id = a.source_id WHERE s.name = 'lanes' AND a.title = 'Late'"),
+			 1600);
+	PQfinish(c);
+}
+
 static void test_restart_mid_batch(void **state)
 {
 	const int n = 20000;
@@ -965,6 +1021,7 @@ int main(void)
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_bad_article_rejected_alone),
 		cmocka_unit_test(test_polls_in_one_statement),
+		cmocka_unit_test(test_lanes_uncover_each_others_articles),
 		cmocka_unit_test(test_restart_mid_batch),
 		cmocka_unit_test(test_fresh_tables_get_statistics),
 		cmocka_unit_test(test_unmigrated_database_refused),
