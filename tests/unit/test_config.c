@@ -265,6 +265,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->shutdown_timeout_ms, 30000);
 	assert_string_equal(c->db.conninfo, "postgresql:///feedd");
 	assert_int_equal(c->db.batch_size, 200);
+	assert_int_equal(c->db.store_connections, 2);
 	assert_int_equal(c->db.batch_delay_ms, 50);
 	assert_int_equal(c->db.dedup_window_ms, 30LL * 86400000);
 
@@ -310,6 +311,8 @@ static const struct error_case error_cases[] = {
 	 "feedd.conf:4: min_interval: expected a duration from 1s to 30d, got \"0s\""},
 	{"[feedd]\nmax_connections = 0\n",
 	 "feedd.conf:2: max_connections: expected an integer from 1 to 10000, got \"0\""},
+	{"[database]\nstore_connections = 17\n",
+	 "feedd.conf:2: store_connections: expected an integer from 1 to 16, got \"17\""},
 	{"[feedd]\nper_host_connections = four\n",
 	 "feedd.conf:2: per_host_connections: expected an integer from 1 to 100, got \"four\""},
 	{"[feedd]\nmax_feed_size = 12X\n",
@@ -789,19 +792,21 @@ static void test_keep_restart_keys(void **state)
 	struct cfg *cur = load_ok(t.main);
 	tmp_write(&t, "feedd.conf",
 		  "[feedd]\nstate_dir = /srv/feedd\nlog_level = info\n"
-		  "[database]\ndedup_window = 2h\nbatch_size = 7\n"
+		  "[database]\ndedup_window = 2h\nbatch_size = 7\nstore_connections = 3\n"
 		  "[source s]\nhome = https://example.org/\nnews_id = /news/(\\d+)\n"
 		  "[source u]\nhome = https://u.example/\nnews_id = (\\d+)\n");
 	struct cfg *next = load_ok(t.main);
 	struct cfg_strlist changed = {0};
-	assert_int_equal(cfg_keep_restart_keys(cur, next, &changed), 3);
-	assert_int_equal(changed.n, 3);
+	assert_int_equal(cfg_keep_restart_keys(cur, next, &changed), 4);
+	assert_int_equal(changed.n, 4);
 	assert_string_equal(changed.v[0], "[feedd] state_dir");
-	assert_string_equal(changed.v[1], "[database] dedup_window");
-	assert_string_equal(changed.v[2], "[source s] news_id");
+	assert_string_equal(changed.v[1], "[database] store_connections");
+	assert_string_equal(changed.v[2], "[database] dedup_window");
+	assert_string_equal(changed.v[3], "[source s] news_id");
 	/* next runs on the old values of those, the new ones of the rest */
 	assert_string_equal(next->state_dir, "/var/lib/feedd");
 	assert_true(next->db.dedup_window_ms == (int64_t)30 * 86400 * 1000);
+	assert_int_equal(next->db.store_connections, 2);
 	assert_string_equal(cfg_source_find(next, "s")->news_id.pattern, "/n/(\\d+)");
 	assert_non_null(cfg_source_find(next, "s")->news_id.code);
 	assert_int_equal(next->log_level, LOG_LVL_INFO);
