@@ -11,9 +11,9 @@
 #      SIGKILL, and the last spool segment gets a torn record appended, as
 #      a power loss mid-write would leave it.
 #   D. PostgreSQL comes back; `feedd once` replays the spool (logging the
-#      torn record) and polls: all 10,000 + 40 articles are there, each once,
-#      the polls made during the outage are in `polls`, and the spool
-#      directory is empty.
+#      torn record) and polls, over both store connections: all 10,000 + 40
+#      articles are there, each once, the polls made during the outage are
+#      in `polls`, and the spool directory is empty.
 #   E. The cap: with spool_max_size at its least (64k) and the database away
 #      again, new articles are refused rather than dropped: the polls fail,
 #      STATUS says SPOOL FULL, and once the database is back the articles
@@ -159,6 +159,11 @@ is "D: all 10,040 articles are stored" 10040 "$(count)"
 is "D: each once" 10040 "$(sql "SELECT count(DISTINCT news_id) FROM feedd.articles")"
 is "D: the 5,000 articles that were only ever in the spool are there" 5000 \
   "$(sql "SELECT count(*) FROM feedd.articles WHERE news_id::bigint BETWEEN 2000000 AND 2999999")"
+# The replay is a backlog: it goes over both store connections (the
+# default store_connections = 2), and still each article once.
+grep -q "database connection 2: connected" "$work/once.log" &&
+  ok "D: the replay opened the second store connection" ||
+  not_ok "D: the replay opened the second store connection" "$(grep 'database' "$work/once.log" | head -5)"
 grep -q "torn\|cut short\|checksum\|longer than what was written" "$work/once.log" &&
   ok "D: the torn record is logged" || not_ok "D: the torn record is logged" "$(grep spool "$work/once.log" | head -5)"
 is "D: the spool is empty afterwards" 0 "$(segments)"
