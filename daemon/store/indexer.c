@@ -49,7 +49,9 @@ enum ix_state { IX_DOWN, IX_CONNECTING, IX_READY };
 /* One connection and its call. */
 struct worker {
 	struct indexer *ix;
-	int no; /* 0: the steady worker; 1..: helpers in a backlog */
+	int no;	       /* 0: the steady worker; 1..: helpers in a backlog */
+	char name[32]; /* for log lines: "search indexer", "search indexer 2" */
+	char app[32];  /* application_name: "feedd indexer", "feedd indexer 2" */
 	PGconn *conn;
 	enum ix_state state;
 	bool busy;	     /* a call is in flight */
@@ -107,16 +109,6 @@ static void tell_if_idle(struct indexer *ix)
 		ix->on_idle(ix->ctx);
 }
 
-/* A worker's name in the log: the steady one is "search indexer". */
-static const char *name_of(const struct worker *w, char *buf, size_t size)
-{
-	if (w->no == 0)
-		snprintf(buf, size, "search indexer");
-	else
-		snprintf(buf, size, "search indexer %d", w->no + 1);
-	return buf;
-}
-
 /* The connection is gone (or never came): try again after the backoff. */
 static void drop(struct worker *w, const char *what)
 {
@@ -124,11 +116,9 @@ static void drop(struct worker *w, const char *what)
 	if (!w->logged_failure) {
 		const char *msg = w->conn ? PQerrorMessage(w->conn) : "";
 		size_t n = strcspn(msg, "\n");
-		char name[32];
 		LOG_WARN("%s: %s%s%.*s; articles wait unsearchable, nothing is lost; "
 			 "trying again in %.0f s",
-			 name_of(w, name, sizeof name), what, n ? ": " : "", (int)n, msg,
-			 w->backoff_s);
+			 w->name, what, n ? ": " : "", (int)n, msg, w->backoff_s);
 		w->logged_failure = true;
 	}
 	ev_io_stop(ix->loop, &w->io);
@@ -170,11 +160,9 @@ static void answered(struct worker *w, PGresult *r)
 {
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-		char name[32];
 		if (!w->logged_failure)
 			LOG_WARN("%s: feedd.index_search failed: %s; trying again in %.0f s",
-				 name_of(w, name, sizeof name),
-				 m ? m : PQresStatus(PQresultStatus(r)), w->backoff_s);
+				 w->name, m ? m : PQresStatus(PQresultStatus(r)), w->backoff_s);
 		w->logged_failure = true;
 		w->full = false;
 		back_off(w);
@@ -186,9 +174,7 @@ static void answered(struct worker *w, PGresult *r)
 	w->full = n >= BATCH;
 	w->backoff_s = BACKOFF_MIN_S;
 	w->logged_failure = false;
-	char name[32];
-	LOG_DEBUG("%s: %d articles indexed, oldest waiting %.1f s", name_of(w, name, sizeof name),
-		  n, w->ix->lag_s);
+	LOG_DEBUG("%s: %d articles indexed, oldest waiting %.1f s", w->name, n, w->ix->lag_s);
 }
 
 static void read_answers(struct worker *w)
@@ -231,14 +217,12 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 		case PGRES_POLLING_WRITING:
 			watch(w, EV_WRITE);
 			return;
-		case PGRES_POLLING_OK: {
-			char name[32];
+		case PGRES_POLLING_OK:
 			w->state = IX_READY;
 			watch(w, EV_READ);
-			LOG_DEBUG("%s: connected", name_of(w, name, sizeof name));
+			LOG_DEBUG("%s: connected", w->name);
 			send_call(w); /* catch up on what is left at once */
 			return;
-		}
 		default:
 			drop(w, "cannot connect");
 			return;
@@ -290,12 +274,7 @@ static void send_call(struct worker *w)
 
 static void connect_start(struct worker *w)
 {
-	char app[32];
-	if (w->no == 0)
-		snprintf(app, sizeof app, "feedd indexer");
-	else
-		snprintf(app, sizeof app, "feedd indexer %d", w->no + 1);
-	w->conn = store_conn_start(w->ix->conninfo, app);
+	w->conn = store_conn_start(w->ix->conninfo, w->app);
 	if (!w->conn || PQstatus(w->conn) == CONNECTION_BAD) {
 		drop(w, "cannot connect");
 		return;
@@ -357,6 +336,13 @@ struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t w
 		struct worker *w = &ix->w[i];
 		w->ix = ix;
 		w->no = (int)i;
+		if (i == 0) {
+			snprintf(w->name, sizeof w->name, "search indexer");
+			snprintf(w->app, sizeof w->app, "feedd indexer");
+		} else {
+			snprintf(w->name, sizeof w->name, "search indexer %d", w->no + 1);
+			snprintf(w->app, sizeof w->app, "feedd indexer %d", w->no + 1);
+		}
 		w->backoff_s = BACKOFF_MIN_S;
 		/* The start is a poke: the call made once connected catches up
 		 * on what an earlier run left, and until it answers the indexer

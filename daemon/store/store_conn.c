@@ -755,10 +755,12 @@ static void dispatch(struct lane *l)
 			store_spool_refill(s);
 	}
 	/* A backlog is for the helper lanes, and so is what the spool gave. */
-	if (main && s->n_lanes > 1 && s->n_queued > (size_t)s->cfg.batch_size)
-		wake_helpers(s);
-	if (main && s->n_lanes > 1 && s->n_queued > before)
-		store_poke(s);
+	if (main && s->n_lanes > 1) {
+		if (s->n_queued > (size_t)s->cfg.batch_size)
+			wake_helpers(s);
+		if (s->n_queued > before)
+			store_poke(s);
+	}
 }
 
 static void on_kick(struct ev_loop *loop, ev_timer *w, int revents)
