@@ -274,6 +274,8 @@ static void send_call(struct worker *w)
 
 static void connect_start(struct worker *w)
 {
+	if (w->conn) /* connecting or connected already */
+		return;
 	w->conn = store_conn_start(w->ix->conninfo, w->app);
 	if (!w->conn || PQstatus(w->conn) == CONNECTION_BAD) {
 		drop(w, "cannot connect");

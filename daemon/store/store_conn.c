@@ -254,8 +254,19 @@ PGconn *store_conn_start(const char *conninfo, const char *name)
 	return PQconnectStartParams(conn_keys, values, 1);
 }
 
+/* A lane has a connection (being made, set up or ready) or a reconnect
+ * pending, never both: a second connection would leak the first.  The
+ * retry is stopped here, not only tested for by the callers: a timer that
+ * has expired is no longer active but still pending, so wake_helpers could
+ * connect a helper lane in the same loop iteration as, and just before,
+ * its retry callback connected it again (a leaked PGconn, found by looping
+ * test_dbfaults under ASan).  Stopping the timer also clears its pending
+ * call. */
 static void lane_connect(struct lane *l)
 {
+	ev_timer_stop(l->s->loop, &l->retry);
+	if (l->conn)
+		return;
 	l->conn = store_conn_start(l->s->conninfo, l->app);
 	if (!l->conn || PQstatus(l->conn) == CONNECTION_BAD) {
 		lost(l, "cannot connect");

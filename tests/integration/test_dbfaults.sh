@@ -297,7 +297,11 @@ is "F: every article is searchable" 0 "$(sql "SELECT count(*) FROM feedd.article
 # D.
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
-is "D: SIGTERM exits 0" 0 $?
+code=$?
+is "D: SIGTERM exits 0" 0 "$code"
+# A sanitizer's report (exit 99 in scripts/test) or the log's last lines.
+[ "$code" = 0 ] || { sed -n '/^==[0-9]*==\|runtime error/,$p' "$work/run.log" | head -80
+  tail -5 "$work/run.log"; } | sed 's/^/# /'
 daemon_pid=
 grep -q "finishing .* polls and .* store items" "$work/run.log" && ok "D: the stop is logged" ||
   not_ok "D: the stop is logged" "$(tail -2 "$work/run.log")"
