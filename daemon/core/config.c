@@ -24,6 +24,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <strings.h>
 
 #define CFG_DEFAULT_PATH "/etc/feedd/feedd.conf"
@@ -438,16 +440,21 @@ static int cmp_str(const void *a, const void *b)
 
 /* The *.conf files in the conf.d beside path, sorted by name with strcmp so that the order
  * does not depend on the locale; a missing conf.d is no error. */
-static int list_confd(struct parser *p, const char *path, struct cfg_strlist *out)
+static void confd_path(const char *path, struct buf *dir)
 {
 	const char *slash = strrchr(path, '/');
+	if (!slash)
+		buf_puts(dir, ".");
+	else
+		buf_append(dir, path, slash == path ? 1 : (size_t)(slash - path));
+	buf_puts(dir, dir->data[dir->len - 1] == '/' ? "conf.d" : "/conf.d");
+}
+
+static int list_confd(struct parser *p, const char *path, struct cfg_strlist *out)
+{
 	struct buf dir;
 	buf_init(&dir);
-	if (!slash)
-		buf_puts(&dir, ".");
-	else
-		buf_append(&dir, path, slash == path ? 1 : (size_t)(slash - path));
-	buf_puts(&dir, dir.data[dir.len - 1] == '/' ? "conf.d" : "/conf.d");
+	confd_path(path, &dir);
 	DIR *d = opendir(buf_str(&dir));
 	if (!d) {
 		int rc = 0;
@@ -474,6 +481,34 @@ static int list_confd(struct parser *p, const char *path, struct cfg_strlist *ou
 	if (out->n)
 		qsort(out->v, out->n, sizeof *out->v, cmp_str);
 	return 0;
+}
+
+/* The newest modification time of the files read and of conf.d: a file
+ * edited, added or removed makes the configuration newer.  Standard input
+ * is as new as now. */
+static int64_t written_at(const struct cfg *c)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t newest = 0;
+	struct buf dir;
+	buf_init(&dir);
+	confd_path(c->path, &dir);
+	for (size_t i = 0; i <= c->files.n; i++) {
+		const char *f = i < c->files.n ? c->files.v[i] : buf_str(&dir);
+		struct stat st;
+		int64_t t;
+		if (strcmp(f, "-") == 0)
+			t = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+		else if (stat(f, &st) == 0)
+			t = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+		else
+			continue;
+		if (t > newest)
+			newest = t;
+	}
+	buf_free(&dir);
+	return newest;
 }
 
 /* ---- checks across keys, sections and files ---- */
@@ -669,6 +704,7 @@ int cfg_load(const char *path, struct cfg **out, struct buf *err)
 		cfg_free(c);
 		return -1;
 	}
+	c->written_us = written_at(c);
 	*out = c;
 	return 0;
 }

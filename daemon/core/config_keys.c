@@ -78,6 +78,8 @@ const struct key cfg_keys[K_COUNT] = {
 	[K_USER_AGENT] = {SEC_FEEDD, "user_agent", V_STR, G(user_agent),
 			  "feedd/" FEEDD_VERSION " (+https://github.com/feedd/feedd)",
 			  .check = check_text, .reload = true},
+	/* instances of one group share a configuration; feeds.c */
+	[K_GROUP] = {SEC_FEEDD, "group", V_STR, G(group), "default", .check = cfg_check_name},
 	[K_MAX_CONNECTIONS] = {SEC_FEEDD, "max_connections", V_INT, G(max_connections), "64", 1,
 			       10000, .reload = true},
 	[K_PER_HOST_CONNECTIONS] = {SEC_FEEDD, "per_host_connections", V_INT,

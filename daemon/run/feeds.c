@@ -12,6 +12,7 @@
  */
 #include "daemon_int.h"
 
+#include "feedd/date.h"
 #include "feedd/log.h"
 
 #include <string.h>
@@ -223,6 +224,76 @@ static void restore_feed(struct daemon *d, struct feed_rt *f, const struct store
 	}
 }
 
+/* Whether st's row was last changed by a newer configuration than ours
+ * (sql/014_feed_groups.sql): a machine that missed a deploy must not undo
+ * it. */
+static bool changed_by_newer(const struct daemon *d, const struct store_feed_state *st)
+{
+	return st->config_at_us != STORE_TIME_NONE && st->config_at_us > d->cfg->written_us;
+}
+
+/* A row registered before migration 014 (no config_at) is nobody's yet:
+ * the first group to register it takes it. */
+static bool in_our_group(const struct daemon *d, const struct store_feed_state *st)
+{
+	return st->config_at_us == STORE_TIME_NONE ||
+		(st->group && strcmp(st->group, d->cfg->group) == 0);
+}
+
+/* Configuration drift, by name: what this configuration would change in
+ * st's row and, being older than the one that last changed it, leaves. */
+static void log_drift(const struct daemon *d, const struct store_feed_state *st, const char *what)
+{
+	char ours[DATE_ISO_LEN], theirs[DATE_ISO_LEN];
+	date_format_utc(d->cfg->written_us / 1000000, ours);
+	date_format_utc(st->config_at_us / 1000000, theirs);
+	LOG_WARN("configuration drift: feed %s %s; group %s registered it from a configuration "
+		 "written %s, this one (%s) was written %s: left as it is",
+		 st->name, what, st->group ? st->group : "?", theirs, d->cfg->path, ours);
+}
+
+/* What a feed's row says against the configuration, at the first
+ * connection: which rows need registering, which feeds the file dropped,
+ * and where this configuration is older than the database's (drift) or the
+ * feed is another group's. */
+static void compare_state(struct daemon *d, const struct cfg_feed *cf,
+			  const struct store_feed_state *st)
+{
+	if (cf) {
+		bool *in_sync = &d->in_sync[cf - d->cfg->feeds];
+		if (!in_our_group(d, st) && st->enabled) {
+			LOG_WARN("feed %s is registered by group %s, not by this instance's group "
+				 "%s; "
+				 "left to that group (polled here too while this configuration has "
+				 "it)",
+				 st->name, st->group ? st->group : "?", d->cfg->group);
+			*in_sync = true;
+		} else if (registered_as(cf, st) && st->config_at_us != STORE_TIME_NONE &&
+			   strcmp(st->group, d->cfg->group) == 0) {
+			*in_sync = true;
+		} else if (changed_by_newer(d, st)) {
+			log_drift(d, st,
+				  st->enabled ? "differs from this configuration"
+					      : "is disabled in a newer configuration");
+			*in_sync = true;
+		}
+		return;
+	}
+	/* Gone from the file since the last start: disabled, as a reload
+	 * does, never deleted.  Only by the daemon, and only a feed of its own
+	 * group: a `feedd once -c other.conf`, or an instance of another
+	 * group, against a shared database must not disable every feed that
+	 * its file leaves out. */
+	if (d->mode != DAEMON_RUN || !st->enabled || !st->source || !st->url ||
+	    !in_our_group(d, st))
+		return;
+	if (changed_by_newer(d, st))
+		log_drift(d, st, "is missing from this configuration");
+	else
+		store_sync_feed(d->store, st->name, st->source, st->url, 0, false, d->cfg->group,
+				d->cfg->written_us);
+}
+
 void feeds_on_state(void *ctx, const struct store_feed_state *st)
 {
 	struct daemon *d = ctx;
@@ -231,15 +302,7 @@ void feeds_on_state(void *ctx, const struct store_feed_state *st)
 			d->states_seen++;
 		return;
 	}
-	const struct cfg_feed *cf = cfg_feed_find(d->cfg, st->name);
-	if (cf && registered_as(cf, st))
-		d->in_sync[cf - d->cfg->feeds] = true;
-	/* Gone from the file since the last start: disabled, as a reload
-	 * does, never deleted.  Only by the daemon: a `feedd once -c
-	 * other.conf` against a shared database must not disable every feed
-	 * that other.conf leaves out. */
-	if (!cf && d->mode == DAEMON_RUN && st->enabled && st->source && st->url)
-		store_sync_feed(d->store, st->name, st->source, st->url, 0, false);
+	compare_state(d, cfg_feed_find(d->cfg, st->name), st);
 	struct feed_rt *f = feeds_find(d, st->name);
 	if (f)
 		restore_feed(d, f, st);
@@ -255,7 +318,8 @@ void feeds_sync_config(struct daemon *d, bool only_changed)
 		if (only_changed && d->in_sync[i])
 			continue;
 		store_sync_feed(d->store, cf->name, cf->source->name, cf->url,
-				(int)(cf->interval_ms / 1000), cf->enabled);
+				(int)(cf->interval_ms / 1000), cf->enabled, d->cfg->group,
+				d->cfg->written_us);
 		n++;
 	}
 	if (only_changed)
@@ -346,5 +410,6 @@ void feeds_sync_reloaded(struct daemon *d, const struct cfg *old)
 	for (size_t i = 0; i < old->n_feeds; i++)
 		if (!cfg_feed_find(d->cfg, old->feeds[i].name))
 			store_sync_feed(d->store, old->feeds[i].name, old->feeds[i].source->name,
-					old->feeds[i].url, 0, false);
+					old->feeds[i].url, 0, false, d->cfg->group,
+					d->cfg->written_us);
 }

@@ -208,14 +208,16 @@ void store_sync_source(struct store *s, const char *name, const char *home)
 }
 
 void store_sync_feed(struct store *s, const char *name, const char *source, const char *url,
-		     int interval_s, bool enabled)
+		     int interval_s, bool enabled, const char *group, int64_t written_us)
 {
 	struct item *it = store_item_new(s, ITEM_FEED);
 	it->u.feed.name = xstrdup(name);
 	it->u.feed.source = xstrdup(source);
 	it->u.feed.url = xstrdup(url);
+	it->u.feed.group = xstrdup(group);
 	it->u.feed.interval_s = interval_s;
 	it->u.feed.enabled = enabled;
+	it->u.feed.written_us = written_us;
 	store_push_registration(s, it);
 	store_poke(s);
 }

@@ -89,9 +89,10 @@ struct item {
 			char *name, *home;
 		} source;
 		struct {
-			char *name, *source, *url;
+			char *name, *source, *url, *group;
 			int interval_s;
 			bool enabled;
+			int64_t written_us;
 		} feed;
 	} u;
 	/* Who hears of a page's (ITEM_PAGE) or a claim's (ITEM_CLAIM) fate,

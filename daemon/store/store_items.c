@@ -116,6 +116,7 @@ void store_item_free(struct item *it)
 		free(it->u.feed.name);
 		free(it->u.feed.source);
 		free(it->u.feed.url);
+		free(it->u.feed.group);
 		break;
 	case ITEM_PAGE:
 		store_page_free(it->u.page);

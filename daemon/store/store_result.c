@@ -86,6 +86,9 @@ static void result_feed_state(struct store *s, struct batch *b, PGresult *r, boo
 			.enabled = PQgetvalue(r, i, 8)[0] == 't',
 			.source = COL(9),
 			.interval_s = PQgetisnull(r, i, 10) ? 0 : atoi(PQgetvalue(r, i, 10)),
+			.group = COL(11),
+			.config_at_us = PQgetisnull(r, i, 12) ? STORE_TIME_NONE
+							      : atoll(PQgetvalue(r, i, 12)),
 		};
 #undef COL
 		s->h.on_feed_state(s->h.ctx, &fs);

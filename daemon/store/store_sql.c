@@ -55,14 +55,16 @@ static const char *const sql_polls =
 static const char *const sql_feed_state =
 	"SELECT name, url, etag, last_modified, "
 	"(extract(epoch FROM next_poll_at) * 1000000)::bigint, error_count, disabled_reason, "
-	"permanent_url, enabled, source, interval_s FROM feedd.feed_state";
+	"permanent_url, enabled, source, interval_s, group_name, "
+	"(extract(epoch FROM config_at) * 1000000)::bigint FROM feedd.feed_state";
 static const char *const sql_settle = "SELECT feedd.settle_statistics()";
 /* An item the database refused for its data, kept for inspection (sql/009). */
 static const char *const sql_rejected =
 	"INSERT INTO feedd.rejected (kind, source, feed, news_id, url, title, sqlstate, error, "
 	"record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bytea)";
 static const char *const sql_source = "SELECT feedd.sync_source($1, $2)";
-static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool)";
+static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool, $6, "
+				    "to_timestamp($7::float8 / 1000000))";
 /* Newest last, so that the dedup set's eviction keeps the newest. */
 static const char *const sql_warm =
 	"SELECT s.name, a.news_id, a.content_hash, f.name FROM feedd.articles a "
@@ -401,10 +403,15 @@ bool store_sql_send_item(PGconn *c, const struct item *it)
 	}
 	case ITEM_FEED: {
 		snprintf(n1, sizeof n1, "%d", it->u.feed.interval_s);
-		const char *p[5] = {it->u.feed.name, it->u.feed.source, it->u.feed.url,
+		snprintf(n2, sizeof n2, "%lld", (long long)it->u.feed.written_us);
+		const char *p[7] = {it->u.feed.name,
+				    it->u.feed.source,
+				    it->u.feed.url,
 				    it->u.feed.interval_s > 0 ? n1 : NULL,
-				    it->u.feed.enabled ? "true" : "false"};
-		return PQsendQueryPrepared(c, "feedd_feed", 5, p, NULL, NULL, 0) == 1;
+				    it->u.feed.enabled ? "true" : "false",
+				    it->u.feed.group,
+				    it->u.feed.written_us > 0 ? n2 : NULL};
+		return PQsendQueryPrepared(c, "feedd_feed", 7, p, NULL, NULL, 0) == 1;
 	}
 	}
 	return false;

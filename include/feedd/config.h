@@ -126,11 +126,16 @@ struct cfg_database {
 struct cfg {
 	char *path;		  /* the main file, as given */
 	struct cfg_strlist files; /* every file read: the main file, then conf.d */
+	/* How new the configuration is: the newest modification time of its
+	 * files and of conf.d (a file removed from it counts), microseconds
+	 * since the epoch.  A feed's row remembers it (feedd.sync_feed). */
+	int64_t written_us;
 
 	/* [feedd] */
 	enum log_level log_level;
 	char *state_dir;
 	char *user_agent;
+	char *group; /* the instances sharing this configuration (feeds.c) */
 	int max_connections;
 	int per_host_connections;
 	int64_t default_interval_ms;

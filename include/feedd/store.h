@@ -58,6 +58,10 @@ struct store_feed_state {
 	const char *source;
 	int interval_s;
 	bool enabled;
+	/* Registered by this group's configuration, written then
+	 * (STORE_TIME_NONE: not known; sql/014_feed_groups.sql). */
+	const char *group;
+	int64_t config_at_us;
 };
 
 enum store_outcome {
@@ -183,8 +187,11 @@ void store_release_visits(struct store *s, const char *const *sources, const cha
  * are made), so re-registering after the schema was re-created lets what
  * waits go in after them. */
 void store_sync_source(struct store *s, const char *name, const char *home);
+/* A feed as the configuration of group `group`, written at written_us (struct
+ * cfg), declares it; feedd.sync_feed leaves a row that a newer configuration
+ * or another group's enabled feed holds (sql/014_feed_groups.sql). */
 void store_sync_feed(struct store *s, const char *name, const char *source, const char *url,
-		     int interval_s, bool enabled);
+		     int interval_s, bool enabled, const char *group, int64_t written_us);
 
 /* Items accepted and not yet committed, in memory (queued plus in flight);
  * and those in the spool. */

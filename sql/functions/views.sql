@@ -64,7 +64,8 @@ SELECT
   lp.started_at AS last_poll_at,
   f.next_poll_at,
   day.polls AS polls_24h,
-  day.new_articles AS new_articles_24h
+  day.new_articles AS new_articles_24h,
+  f.group_name
 FROM feedd.feeds f
 JOIN feedd.sources s ON s.id = f.source_id
 LEFT JOIN LATERAL (
@@ -80,13 +81,23 @@ CROSS JOIN LATERAL (
   WHERE p.feed_id = f.id AND p.started_at > now() - interval '24 hours'
 ) day;
 
+COMMENT ON COLUMN feedd.feed_health.group_name IS
+  'the group of feedd instances whose configuration registered the feed ([feedd] group)';
+
 -- feed_state: what the daemon reads at start for each feed (validators,
--- next poll, errors, disable) to resume where it stopped.
+-- next poll, errors, disable) to resume where it stopped, and who registered
+-- it from how new a configuration (sql/014_feed_groups.sql).
 CREATE OR REPLACE VIEW feedd.feed_state AS
 SELECT f.name, f.url, f.etag, f.last_modified, f.next_poll_at, f.error_count,
-       f.disabled_reason, f.permanent_url, f.enabled, s.name AS source, f.interval_s
+       f.disabled_reason, f.permanent_url, f.enabled, s.name AS source, f.interval_s,
+       f.group_name, f.config_at
 FROM feedd.feeds f
 JOIN feedd.sources s ON s.id = f.source_id;
+
+COMMENT ON COLUMN feedd.feed_state.group_name IS
+  'the group of feedd instances whose configuration registered the feed';
+COMMENT ON COLUMN feedd.feed_state.config_at IS
+  'how new the configuration that last changed the feed''s row was';
 
 -- Articles whose content changed after it was first extracted (or, for
 -- feed-only sources, after it was first seen): how often and when last.

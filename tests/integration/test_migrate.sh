@@ -182,7 +182,7 @@ feedd.settle_statistics() -> boolean
 feedd.store_article(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.store_article_claimed(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean,timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.store_articles(text[],text[],text[],text[],text[],text[],text[],text[],text[],timestamp with time zone[],text[],text[],text[],timestamp with time zone[],boolean[],timestamp with time zone[]) -> TABLE(item integer, article_id bigint, outcome text, revision integer)
-feedd.sync_feed(text,text,text,integer,boolean) -> bigint
+feedd.sync_feed(text,text,text,integer,boolean,text,timestamp with time zone) -> bigint
 feedd.sync_source(text,text) -> bigint" \
   "SELECT string_agg(oid::regprocedure::text || ' -> ' || pg_get_function_result(oid), E'\n'
                      ORDER BY proname)
@@ -423,6 +423,51 @@ true|" \
   "SELECT feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss2', 120, true)" \
   "SELECT enabled || '|' || coalesce(disabled_reason, '') FROM feedd.feeds
    WHERE name = 'irna-fa-all'"
+
+# 014: a feed belongs to the group whose configuration registered it; an
+# older configuration (config_at) does not undo a newer one's change, and a
+# group does not take another's enabled feed.
+sql_is "sync_feed records group and configuration time" "default|
+1
+newsroom|2026-12-01 00:00:00+00" \
+  "SELECT group_name || '|' || coalesce(config_at::text, '') FROM feedd.feeds
+   WHERE name = 'irna-en-politics'" \
+  "SELECT count(feedd.sync_feed('irna-en-politics', 'irna-en', 'https://en.irna.ir/rss/pol',
+          300, true, 'newsroom', '2026-12-01 00:00+00'))" \
+  "SELECT group_name || '|' || config_at FROM feedd.feeds WHERE name = 'irna-en-politics'"
+sql_is "sync_feed: an older configuration does not undo a newer one" "1
+false|2026-12-01 00:00:00+00
+1
+false|2026-12-01 00:00:00+00
+1
+true|2026-12-02 00:00:00+00" \
+  "SELECT count(feedd.sync_feed('irna-en-politics', 'irna-en', 'https://en.irna.ir/rss/pol',
+          300, false, 'newsroom', '2026-12-01 00:00+00'))" \
+  "SELECT enabled || '|' || config_at FROM feedd.feeds WHERE name = 'irna-en-politics'" \
+  "SELECT count(feedd.sync_feed('irna-en-politics', 'irna-en', 'https://en.irna.ir/rss/pol',
+          300, true, 'newsroom', '2026-11-30 00:00+00'))" \
+  "SELECT enabled || '|' || config_at FROM feedd.feeds WHERE name = 'irna-en-politics'" \
+  "SELECT count(feedd.sync_feed('irna-en-politics', 'irna-en', 'https://en.irna.ir/rss/pol',
+          300, true, 'newsroom', '2026-12-02 00:00+00'))" \
+  "SELECT enabled || '|' || config_at FROM feedd.feeds WHERE name = 'irna-en-politics'"
+sql_is "sync_feed: another group's enabled feed is not taken, a disabled one is" "1
+newsroom|t|300
+1
+newsroom|f|300
+1
+research|t|60" \
+  "SELECT count(feedd.sync_feed('irna-en-politics', 'irna-en', 'https://en.irna.ir/rss/pol',
+          60, true, 'research', '2026-12-03 00:00+00'))" \
+  "SELECT concat_ws('|', group_name, enabled, interval_s) FROM feedd.feeds
+   WHERE name = 'irna-en-politics'" \
+  "SELECT count(feedd.sync_feed('irna-en-politics', 'irna-en', 'https://en.irna.ir/rss/pol',
+          300, false, 'newsroom', '2026-12-03 00:00+00'))" \
+  "SELECT concat_ws('|', group_name, enabled, interval_s) FROM feedd.feeds
+   WHERE name = 'irna-en-politics'" \
+  "SELECT count(feedd.sync_feed('irna-en-politics', 'irna-en', 'https://en.irna.ir/rss/pol',
+          60, true, 'research', '2026-12-03 00:00+00'))" \
+  "SELECT concat_ws('|', group_name, enabled, interval_s) FROM feedd.feeds
+   WHERE name = 'irna-en-politics'"
 echo "# store_article"
 
 # store FEED NEWS_ID TITLE HASH [SOURCE] [EXTRA_SELECT]: one store_article

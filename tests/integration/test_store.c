@@ -207,9 +207,10 @@ static void test_semantics(void **state)
 	struct run r;
 	run_init(&r, conninfo());
 	store_sync_source(r.store, "irna", "https://en.irna.ir/");
-	store_sync_feed(r.store, "irna-all", "irna", "https://en.irna.ir/rss", 120, true);
+	store_sync_feed(r.store, "irna-all", "irna", "https://en.irna.ir/rss", 120, true, "default",
+			0);
 	store_sync_feed(r.store, "irna-politics", "irna", "https://en.irna.ir/rss/politics", 0,
-			true);
+			true, "default", 0);
 	for (int i = 0; i < 500; i++)
 		store_submit_article(r.store, article("irna", "irna-all", i, "Title"));
 	run_until(&r, 500);
@@ -296,7 +297,8 @@ static void test_bad_article_rejected_alone(void **state)
 	struct run r;
 	run_init(&r, conninfo());
 	store_sync_source(r.store, "mehr", "https://en.mehrnews.com/");
-	store_sync_feed(r.store, "mehr-all", "mehr", "https://en.mehrnews.com/rss", 0, true);
+	store_sync_feed(r.store, "mehr-all", "mehr", "https://en.mehrnews.com/rss", 0, true,
+			"default", 0);
 	for (int i = 0; i < 30; i++)
 		store_submit_article(
 			r.store, article("mehr", i == 17 ? "no-such-feed" : "mehr-all", i, "T"));
@@ -326,7 +328,8 @@ static void test_lanes_uncover_each_others_articles(void **state)
 	struct run r;
 	run_init(&r, conninfo());
 	store_sync_source(r.store, "lanes", "https://lanes.example/");
-	store_sync_feed(r.store, "lanes-all", "lanes", "https://lanes.example/rss", 0, true);
+	store_sync_feed(r.store, "lanes-all", "lanes", "https://lanes.example/rss", 0, true,
+			"default", 0);
 	/* A backlog first, until the second connection has carried some (it
 	 * opens at the first backlog). */
 	struct store_stats st = {0};
@@ -375,7 +378,8 @@ static void test_restart_mid_batch(void **state)
 	run_init(&r, conninfo());
 	r.restart_at = 1000;
 	store_sync_source(r.store, "wire", "https://wire.example/");
-	store_sync_feed(r.store, "wire-all", "wire", "https://wire.example/rss", 0, true);
+	store_sync_feed(r.store, "wire-all", "wire", "https://wire.example/rss", 0, true, "default",
+			0);
 	for (int i = 0; i < n; i++)
 		store_submit_article(r.store, article("wire", "wire-all", i, "Wire story"));
 	run_until(&r, (size_t)n);
@@ -446,8 +450,10 @@ static void test_polls_in_one_statement(void **state)
 	struct run r;
 	run_init(&r, conninfo());
 	store_sync_source(r.store, "tasnim", "https://www.tasnimnews.com/");
-	store_sync_feed(r.store, "tasnim-a", "tasnim", "https://www.tasnimnews.com/a", 0, true);
-	store_sync_feed(r.store, "tasnim-b", "tasnim", "https://www.tasnimnews.com/b", 0, true);
+	store_sync_feed(r.store, "tasnim-a", "tasnim", "https://www.tasnimnews.com/a", 0, true,
+			"default", 0);
+	store_sync_feed(r.store, "tasnim-b", "tasnim", "https://www.tasnimnews.com/b", 0, true,
+			"default", 0);
 	for (int i = 0; i < 40; i++)
 		store_submit_poll(r.store, poll_record(i % 2 ? "tasnim-b" : "tasnim-a", i));
 	r.stop_polls = 40;
@@ -535,7 +541,8 @@ static void test_fresh_tables_get_statistics(void **state)
 	struct run r;
 	run_init(&r, conn.data);
 	store_sync_source(r.store, "wire", "https://wire.example/");
-	store_sync_feed(r.store, "wire-all", "wire", "https://wire.example/rss", 0, true);
+	store_sync_feed(r.store, "wire-all", "wire", "https://wire.example/rss", 0, true, "default",
+			0);
 	for (int i = 0; i < 400; i++)
 		store_submit_article(r.store, article("wire", "wire-all", i, "Wire story"));
 	run_until(&r, 400);
@@ -683,7 +690,8 @@ static void test_oversized_values_block_nothing(void **state)
 	struct run r;
 	run_init(&r, conn.data);
 	store_sync_source(r.store, "big", "https://big.example/");
-	store_sync_feed(r.store, "big-all", "big", "https://big.example/rss", 0, true);
+	store_sync_feed(r.store, "big-all", "big", "https://big.example/rss", 0, true, "default",
+			0);
 	for (int i = 0; i < 20; i++) {
 		struct store_article *a = article("big", "big-all", i, "T");
 		if (i == 3) { /* a 3,000-byte guid, twice with different ends */
@@ -836,7 +844,7 @@ static void test_polls_in_flight_spooled_at_exit(void **state)
 	struct run r;
 	run_init(&r, conninfo());
 	store_sync_source(r.store, "lk", "https://lk.example/");
-	store_sync_feed(r.store, "lk-all", "lk", "https://lk.example/rss", 0, true);
+	store_sync_feed(r.store, "lk-all", "lk", "https://lk.example/rss", 0, true, "default", 0);
 	store_submit_article(r.store, article("lk", "lk-all", 1, "T"));
 	run_until(&r, 1);
 	run_free(&r);
@@ -911,7 +919,8 @@ static void test_connection_lost_mid_batch(void **state)
 	struct run r;
 	run_init(&r, conninfo());
 	store_sync_source(r.store, "mid", "https://mid.example/");
-	store_sync_feed(r.store, "mid-all", "mid", "https://mid.example/rss", 0, true);
+	store_sync_feed(r.store, "mid-all", "mid", "https://mid.example/rss", 0, true, "default",
+			0);
 	store_submit_article(r.store, article("mid", "mid-all", 1, "T"));
 	run_until(&r, 1);
 	exec_ok(c, "BEGIN");
@@ -953,7 +962,8 @@ static void test_future_publication_time(void **state)
 	struct run r;
 	run_init(&r, conninfo());
 	store_sync_source(r.store, "future", "https://future.example/");
-	store_sync_feed(r.store, "future-all", "future", "https://future.example/rss", 0, true);
+	store_sync_feed(r.store, "future-all", "future", "https://future.example/rss", 0, true,
+			"default", 0);
 	int64_t now = (int64_t)time(NULL);
 	const int64_t y2999 = INT64_C(32472144000); /* 2999-01-01T00:00:00Z */
 	for (int i = 0; i < 4; i++) {

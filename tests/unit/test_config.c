@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "feedd/config.h"
@@ -266,6 +268,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->db.conninfo, "postgresql:///feedd");
 	assert_int_equal(c->db.batch_size, 200);
 	assert_int_equal(c->db.store_connections, 2);
+	assert_string_equal(c->group, "default");
 	assert_int_equal(c->db.batch_delay_ms, 50);
 	assert_int_equal(c->db.dedup_window_ms, 30LL * 86400000);
 
@@ -311,6 +314,9 @@ static const struct error_case error_cases[] = {
 	 "feedd.conf:4: min_interval: expected a duration from 1s to 30d, got \"0s\""},
 	{"[feedd]\nmax_connections = 0\n",
 	 "feedd.conf:2: max_connections: expected an integer from 1 to 10000, got \"0\""},
+	{"[feedd]\ngroup = news room\n",
+	 "feedd.conf:2: group: expected a name of at most 128 letters, digits, '.', '_' or '-', "
+	 "got \"news room\""},
 	{"[database]\nstore_connections = 17\n",
 	 "feedd.conf:2: store_connections: expected an integer from 1 to 16, got \"17\""},
 	{"[feedd]\nper_host_connections = four\n",
@@ -779,6 +785,45 @@ static void test_reload_check(void **state)
 	tmp_remove(&t);
 }
 
+static void set_mtime(const char *path, time_t t)
+{
+	struct timespec ts[2] = {{.tv_sec = t}, {.tv_sec = t}};
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* How new a configuration is: the newest modification time of its files
+ * and of conf.d, so that a drop-in edited, added or removed counts. */
+static void test_written_at(void **state)
+{
+	(void)state;
+	struct tmp t;
+	tmp_make(&t);
+	tmp_write(&t, "feedd.conf", "[feedd]\ngroup = newsroom\n");
+	set_mtime(t.main, 1000000000);
+	struct cfg *c = load_ok(t.main);
+	assert_string_equal(c->group, "newsroom");
+	assert_true(c->written_us == INT64_C(1000000000) * 1000000);
+	cfg_free(c);
+
+	char confd[160], dropin[192];
+	snprintf(confd, sizeof confd, "%s/conf.d", t.dir);
+	snprintf(dropin, sizeof dropin, "%s/conf.d/a.conf", t.dir);
+	tmp_write(&t, "conf.d/a.conf", "[feedd]\nlog_level = info\n");
+	set_mtime(dropin, 1000000500);
+	set_mtime(confd, 1000000100);
+	c = load_ok(t.main);
+	assert_true(c->written_us == INT64_C(1000000500) * 1000000);
+	cfg_free(c);
+
+	/* The drop-in removed: conf.d's own time says when. */
+	assert_int_equal(unlink(dropin), 0);
+	set_mtime(confd, 1000000900);
+	c = load_ok(t.main);
+	assert_true(c->written_us == INT64_C(1000000900) * 1000000);
+	cfg_free(c);
+	tmp_remove(&t);
+}
+
 /* A reload keeps the running value of each key that cannot change at run
  * time, names it, and takes the rest of the new file. */
 static void test_keep_restart_keys(void **state)
@@ -791,20 +836,22 @@ static void test_keep_restart_keys(void **state)
 		  "[source s]\nhome = https://example.org/\nnews_id = /n/(\\d+)\n");
 	struct cfg *cur = load_ok(t.main);
 	tmp_write(&t, "feedd.conf",
-		  "[feedd]\nstate_dir = /srv/feedd\nlog_level = info\n"
+		  "[feedd]\nstate_dir = /srv/feedd\nlog_level = info\ngroup = newsroom\n"
 		  "[database]\ndedup_window = 2h\nbatch_size = 7\nstore_connections = 3\n"
 		  "[source s]\nhome = https://example.org/\nnews_id = /news/(\\d+)\n"
 		  "[source u]\nhome = https://u.example/\nnews_id = (\\d+)\n");
 	struct cfg *next = load_ok(t.main);
 	struct cfg_strlist changed = {0};
-	assert_int_equal(cfg_keep_restart_keys(cur, next, &changed), 4);
-	assert_int_equal(changed.n, 4);
+	assert_int_equal(cfg_keep_restart_keys(cur, next, &changed), 5);
+	assert_int_equal(changed.n, 5);
 	assert_string_equal(changed.v[0], "[feedd] state_dir");
-	assert_string_equal(changed.v[1], "[database] store_connections");
-	assert_string_equal(changed.v[2], "[database] dedup_window");
-	assert_string_equal(changed.v[3], "[source s] news_id");
+	assert_string_equal(changed.v[1], "[feedd] group");
+	assert_string_equal(changed.v[2], "[database] store_connections");
+	assert_string_equal(changed.v[3], "[database] dedup_window");
+	assert_string_equal(changed.v[4], "[source s] news_id");
 	/* next runs on the old values of those, the new ones of the rest */
 	assert_string_equal(next->state_dir, "/var/lib/feedd");
+	assert_string_equal(next->group, "default");
 	assert_true(next->db.dedup_window_ms == (int64_t)30 * 86400 * 1000);
 	assert_int_equal(next->db.store_connections, 2);
 	assert_string_equal(cfg_source_find(next, "s")->news_id.pattern, "/n/(\\d+)");
@@ -906,23 +953,15 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_everything),
-		cmocka_unit_test(test_confd_order),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_duplicates),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_timezone),
-		cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_bools_and_lists),
-		cmocka_unit_test(test_find),
-		cmocka_unit_test(test_reload_check),
-		cmocka_unit_test(test_keep_restart_keys),
-		cmocka_unit_test(test_summary_round_trip),
-		cmocka_unit_test(test_default_path),
-		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_good_everything),	   cmocka_unit_test(test_confd_order),
+		cmocka_unit_test(test_defaults),	   cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_duplicates),	   cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_timezone),	   cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_durations),	   cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_bools_and_lists),	   cmocka_unit_test(test_find),
+		cmocka_unit_test(test_reload_check),	   cmocka_unit_test(test_keep_restart_keys),
+		cmocka_unit_test(test_summary_round_trip), cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_written_at),	   cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
