@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xxhash.h>
 
 /* The same definitions open sql/001_init.sql.  They are made here first so
@@ -250,24 +251,29 @@ static int query_value(PGconn *conn, const char *sql, const char *what, struct b
 }
 
 /* Takes the migration lock, waiting (and saying so) while another session
- * holds it; 0 or -1. */
+ * holds it; 0 or -1.  The wait is a try every 200 ms, never a blocking
+ * pg_advisory_lock: a session blocked in a statement is a transaction
+ * that CREATE INDEX CONCURRENTLY in the holder's migration would wait for
+ * (it waits out every older transaction), a deadlock. */
 static int take_lock(PGconn *conn, struct buf *err)
 {
 	char sql[96];
-	char *got = NULL;
 	snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
-	if (query_value(conn, sql, "taking the migration lock", err, &got) < 0)
-		return -1;
-	bool taken = strcmp(got, "t") == 0;
-	free(got);
-	if (taken)
-		return 0;
-	LOG_NOTICE("another session holds the migration lock (pg_advisory_lock(%lld)); waiting",
-		   MIGRATE_LOCK_KEY);
-	snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
-	PGresult *r = exec_want(conn, sql, PGRES_TUPLES_OK, "taking the migration lock", err);
-	PQclear(r);
-	return r ? 0 : -1;
+	for (bool said = false;; said = true) {
+		char *got = NULL;
+		if (query_value(conn, sql, "taking the migration lock", err, &got) < 0)
+			return -1;
+		bool taken = strcmp(got, "t") == 0;
+		free(got);
+		if (taken)
+			return 0;
+		if (!said)
+			LOG_NOTICE("another session holds the migration lock "
+				   "(pg_advisory_lock(%lld)); waiting",
+				   MIGRATE_LOCK_KEY);
+		struct timespec pause = {0, 200 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 /* The database's schema version, 0 when schema_migrations is missing. */
@@ -312,28 +318,125 @@ static int exec_file(PGconn *conn, const char *file, const char *sql, const char
 	return -1;
 }
 
-/* Applies m and records it, in one transaction; 0, or -1 with the reason
- * in err. */
+/* Records m in feedd.schema_migrations; 0, or -1 with the reason, then
+ * what, in err. */
+static int record_applied(PGconn *conn, const struct migration *m, const char *file,
+			  const char *what, struct buf *err)
+{
+	char version[16];
+	snprintf(version, sizeof version, "%d", m->version);
+	const char *params[2] = {version, m->name};
+	PGresult *r = PQexecParams(conn, sql_record, 2, NULL, params, NULL, NULL, 0);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		buf_printf(err, "%s: recording it in feedd.schema_migrations: ", file);
+		put_pg_error(err, conn, r);
+		buf_puts(err, what);
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* A migration whose text holds this line runs outside a transaction
+ * (apply_outside): what it does must not take long locks on big tables,
+ * as CREATE INDEX CONCURRENTLY does not and cannot in a transaction. */
+#define OUTSIDE_TX_MARK "\n-- feedd: outside a transaction\n"
+
+/* An index build that CONCURRENTLY could not finish (the migration
+ * stopped, or the server did) leaves an invalid index behind, which
+ * CREATE INDEX IF NOT EXISTS would take for done: in schema feedd it can
+ * only be that, and it is dropped before such a migration runs again. */
+static const char *const sql_invalid_indexes =
+	"SELECT quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+	"WHERE c.relnamespace = 'feedd'::regnamespace AND NOT i.indisvalid ORDER BY 1";
+
+static int drop_invalid_indexes(PGconn *conn, const char *file, struct buf *err)
+{
+	PGresult *r = exec_want(conn, sql_invalid_indexes, PGRES_TUPLES_OK, file, err);
+	if (!r)
+		return -1;
+	int rc = 0;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		char sql[256];
+		snprintf(sql, sizeof sql, "DROP INDEX CONCURRENTLY IF EXISTS feedd.%s",
+			 PQgetvalue(r, i, 0));
+		LOG_NOTICE("%s: dropping feedd.%s, left invalid by an index build that did not "
+			   "finish",
+			   file, PQgetvalue(r, i, 0));
+		rc = exec_command(conn, sql, file, err);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Runs m statement by statement, each in its own transaction, then records
+ * it.  Its statements end with ';' at the end of a line, hold no ';' that
+ * ends a line inside them (no function bodies), and may each be run again
+ * (IF NOT EXISTS, IF EXISTS): when one fails, those before it stay done
+ * and the next `feedd migrate` runs the migration again from its start. */
+static int apply_outside(PGconn *conn, const struct migration *m, const char *file, struct buf *err)
+{
+	char what[96];
+	snprintf(what, sizeof what,
+		 " (migration %d not applied; what ran before stays, and is run again next time)",
+		 m->version);
+	if (drop_invalid_indexes(conn, file, err) < 0)
+		return -1;
+	struct buf stmt;
+	buf_init(&stmt);
+	int line = 0, first = 0, rc = 0;
+	for (const char *p = m->sql; *p && rc == 0;) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		line++;
+		const char *t = p;
+		while (t < p + n && (*t == ' ' || *t == '\t'))
+			t++;
+		bool comment = (size_t)(p + n - t) >= 2 && t[0] == '-' && t[1] == '-';
+		if (!comment && t < p + n) {
+			if (!stmt.len)
+				first = line;
+			buf_append(&stmt, p, n);
+			buf_puts(&stmt, "\n");
+			const char *end = p + n;
+			while (end > t && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+				end--;
+			if (end[-1] == ';') {
+				PGresult *r = PQexec(conn, buf_str(&stmt));
+				if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+					buf_printf(err, "%s:%d: ", file, first);
+					put_pg_error(err, conn, r);
+					buf_puts(err, what);
+					rc = -1;
+				}
+				PQclear(r);
+				stmt.len = 0;
+			}
+		}
+		p = eol ? eol + 1 : p + n;
+	}
+	buf_free(&stmt);
+	return rc < 0 ? -1 : record_applied(conn, m, file, what, err);
+}
+
+/* Applies m and records it, in one transaction (or, for a migration marked
+ * OUTSIDE_TX_MARK, statement by statement); 0, or -1 with the reason in
+ * err. */
 static int apply(PGconn *conn, const struct migration *m, struct buf *err)
 {
 	char file[96], what[64];
 	snprintf(file, sizeof file, "sql/%03d_%s.sql", m->version, m->name);
 	snprintf(what, sizeof what, " (migration %d not applied)", m->version);
+	if (strstr(m->sql, OUTSIDE_TX_MARK))
+		return apply_outside(conn, m, file, err);
 	if (exec_command(conn, "BEGIN", file, err) < 0 ||
 	    exec_file(conn, file, m->sql, what, err) < 0)
 		return -1;
-	char version[16];
-	snprintf(version, sizeof version, "%d", m->version);
-	const char *params[2] = {version, m->name};
-	PGresult *r = PQexecParams(conn, sql_record, 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		buf_printf(err, "%s: recording it in feedd.schema_migrations: ", file);
-		put_pg_error(err, conn, r);
-		PQclear(r);
+	if (record_applied(conn, m, file, "", err) < 0) {
 		PQclear(PQexec(conn, "ROLLBACK"));
 		return -1;
 	}
-	PQclear(r);
 	/* A failed COMMIT (a deferred constraint, a lost connection) means not
 	 * applied: the server rolled it back. */
 	return exec_command(conn, "COMMIT", file, err);

@@ -45,6 +45,15 @@ is() {
       "${3//$'\n'/$'\n#             '}"
   fi
 }
+# lacks NAME TEXT GOT: GOT does not contain TEXT (paired with a has).
+lacks() {
+  if [[ $3 != *"$2"* ]]; then
+    ok "$1"
+  else
+    not_ok "$1"
+    printf '#   expected not to contain: %s\n#   got: %s\n' "$2" "$3"
+  fi
+}
 # has NAME TEXT GOT: GOT contains TEXT.
 has() {
   if [[ $3 == *"$2"* ]]; then
@@ -911,6 +920,58 @@ has "the tag query can use the GIN index" "articles_tags_idx" "$got"
 got=$(qc "SET enable_seqscan = off" "SET enable_sort = off" \
   "EXPLAIN SELECT title FROM feedd.latest_articles ORDER BY newest_at DESC LIMIT 20")
 has "the newest 20 of latest_articles can come from an index" "articles_newest_idx" "$got"
+
+# 015: one source's newest first, undated last, from an index.
+q -c "SELECT * FROM feedd.store_article('irna-en', 'irna-en-all', 'cb-undated',
+        'https://en.irna.ir/news/cb-undated/', 'Undated note', NULL, NULL, NULL, NULL,
+        NULL, NULL, 'en', 'cu', now())" >/dev/null
+sql_is "cookbook: one source's newest, undated last" \
+  "Tehran talks day 1 (updated)
+Tehran talks day 2
+Tehran talks day 3
+Tehran talks day 4
+Tehran talks day 5" \
+  "SELECT a.title
+   FROM feedd.articles a
+   WHERE a.source_id = (SELECT id FROM feedd.sources WHERE name = 'irna-en')
+     AND a.news_id LIKE 'cb%'
+   ORDER BY a.published_at DESC NULLS LAST LIMIT 5"
+got=$(qc "SET enable_seqscan = off" "SET enable_bitmapscan = off" \
+  "EXPLAIN SELECT a.title FROM feedd.articles a
+   WHERE a.source_id = (SELECT id FROM feedd.sources WHERE name = 'irna-en')
+   ORDER BY a.published_at DESC NULLS LAST LIMIT 20")
+has "one source's newest, undated last, comes from an index" "articles_source_recent_idx" "$got"
+lacks "... without a sort" "Sort" "$got"
+got=$(qc "SET enable_seqscan = off" "SET enable_bitmapscan = off" \
+  "EXPLAIN SELECT title FROM feedd.articles ORDER BY published_at DESC NULLS LAST LIMIT 20")
+has "the newest overall, undated last, comes from an index" "articles_recent_idx" "$got"
+sql_is "the publication-time indexes sort NULLs last; the old ones are gone" \
+  "articles_recent_idx|t|CREATE INDEX articles_recent_idx ON feedd.articles USING btree (published_at DESC NULLS LAST)
+articles_source_recent_idx|t|CREATE INDEX articles_source_recent_idx ON feedd.articles USING btree (source_id, published_at DESC NULLS LAST)" \
+  "SELECT concat_ws('|', c.relname, i.indisvalid, pg_get_indexdef(c.oid))
+   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+   WHERE c.relnamespace = 'feedd'::regnamespace AND pg_get_indexdef(c.oid) LIKE '%(%published_at%'
+     AND c.relname <> 'articles_newest_idx'
+   ORDER BY 1"
+
+# A concurrent build that did not finish leaves an invalid index of the
+# name, which IF NOT EXISTS would take for done: migrate drops it and builds
+# the index again.  (A unique index over duplicates fails, invalid.)
+q -c "DROP INDEX feedd.articles_recent_idx" \
+  -c "DELETE FROM feedd.schema_migrations WHERE version = 15" >/dev/null
+psql -X -q -d "$FEEDD_TEST_CONNINFO" \
+  -c "CREATE UNIQUE INDEX CONCURRENTLY articles_recent_idx ON feedd.articles (source_id)" \
+  >/dev/null 2>&1
+sql_is "an interrupted build left an invalid index" "f" \
+  "SELECT indisvalid FROM pg_index WHERE indexrelid = 'feedd.articles_recent_idx'::regclass"
+run_feedd "migrate after an interrupted index build" 0 migrate -c "$conf"
+has "migrate names the invalid index it drops" "dropping feedd.articles_recent_idx" "$(cat "$work/err")"
+sql_is "the index is built again, valid, as the migration says" \
+  "t|CREATE INDEX articles_recent_idx ON feedd.articles USING btree (published_at DESC NULLS LAST)
+15" \
+  "SELECT concat_ws('|', i.indisvalid, pg_get_indexdef(i.indexrelid)) FROM pg_index i
+   WHERE i.indexrelid = 'feedd.articles_recent_idx'::regclass" \
+  "SELECT max(version) FROM feedd.schema_migrations"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
