@@ -41,13 +41,17 @@ SELECT
   a.modified_at,
   a.visits,
   a.page_error,
-  coalesce(a.published_at, a.first_seen_at) AS newest_at
+  coalesce(a.published_at, a.first_seen_at) AS newest_at,
+  a.search
 FROM feedd.articles a
 JOIN feedd.sources s ON s.id = a.source_id;
 
 COMMENT ON COLUMN feedd.latest_articles.newest_at IS
   'the publication time, or when feedd first saw the article if it has none: '
   'ORDER BY newest_at DESC for newest first (an index serves it)';
+COMMENT ON COLUMN feedd.latest_articles.search IS
+  'the full-text search vector (articles.search): WHERE search @@ '
+  'websearch_to_tsquery(''simple'', ...) uses its GIN index';
 
 -- One row per feed: is it working, and is it bringing anything?
 CREATE OR REPLACE VIEW feedd.feed_health AS

@@ -794,9 +794,10 @@ sql_is "latest_articles.newest_at is the publication time, else first sight" "0"
 sql_is "no view orders its rows itself (callers do)" "" \
   "SELECT coalesce(string_agg(viewname, ' '), '') FROM pg_views WHERE schemaname = 'feedd'
      AND definition ~ '\n  ORDER BY[^\n]*$'"
-sql_is "latest_articles has no tsvector" "0" \
-  "SELECT count(*) FROM information_schema.columns
-   WHERE table_schema = 'feedd' AND table_name = 'latest_articles' AND column_name = 'search'"
+sql_is "latest_articles carries the search vector last (issue 15)" "search" \
+  "SELECT column_name FROM information_schema.columns
+   WHERE table_schema = 'feedd' AND table_name = 'latest_articles'
+   ORDER BY ordinal_position DESC LIMIT 1"
 
 echo "# roles"
 
@@ -920,6 +921,14 @@ has "the tag query can use the GIN index" "articles_tags_idx" "$got"
 got=$(qc "SET enable_seqscan = off" "SET enable_sort = off" \
   "EXPLAIN SELECT title FROM feedd.latest_articles ORDER BY newest_at DESC LIMIT 20")
 has "the newest 20 of latest_articles can come from an index" "articles_newest_idx" "$got"
+
+sql_is "latest_articles can be searched" "Oil exports rise sharply" \
+  "SELECT title FROM feedd.latest_articles
+   WHERE search @@ websearch_to_tsquery('simple', '\"oil exports\"')"
+got=$(qc "SET enable_seqscan = off" "SET enable_indexscan = off" \
+  "EXPLAIN SELECT title FROM feedd.latest_articles
+   WHERE search @@ websearch_to_tsquery('simple', 'sanctions')")
+has "... through the GIN index" "articles_search_idx" "$got"
 
 # 015: one source's newest first, undated last, from an index.
 q -c "SELECT * FROM feedd.store_article('irna-en', 'irna-en-all', 'cb-undated',
