@@ -45,5 +45,5 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA feedd GRANT EXECUTE ON FUNCTIONS TO feedd_wri
 GRANT SELECT ON ALL TABLES IN SCHEMA feedd TO feedd_writer, feedd_reader;
 GRANT INSERT, UPDATE ON
   feedd.sources, feedd.feeds, feedd.articles, feedd.article_feeds, feedd.article_revisions,
-  feedd.polls, feedd.rejected
+  feedd.polls, feedd.rejected, feedd.instances
   TO feedd_writer;

@@ -74,6 +74,7 @@ static void on_store_state(void *ctx, bool ready)
 		feeds_sync_config(d, true);
 		feeds_start_polling(d);
 		pages_start(d->pages);
+		daemon_beat(d, false); /* the row: this instance runs */
 		if (d->mode == DAEMON_RUN)
 			notify_ready();
 	} else if (d->states_seen < d->cfg->n_feeds) {
@@ -234,6 +235,7 @@ static void stop(struct daemon *d, const char *why)
 	}
 	d->stopping = true;
 	notify_stopping();
+	daemon_beat(d, true); /* committed with the drain, or never */
 	pages_stop(d->pages);
 	LOG_NOTICE("%s: finishing %zu polls and %zu store items (at most %.0f s)", why,
 		   d->polls_active, store_backlog(d->store),
@@ -436,6 +438,7 @@ static void arm_watchers(struct daemon *d)
 		ev_timer_start(d->loop, &d->drain_check);
 	arm_signals(d);
 	uint64_t wd_us = 0;
+	daemon_instance_init(d);
 	ev_init(&d->watchdog, on_watchdog);
 	d->watchdog.data = d;
 	if (d->mode == DAEMON_RUN) {
@@ -492,6 +495,7 @@ static void disarm_watchers(struct daemon *d)
 	ev_signal_stop(d->loop, &d->sig_int);
 	ev_signal_stop(d->loop, &d->sig_hup);
 	ev_timer_stop(d->loop, &d->watchdog);
+	ev_timer_stop(d->loop, &d->beat);
 	ev_timer_stop(d->loop, &d->deadline);
 	ev_timer_stop(d->loop, &d->pressure);
 	ev_timer_stop(d->loop, &d->drain_check);

@@ -78,6 +78,12 @@ struct daemon {
 	size_t states_seen;
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer watchdog, deadline, pressure, drain_check;
+	/* run: this process's row of feedd.instances, beaten every BEAT_S
+	 * (progress.c). */
+	ev_timer beat;
+	char instance_id[160];
+	char host[72];
+	int64_t started_us;
 	bool watchdog_withheld; /* the store is stuck: liveness not confirmed */
 	ev_idle check_done;
 };
@@ -107,6 +113,12 @@ void daemon_on_check_done(struct ev_loop *loop, ev_idle *w, int revents);
 void daemon_update_status(struct daemon *d);
 /* One more article stored today. */
 void daemon_count_stored(struct daemon *d);
+/* run: names this process for feedd.instances (host:pid:start) and arms
+ * d->beat; the first beat goes when the database is first usable. */
+void daemon_instance_init(struct daemon *d);
+/* run: this process's row of feedd.instances made or beaten now (while the
+ * database is usable); stopping marks it stopped. */
+void daemon_beat(struct daemon *d, bool stopping);
 
 /* ---- feeds.c --------------------------------------------------------------- */
 

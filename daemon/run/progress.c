@@ -2,7 +2,9 @@
  * progress: how far the run has come, for the daemon's other files: the
  * articles stored today, the systemd status line built from every module's
  * state, and whether the run is over (once has polled every feed and the
- * store and pages have it all; a stop has drained).  daemon.c, feeds.c and
+ * store and pages have it all; a stop has drained), and this process's row
+ * of feedd.instances (made when the database is first usable, beaten every
+ * BEAT_S, marked stopped at a stop).  daemon.c, feeds.c and
  * poll.c call these; this file calls none of them, so that no two files of
  * the daemon call each other.
  */
@@ -13,9 +15,57 @@
 #include "feedd/pages.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 /* A search index lag from which STATUS names it. */
 #define SEARCH_LAG_SHOWN_S 10.0
+/* How often a run beats its row of feedd.instances. */
+#define BEAT_S 30.0
+
+void daemon_beat(struct daemon *d, bool stopping)
+{
+	if (d->mode != DAEMON_RUN || !d->store_ready)
+		return;
+	int feeds = 0;
+	for (size_t i = 0; i < d->n_feeds; i++)
+		feeds += d->feeds[i]->cfg && !d->feeds[i]->disabled_reason;
+	struct store_instance in = {
+		.id = d->instance_id,
+		.group = d->cfg->group,
+		.host = d->host,
+		.version = FEEDD_VERSION,
+		.pid = (int)getpid(),
+		.feeds = feeds,
+		.started_us = d->started_us,
+		.config_at_us = d->cfg->written_us,
+		.stopping = stopping,
+	};
+	store_beat(d->store, &in);
+}
+
+static void on_beat(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct daemon *d = w->data;
+	if (!d->stopping)
+		daemon_beat(d, false);
+}
+
+void daemon_instance_init(struct daemon *d)
+{
+	d->started_us = now_us();
+	if (gethostname(d->host, sizeof d->host) != 0 || !d->host[0])
+		snprintf(d->host, sizeof d->host, "unknown");
+	d->host[sizeof d->host - 1] = '\0';
+	snprintf(d->instance_id, sizeof d->instance_id, "%s:%d:%lld", d->host, (int)getpid(),
+		 (long long)d->started_us);
+	ev_timer_init(&d->beat, on_beat, BEAT_S, BEAT_S);
+	d->beat.data = d;
+	if (d->mode == DAEMON_RUN)
+		ev_timer_start(d->loop, &d->beat);
+}
 
 void daemon_count_stored(struct daemon *d)
 {

@@ -173,6 +173,8 @@ static void answered(struct worker *w, PGresult *r)
 	w->ix->waiting_since = PQgetisnull(r, 0, 1) ? 0 : ev_now(w->ix->loop) - w->ix->lag_s;
 	w->full = n >= BATCH;
 	w->backoff_s = BACKOFF_MIN_S;
+	if (w->logged_failure)
+		LOG_NOTICE("%s: working again (%d articles indexed)", w->name, n);
 	w->logged_failure = false;
 	LOG_DEBUG("%s: %d articles indexed, oldest waiting %.1f s", w->name, n, w->ix->lag_s);
 }
@@ -220,7 +222,10 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 		case PGRES_POLLING_OK:
 			w->state = IX_READY;
 			watch(w, EV_READ);
-			LOG_DEBUG("%s: connected", w->name);
+			if (w->logged_failure)
+				LOG_NOTICE("%s: connected again", w->name);
+			else
+				LOG_DEBUG("%s: connected", w->name);
 			send_call(w); /* catch up on what is left at once */
 			return;
 		default:

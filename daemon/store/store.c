@@ -222,6 +222,22 @@ void store_sync_feed(struct store *s, const char *name, const char *source, cons
 	store_poke(s);
 }
 
+void store_beat(struct store *s, const struct store_instance *in)
+{
+	struct item *it = store_item_new(s, ITEM_INSTANCE);
+	it->u.instance.id = xstrdup(in->id);
+	it->u.instance.group = xstrdup(in->group);
+	it->u.instance.host = xstrdup(in->host);
+	it->u.instance.version = xstrdup(in->version);
+	it->u.instance.pid = in->pid;
+	it->u.instance.feeds = in->feeds;
+	it->u.instance.started_us = in->started_us;
+	it->u.instance.config_at_us = in->config_at_us;
+	it->u.instance.stopping = in->stopping;
+	store_push_back(s, it);
+	store_poke(s);
+}
+
 const char *store_problem(const struct store *s, bool *unusable)
 {
 	if (unusable)

@@ -53,6 +53,7 @@ enum item_kind {
 	ITEM_CLAIM,
 	ITEM_RELEASE,
 	ITEM_REJECTED,
+	ITEM_INSTANCE, /* a beat of feedd.instances; never spooled, never rejected */
 };
 
 /* A row for feedd.rejected: what the database refused, and why. */
@@ -94,6 +95,12 @@ struct item {
 			bool enabled;
 			int64_t written_us;
 		} feed;
+		struct {
+			char *id, *group, *host, *version;
+			int pid, feeds;
+			int64_t started_us, config_at_us;
+			bool stopping;
+		} instance;
 	} u;
 	/* Who hears of a page's (ITEM_PAGE) or a claim's (ITEM_CLAIM) fate,
 	 * as given at submit; NULL for an item read back from the spool,

@@ -139,6 +139,12 @@ void store_item_free(struct item *it)
 		free(r);
 		break;
 	}
+	case ITEM_INSTANCE:
+		free(it->u.instance.id);
+		free(it->u.instance.group);
+		free(it->u.instance.host);
+		free(it->u.instance.version);
+		break;
 	}
 	free(it);
 }
@@ -165,6 +171,9 @@ void store_item_describe(const struct item *it, char *out, size_t n)
 		break;
 	case ITEM_CLAIM:
 		snprintf(out, n, "a claim of %d page visits", it->u.claim->limit);
+		break;
+	case ITEM_INSTANCE:
+		snprintf(out, n, "the heartbeat of instance %s", it->u.instance.id);
 		break;
 	case ITEM_RELEASE:
 		snprintf(out, n, "a release of %zu claimed page visits", it->u.claim->n_sources);

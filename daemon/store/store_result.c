@@ -251,6 +251,7 @@ static void item_done(struct store *s, struct lane *l, struct item *it, bool ok)
 	case ITEM_SOURCE:
 	case ITEM_FEED:
 	case ITEM_REJECTED:
+	case ITEM_INSTANCE:
 		break;
 	}
 	store_item_free(it);
@@ -281,15 +282,17 @@ static char *dup_or_null(const char *v)
  * refused feedd.rejected row is only logged. */
 static void reject(struct store *s, struct item *it, const char *error, const char *sqlstate)
 {
-	if (it->kind == ITEM_REJECTED) {
+	if (it->kind == ITEM_REJECTED || it->kind == ITEM_INSTANCE) {
 		item_done(s, NULL, it, false);
 		return;
 	}
 	struct rejected *r = xcalloc(1, sizeof *r);
 	static const char *const kinds[] = {
-		[ITEM_ARTICLE] = "article", [ITEM_POLL] = "poll",	  [ITEM_SOURCE] = "source",
-		[ITEM_FEED] = "feed",	    [ITEM_PAGE] = "page",	  [ITEM_CLAIM] = "claim",
-		[ITEM_RELEASE] = "release", [ITEM_REJECTED] = "rejected",
+		[ITEM_ARTICLE] = "article",   [ITEM_POLL] = "poll",
+		[ITEM_SOURCE] = "source",     [ITEM_FEED] = "feed",
+		[ITEM_PAGE] = "page",	      [ITEM_CLAIM] = "claim",
+		[ITEM_RELEASE] = "release",   [ITEM_REJECTED] = "rejected",
+		[ITEM_INSTANCE] = "instance",
 	};
 	r->kind = xstrdup(kinds[it->kind]);
 	r->sqlstate = dup_or_null(sqlstate[0] ? sqlstate : NULL);

@@ -65,6 +65,10 @@ static const char *const sql_rejected =
 static const char *const sql_source = "SELECT feedd.sync_source($1, $2)";
 static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool, $6, "
 				    "to_timestamp($7::float8 / 1000000))";
+static const char *const sql_instance =
+	"SELECT feedd.instance_beat($1, $2, $3, $4::int, $5, "
+	"to_timestamp($6::float8 / 1000000), $7::int, to_timestamp($8::float8 / 1000000), "
+	"$9::bool)";
 /* Newest last, so that the dedup set's eviction keeps the newest. */
 static const char *const sql_warm =
 	"SELECT s.name, a.news_id, a.content_hash, f.name FROM feedd.articles a "
@@ -82,6 +86,7 @@ static const struct {
 	{"feedd_poll", &sql_poll},
 	{"feedd_source", &sql_source},
 	{"feedd_feed", &sql_feed},
+	{"feedd_instance", &sql_instance},
 	{"feedd_page", &sql_page},
 	{"feedd_claim", &sql_claim},
 	{"feedd_release", &sql_release},
@@ -412,6 +417,23 @@ bool store_sql_send_item(PGconn *c, const struct item *it)
 				    it->u.feed.group,
 				    it->u.feed.written_us > 0 ? n2 : NULL};
 		return PQsendQueryPrepared(c, "feedd_feed", 7, p, NULL, NULL, 0) == 1;
+	}
+	case ITEM_INSTANCE: {
+		char pid[16], feeds[16], started[FMT_I64_LEN], config[FMT_I64_LEN];
+		snprintf(pid, sizeof pid, "%d", it->u.instance.pid);
+		snprintf(feeds, sizeof feeds, "%d", it->u.instance.feeds);
+		snprintf(started, sizeof started, "%lld", (long long)it->u.instance.started_us);
+		snprintf(config, sizeof config, "%lld", (long long)it->u.instance.config_at_us);
+		const char *p[9] = {it->u.instance.id,
+				    it->u.instance.group,
+				    it->u.instance.host,
+				    pid,
+				    it->u.instance.version,
+				    started,
+				    feeds,
+				    it->u.instance.config_at_us > 0 ? config : NULL,
+				    it->u.instance.stopping ? "true" : "false"};
+		return PQsendQueryPrepared(c, "feedd_instance", 9, p, NULL, NULL, 0) == 1;
 	}
 	}
 	return false;

@@ -193,6 +193,18 @@ void store_sync_source(struct store *s, const char *name, const char *home);
 void store_sync_feed(struct store *s, const char *name, const char *source, const char *url,
 		     int interval_s, bool enabled, const char *group, int64_t written_us);
 
+/* This process, for its row of feedd.instances (sql/016_instances.sql). */
+struct store_instance {
+	const char *id, *group, *host, *version;
+	int pid, feeds;
+	int64_t started_us, config_at_us; /* microseconds since the epoch */
+	bool stopping;			  /* the last beat: marks the row stopped */
+};
+/* Creates or beats this process's row, after what is queued; a beat is
+ * neither spooled nor retried (the next one says the same), and one the
+ * database refuses is only logged. */
+void store_beat(struct store *s, const struct store_instance *in);
+
 /* Items accepted and not yet committed, in memory (queued plus in flight);
  * and those in the spool. */
 size_t store_backlog(const struct store *s);

@@ -86,10 +86,24 @@ run() {
     sleep 0.1
   done
   grep -q "ready: polling" "$work/$name.log" || not_ok "$name: feedd is ready" "$(tail -3 "$work/$name.log")"
+  # Its row of feedd.instances: running, its group, the feeds it polls.
+  local want running
+  want="$(sed -n 's/^group = //p' "$work/$name/feedd.conf")|$(grep -c '^\[feed ' "$work/$name/feedd.conf")|$(hostname)|t"
+  for ((i = 0; i < 300 * factor; i++)); do
+    running=$(instance "$daemon_pid")
+    [ "$running" = "$want" ] && break
+    sleep 0.1
+  done
+  is "$name: feedd.instances shows it running (group|feeds|host|stopped_at is null)" "$want" "$running"
   kill -TERM "$daemon_pid"
   wait "$daemon_pid"
   is "$name: SIGTERM exits 0" 0 $?
+  is "$name: ... and stopped" "${want%|t}|f" "$(instance "$daemon_pid")"
   daemon_pid=
+}
+instance() { # PID: the newest row of that process
+  sql "SELECT concat_ws('|', group_name, feeds, host, stopped_at IS NULL) FROM feedd.instances
+       WHERE pid = $1 ORDER BY started_at DESC LIMIT 1"
 }
 logged() { # NAME PATTERN: a warning line of NAME's log matching PATTERN
   grep " warning: " "$work/$1.log" | grep -q -- "$2"

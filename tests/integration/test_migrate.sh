@@ -170,7 +170,7 @@ is "migrate prints each migration and the version" \
 is "migrate writes nothing to stderr" "" "$(cat "$work/err")"
 
 sql_is "tables exist" \
-  "article_feeds article_revisions articles code_version feeds polls rejected schema_migrations sources" \
+  "article_feeds article_revisions articles code_version feeds instances polls rejected schema_migrations sources" \
   "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
    WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'r'"
 sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \
@@ -180,6 +180,7 @@ sql_is "functions exist with the store's signatures" \
   "feedd.articles_search_refresh() -> trigger
 feedd.claim_visits(text[],integer,integer) -> TABLE(source text, news_id text, url text, visits integer, attempts integer)
 feedd.index_search(integer) -> TABLE(indexed integer, oldest_waiting timestamp with time zone)
+feedd.instance_beat(text,text,text,integer,text,timestamp with time zone,integer,timestamp with time zone,boolean) -> void
 feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text) -> void
 feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[]) -> integer
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)
@@ -818,6 +819,12 @@ sql_is "feedd_writer can store a batch and index it" "inserted|t" \
    FROM feedd.store_articles(ARRAY['batch'], ARRAY['batch-a'], ARRAY['w1'], ARRAY[NULL],
      ARRAY['W'], ARRAY[NULL], ARRAY[NULL], ARRAY[NULL], ARRAY['{}'], ARRAY[NULL]::timestamptz[],
      ARRAY[NULL], ARRAY[NULL], ARRAY['hw'], ARRAY[now()], ARRAY[false], ARRAY[NULL]::timestamptz[])"
+sql_is "feedd_writer can make and beat its instance row" "1|f|t" \
+  "SET ROLE feedd_writer" \
+  "SELECT FROM feedd.instance_beat('h:1:1', 'default', 'h', 1, '0.1.0', now(), 3, NULL, false)" \
+  "SELECT FROM feedd.instance_beat('h:1:1', 'default', 'h', 1, '0.1.0', now(), 3, NULL, true)" \
+  "SELECT concat_ws('|', count(*), bool_and(stopped_at IS NULL), bool_and(feeds = 3))
+   FROM feedd.instances WHERE id = 'h:1:1'"
 sql_is "feedd_writer can call settle_statistics (SECURITY DEFINER: it analyses as the owner)" \
   "t" "SET ROLE feedd_writer" "SELECT feedd.settle_statistics() IS NOT NULL"
 sql_is "feedd_writer can read the version" "$latest" \
@@ -966,8 +973,9 @@ articles_source_recent_idx|t|CREATE INDEX articles_source_recent_idx ON feedd.ar
 # A concurrent build that did not finish leaves an invalid index of the
 # name, which IF NOT EXISTS would take for done: migrate drops it and builds
 # the index again.  (A unique index over duplicates fails, invalid.)
-q -c "DROP INDEX feedd.articles_recent_idx" \
-  -c "DELETE FROM feedd.schema_migrations WHERE version = 15" >/dev/null
+# (As a database at version 14 would be, with 015's build interrupted.)
+q -c "DROP INDEX feedd.articles_recent_idx" -c "DROP TABLE feedd.instances" \
+  -c "DELETE FROM feedd.schema_migrations WHERE version >= 15" >/dev/null
 psql -X -q -d "$FEEDD_TEST_CONNINFO" \
   -c "CREATE UNIQUE INDEX CONCURRENTLY articles_recent_idx ON feedd.articles (source_id)" \
   >/dev/null 2>&1
@@ -977,7 +985,7 @@ run_feedd "migrate after an interrupted index build" 0 migrate -c "$conf"
 has "migrate names the invalid index it drops" "dropping feedd.articles_recent_idx" "$(cat "$work/err")"
 sql_is "the index is built again, valid, as the migration says" \
   "t|CREATE INDEX articles_recent_idx ON feedd.articles USING btree (published_at DESC NULLS LAST)
-15" \
+$latest" \
   "SELECT concat_ws('|', i.indisvalid, pg_get_indexdef(i.indexrelid)) FROM pg_index i
    WHERE i.indexrelid = 'feedd.articles_recent_idx'::regclass" \
   "SELECT max(version) FROM feedd.schema_migrations"
