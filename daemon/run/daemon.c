@@ -121,6 +121,7 @@ static void apply_config(struct daemon *d)
 	hostgate_set_limit(d->gate, c->per_host_connections);
 	store_set_batching(d->store, c->db.batch_size, c->db.batch_delay_ms);
 	store_set_stall_timeout(d->store, c->db.stall_timeout_ms);
+	indexer_set_connect_timeout(d->indexer, (double)c->db.stall_timeout_ms / 1000.0);
 	LOG_DEBUG("settings applied: log_level %s, user_agent \"%s\", max_connections %d, "
 		  "per_host_connections %d, connect_timeout %.3f s, fetch_timeout %.3f s, "
 		  "batch_size %d, batch_delay %.3f s, stall_timeout %.3f s",

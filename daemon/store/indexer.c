@@ -71,9 +71,10 @@ struct indexer {
 	void (*on_idle)(void *ctx);
 	bool (*store_busy)(void *ctx);
 	void *ctx;
-	double lag_s;		 /* as of the last answer; -1 while worker 0 is down */
-	ev_tstamp waiting_since; /* of the oldest article known to wait; 0: none */
-	ev_timer period;	 /* worker 0's catch-up call */
+	double lag_s;		  /* as of the last answer; -1 while worker 0 is down */
+	double connect_timeout_s; /* see indexer_set_connect_timeout */
+	ev_tstamp waiting_since;  /* of the oldest article known to wait; 0: none */
+	ev_timer period;	  /* worker 0's catch-up call */
 	size_t n;
 	struct worker w[];
 };
@@ -220,6 +221,7 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 			watch(w, EV_WRITE);
 			return;
 		case PGRES_POLLING_OK:
+			ev_timer_stop(w->ix->loop, &w->stall); /* the connect's */
 			w->state = IX_READY;
 			watch(w, EV_READ);
 			if (w->logged_failure)
@@ -288,6 +290,9 @@ static void connect_start(struct worker *w)
 	}
 	w->state = IX_CONNECTING;
 	watch(w, EV_WRITE);
+	ev_timer_stop(w->ix->loop, &w->stall);
+	ev_timer_set(&w->stall, w->ix->connect_timeout_s, 0);
+	ev_timer_start(w->ix->loop, &w->stall);
 }
 
 static void on_soon(struct ev_loop *loop, ev_timer *t, int revents)
@@ -305,7 +310,14 @@ static void on_stall(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
 	(void)revents;
-	drop(t->data, "no answer for 600 s");
+	struct worker *w = t->data;
+	char what[96];
+	if (w->state == IX_CONNECTING)
+		snprintf(what, sizeof what, "no answer from the server for %.0f s while connecting",
+			 w->ix->connect_timeout_s);
+	else
+		snprintf(what, sizeof what, "no answer from the server for %.0f s", STALL_S);
+	drop(w, what);
 }
 
 static void on_period(struct ev_loop *loop, ev_timer *t, int revents)
@@ -335,6 +347,7 @@ struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t w
 	ix->store_busy = store_busy;
 	ix->ctx = ctx;
 	ix->lag_s = -1;
+	ix->connect_timeout_s = STALL_S;
 	ix->n = workers;
 	ev_timer_init(&ix->period, on_period, PERIOD_S, PERIOD_S);
 	ix->period.data = ix;
@@ -386,6 +399,23 @@ void indexer_free(struct indexer *ix)
 	}
 	free(ix->conninfo);
 	free(ix);
+}
+
+void indexer_set_connect_timeout(struct indexer *ix, double seconds)
+{
+	if (!ix || seconds <= 0)
+		return;
+	ix->connect_timeout_s = seconds;
+	/* An attempt under way (the first is made by indexer_new) gets the
+	 * new limit from now. */
+	for (size_t i = 0; i < ix->n; i++) {
+		struct worker *w = &ix->w[i];
+		if (w->state == IX_CONNECTING) {
+			ev_timer_stop(ix->loop, &w->stall);
+			ev_timer_set(&w->stall, seconds, 0);
+			ev_timer_start(ix->loop, &w->stall);
+		}
+	}
 }
 
 void indexer_poke(struct indexer *ix)

@@ -33,6 +33,11 @@ struct indexer;
 struct indexer *indexer_new(struct ev_loop *loop, const char *conninfo, size_t workers,
 			    void (*on_idle)(void *ctx), bool (*store_busy)(void *ctx), void *ctx);
 void indexer_free(struct indexer *ix);
+/* How long a connection attempt may go unanswered before it is left and
+ * made again after the backoff (libpq's asynchronous connect does not
+ * apply connect_timeout); feedd uses [database] stall_timeout.  Default
+ * 600 s; an attempt under way gets the new limit from now. */
+void indexer_set_connect_timeout(struct indexer *ix, double seconds);
 /* Articles were committed: index them soon. */
 void indexer_poke(struct indexer *ix);
 /* Nothing poked since the last call that found nothing left, and no call
