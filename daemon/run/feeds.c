@@ -177,12 +177,17 @@ void feeds_start_polling(struct daemon *d)
  * configuration disables or no longer has (sql/001_init.sql). */
 static const char *const config_disabled = "disabled in the configuration";
 
-/* Whether a feed's row says what feedd.sync_feed would leave there for cf:
+/* Whether a feed's row says what feedd.sync_feed would leave there for cf
+ * from this configuration: registered by this group since migration 014,
  * source, URL and interval as configured, and enabled as configured, or, for
  * an enabled feed, disabled by feedd itself (HTTP 410) at this very URL,
  * which sync_feed keeps (sql/008). */
-static bool registered_as(const struct cfg_feed *cf, const struct store_feed_state *st)
+static bool registered_as(const struct daemon *d, const struct cfg_feed *cf,
+			  const struct store_feed_state *st)
 {
+	if (st->config_at_us == STORE_TIME_NONE || !st->group ||
+	    strcmp(st->group, d->cfg->group) != 0)
+		return false;
 	if (!st->url || strcmp(st->url, cf->url) != 0 || !st->source ||
 	    strcmp(st->source, cf->source->name) != 0 ||
 	    st->interval_s != (int)(cf->interval_ms / 1000))
@@ -264,12 +269,11 @@ static void compare_state(struct daemon *d, const struct cfg_feed *cf,
 		if (!in_our_group(d, st) && st->enabled) {
 			LOG_WARN("feed %s is registered by group %s, not by this instance's group "
 				 "%s; "
-				 "left to that group (polled here too while this configuration has "
-				 "it)",
+				 "left to that group (polled here too while this configuration "
+				 "has it)",
 				 st->name, st->group ? st->group : "?", d->cfg->group);
 			*in_sync = true;
-		} else if (registered_as(cf, st) && st->config_at_us != STORE_TIME_NONE &&
-			   strcmp(st->group, d->cfg->group) == 0) {
+		} else if (registered_as(d, cf, st)) {
 			*in_sync = true;
 		} else if (changed_by_newer(d, st)) {
 			log_drift(d, st,
