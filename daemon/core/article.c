@@ -50,8 +50,8 @@ void store_poll_free(struct store_poll *p)
 {
 	if (!p)
 		return;
-	char *const s[] = {p->feed,	     p->error,	       p->etag,
-			   p->last_modified, p->permanent_url, p->disabled_reason};
+	char *const s[] = {p->feed,	     p->error,		 p->etag,    p->last_modified,
+			   p->permanent_url, p->disabled_reason, p->instance};
 	free_all(s, ARRAY_LEN(s));
 	free(p);
 }

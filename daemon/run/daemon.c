@@ -30,6 +30,8 @@ static void on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void on_poll_stored(void *ctx, const struct store_poll *p, bool ok)
 {
+	(void)ok; /* either way, its lease is as the record left it */
+	leases_recorded(ctx, p);
 	daemon_check_done(ctx);
 }
 
@@ -66,15 +68,19 @@ static void on_store_state(void *ctx, bool ready)
 			ev_timer_again(d->loop, &d->deadline);
 	}
 	if (!ready) {
+		if (d->started)
+			leases_suspend(d);
 		daemon_update_status(d);
 		return;
 	}
-	if (!d->started) {
+	bool first = !d->started;
+	if (first) {
 		/* Before any poll record: FIFO order makes the feeds exist. */
 		feeds_sync_config(d, true);
 		feeds_start_polling(d);
 		pages_start(d->pages);
 		daemon_beat(d, false); /* the row: this instance runs */
+		leases_start(d);
 		if (d->mode == DAEMON_RUN)
 			notify_ready();
 	} else if (d->states_seen < d->cfg->n_feeds) {
@@ -86,6 +92,8 @@ static void on_store_state(void *ctx, bool ready)
 			   d->cfg->n_feeds - d->states_seen, d->cfg->n_feeds);
 		feeds_sync_config(d, false);
 	}
+	if (!first)
+		leases_resume(d); /* back after the database was away */
 	d->states_seen = 0;
 	daemon_update_status(d);
 }
@@ -178,6 +186,7 @@ static void reload(struct daemon *d)
 	pages_set_config(d->pages, next);
 	apply_config(d);
 	feeds_sync_reloaded(d, old);
+	leases_reloaded(d);
 	cfg_free(old);
 	LOG_NOTICE("reloaded %s: %zu feeds added, %zu removed, %zu kept", d->config_path, ch.added,
 		   ch.removed, ch.kept);
@@ -236,7 +245,11 @@ static void stop(struct daemon *d, const char *why)
 	}
 	d->stopping = true;
 	notify_stopping();
-	daemon_beat(d, true); /* committed with the drain, or never */
+	leases_stop(d);
+	/* Committed with the drain, or never; with leases, once the polls are
+	 * over (daemon_on_check_done). */
+	if (!d->leasing)
+		daemon_beat(d, true);
 	pages_stop(d->pages);
 	LOG_NOTICE("%s: finishing %zu polls and %zu store items (at most %.0f s)", why,
 		   d->polls_active, store_backlog(d->store),
@@ -497,6 +510,7 @@ static void disarm_watchers(struct daemon *d)
 	ev_signal_stop(d->loop, &d->sig_hup);
 	ev_timer_stop(d->loop, &d->watchdog);
 	ev_timer_stop(d->loop, &d->beat);
+	leases_stop(d);
 	ev_timer_stop(d->loop, &d->deadline);
 	ev_timer_stop(d->loop, &d->pressure);
 	ev_timer_stop(d->loop, &d->drain_check);

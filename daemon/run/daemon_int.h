@@ -43,6 +43,15 @@ struct feed_rt {
 	bool removed;		     /* gone from the configuration: freed when idle */
 	bool polled;		     /* once: done */
 	bool failed;		     /* once: the last poll failed */
+	/* Leases (leases.c): held by this instance, so in the schedule; or
+	 * scheduled here while the database was away (local), to be left to
+	 * the claims once it is back. */
+	bool leased, local;
+	double last_poll; /* ev_now when its last poll here began; 0: none */
+	double next_due;  /* when its last poll here said it is due next; 0: none */
+	/* Its poll's record, which gives its lease back, is on its way to the
+	 * database until then (ev time; 0 once in): claims leave it alone. */
+	double record_until;
 };
 
 struct daemon {
@@ -81,6 +90,14 @@ struct daemon {
 	/* run: this process's row of feedd.instances, beaten every BEAT_S
 	 * (progress.c). */
 	ev_timer beat;
+	/* run with [feedd] lease: feeds are polled under leases claimed from
+	 * the database every CLAIM_S (leases.c); skip names the feeds of this
+	 * group that were leased to it and that its configuration lacks. */
+	bool leasing, claim_out, final_beat_sent;
+	ev_timer claim;
+	ev_timer suspend; /* the database away this long: feeds polled here */
+	char **skip;
+	size_t n_skip;
 	char instance_id[160];
 	char host[72];
 	int64_t started_us;
@@ -119,6 +136,37 @@ void daemon_instance_init(struct daemon *d);
 /* run: this process's row of feedd.instances made or beaten now (while the
  * database is usable); stopping marks it stopped. */
 void daemon_beat(struct daemon *d, bool stopping);
+
+/* ---- leases.c -------------------------------------------------------------- */
+
+/* Whether this run polls under leases (run with [feedd] lease > 0), and
+ * the claim timer; before the store exists. */
+void leases_init(struct daemon *d);
+/* The store is ready for the first time: claims begin. */
+void leases_start(struct daemon *d);
+/* The store is ready again after it was away: the feeds scheduled here
+ * meanwhile leave the schedule to the claims (unless polling). */
+void leases_resume(struct daemon *d);
+/* The store went away: unless it is back within SUSPEND_AFTER_S (a
+ * dropped connection is usually back at once), no claim can come, so the
+ * feeds last polled here are scheduled here again, when their last poll
+ * said. */
+void leases_suspend(struct daemon *d);
+/* Where f's next poll, due at ev time `due`, is decided once its poll
+ * ended: true when here (no leases, or the database is away, so no claim
+ * can come); false when the poll's record gives the lease back and a
+ * claim brings the feed again. */
+bool leases_schedule_here(struct daemon *d, struct feed_rt *f, double due);
+/* The store committed (or refused, or dropped) a poll record p. */
+void leases_recorded(struct daemon *d, const struct store_poll *p);
+/* A reload: the skip list starts afresh under the new configuration. */
+void leases_reloaded(struct daemon *d);
+/* Stops the claim timer and frees the skip list. */
+void leases_stop(struct daemon *d);
+/* The beat's period: BEAT_S, or a third of the lease when shorter. */
+double leases_beat_period(const struct daemon *d);
+/* The lease the beat renews to, in seconds; 0: no leases. */
+int leases_seconds(const struct daemon *d);
 
 /* ---- feeds.c --------------------------------------------------------------- */
 

@@ -158,13 +158,19 @@ void feeds_start_polling(struct daemon *d)
 			LOG_WARN("feed %s: TLS certificates are NOT verified (verify_tls = false, "
 				 "%s:%d): anyone on the path can serve this feed",
 				 f->name, f->cfg->loc.file, f->cfg->loc.line);
+		n++;
+		if (d->leasing)
+			continue; /* scheduled as their leases are claimed (leases.c) */
 		double when = f->entry.due > 0	? f->entry.due
 			: d->mode == DAEMON_RUN ? now + first_delay(d, f->cfg)
 						: now;
 		sched_at(d->sched, &f->entry, when);
-		n++;
 	}
-	if (d->mode == DAEMON_RUN)
+	if (d->leasing)
+		LOG_NOTICE("ready: polling %zu feeds, under leases of %.0f s shared with the other "
+			   "instances of group %s",
+			   n, (double)d->cfg->lease_ms / 1000.0, d->cfg->group);
+	else if (d->mode == DAEMON_RUN)
 		LOG_NOTICE("ready: polling %zu feeds", n);
 	else
 		LOG_INFO("polling %zu feeds", n);
@@ -350,10 +356,16 @@ static void keep_feed(struct daemon *d, struct feed_rt *f, const struct cfg_feed
 		free_and_set(&f->last_modified, NULL);
 		free_and_set(&f->permanent_url, NULL);
 		free_and_set(&f->disabled_reason, NULL);
-		sched_at(d->sched, &f->entry, ev_now(d->loop));
-	} else if (cf->interval_ms < f->cfg->interval_ms && sched_scheduled(&f->entry)) {
-		double now = ev_now(d->loop);
-		sched_at(d->sched, &f->entry, now + due_within(d, f->entry.due - now, cf));
+		f->last_poll = f->next_due = 0; /* a new feed, as far as leases.c goes */
+		/* Under leases, feedd.sync_feed makes it due at once instead. */
+		if (!d->leasing || sched_scheduled(&f->entry))
+			sched_at(d->sched, &f->entry, ev_now(d->loop));
+	} else if (cf->interval_ms < f->cfg->interval_ms) {
+		f->next_due = 0; /* said under the longer interval (leases.c) */
+		if (sched_scheduled(&f->entry)) {
+			double now = ev_now(d->loop);
+			sched_at(d->sched, &f->entry, now + due_within(d, f->entry.due - now, cf));
+		}
 	}
 	f->cfg = cf;
 	f->removed = false;
@@ -376,7 +388,7 @@ struct feeds_change feeds_reload(struct daemon *d, const struct cfg *next)
 			ch.kept++;
 		} else {
 			f = feed_rt_new(cf);
-			if (d->started)
+			if (d->started && !d->leasing)
 				sched_at(d->sched, &f->entry, ev_now(d->loop) + first_delay(d, cf));
 			ch.added++;
 		}

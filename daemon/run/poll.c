@@ -70,7 +70,8 @@ static void schedule_next(struct poll *p, double *next_s)
 	double delay =
 		sched_next_delay(&pol, &o, &f->adaptive_s, &f->errors, jitter_unit(&d->jitter));
 	*next_s = delay;
-	if (d->mode == DAEMON_RUN && !d->stopping && !f->removed && !f->disabled_reason)
+	if (d->mode == DAEMON_RUN && !d->stopping && !f->removed && !f->disabled_reason &&
+	    leases_schedule_here(d, f, ev_now(d->loop) + delay))
 		sched_at(d->sched, &f->entry, ev_now(d->loop) + delay);
 }
 
@@ -109,6 +110,9 @@ static struct store_poll *poll_record(struct poll *p, double next_s)
 	}
 	if (f->disabled_reason)
 		rec->disabled_reason = xstrdup(f->disabled_reason);
+	/* Gives this instance's lease on the feed back (sql/017). */
+	if (d->mode == DAEMON_RUN)
+		rec->instance = xstrdup(d->instance_id);
 	return rec;
 }
 
@@ -298,6 +302,7 @@ static void start_poll(struct daemon *d, struct feed_rt *f)
 	p->feed = f;
 	p->started_us = now_us();
 	p->started = ev_now(d->loop);
+	f->last_poll = p->started;
 	f->poll = p;
 	d->polls_active++;
 	struct fetch_request req = {

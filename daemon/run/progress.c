@@ -4,7 +4,7 @@
  * state, and whether the run is over (once has polled every feed and the
  * store and pages have it all; a stop has drained), and this process's row
  * of feedd.instances (made when the database is first usable, beaten every
- * BEAT_S, marked stopped at a stop).  daemon.c, feeds.c and
+ * leases_beat_period, marked stopped at a stop).  daemon.c, feeds.c and
  * poll.c call these; this file calls none of them, so that no two files of
  * the daemon call each other.
  */
@@ -20,8 +20,6 @@
 
 /* A search index lag from which STATUS names it. */
 #define SEARCH_LAG_SHOWN_S 10.0
-/* How often a run beats its row of feedd.instances. */
-#define BEAT_S 30.0
 
 void daemon_beat(struct daemon *d, bool stopping)
 {
@@ -40,6 +38,7 @@ void daemon_beat(struct daemon *d, bool stopping)
 		.started_us = d->started_us,
 		.config_at_us = d->cfg->written_us,
 		.stopping = stopping,
+		.lease_s = leases_seconds(d),
 	};
 	store_beat(d->store, &in);
 }
@@ -61,7 +60,9 @@ void daemon_instance_init(struct daemon *d)
 	d->host[sizeof d->host - 1] = '\0';
 	snprintf(d->instance_id, sizeof d->instance_id, "%s:%d:%lld", d->host, (int)getpid(),
 		 (long long)d->started_us);
-	ev_timer_init(&d->beat, on_beat, BEAT_S, BEAT_S);
+	leases_init(d);
+	double every = leases_beat_period(d);
+	ev_timer_init(&d->beat, on_beat, every, every);
 	d->beat.data = d;
 	if (d->mode == DAEMON_RUN)
 		ev_timer_start(d->loop, &d->beat);
@@ -132,6 +133,14 @@ void daemon_on_check_done(struct ev_loop *loop, ev_idle *w, int revents)
 	 * rest (registrations, claims) is not worth waiting for. */
 	bool stored = store_backlog(d->store) == 0 ||
 		(!store_ready(d->store) && store_unspooled(d->store) == 0);
+	/* With leases, the last beat gives them back once no poll is left,
+	 * so that no other instance takes a feed still polled here. */
+	if (d->stopping && d->leasing && !d->final_beat_sent && d->polls_active == 0) {
+		d->final_beat_sent = true;
+		daemon_beat(d, true);
+		stored = store_backlog(d->store) == 0 ||
+			(!store_ready(d->store) && store_unspooled(d->store) == 0);
+	}
 	bool drained = d->polls_active == 0 && stored && pages_idle(d->pages);
 	if ((d->mode == DAEMON_ONCE && once_done(d)) || (d->stopping && drained))
 		ev_break(loop, EVBREAK_ALL);

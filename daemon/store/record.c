@@ -260,6 +260,8 @@ void record_encode_poll(const struct store_poll *p, struct buf *out)
 	put_str(out, p->permanent_url);
 	put_str(out, p->disabled_reason);
 	put_i64(out, p->next_poll_us);
+	if (p->instance) /* since 017: absent in older records */
+		put_str(out, p->instance);
 }
 
 struct store_poll *record_decode_poll(const void *data, size_t len)
@@ -279,6 +281,7 @@ struct store_poll *record_decode_poll(const void *data, size_t len)
 	p->permanent_url = get_str(&c);
 	p->disabled_reason = get_str(&c);
 	p->next_poll_us = get_i64(&c);
+	p->instance = c.left ? get_str(&c) : NULL;
 	if (c.bad || c.left || !p->feed ||
 	    !time_ok("poll of", p->feed, "started_us", p->started_us, true, false) ||
 	    !time_ok("poll of", p->feed, "next_poll_us", p->next_poll_us, true, true) ||

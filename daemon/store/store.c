@@ -234,7 +234,36 @@ void store_beat(struct store *s, const struct store_instance *in)
 	it->u.instance.started_us = in->started_us;
 	it->u.instance.config_at_us = in->config_at_us;
 	it->u.instance.stopping = in->stopping;
-	store_push_back(s, it);
+	it->u.instance.lease_s = in->lease_s;
+	if (in->stopping)
+		store_push_back(s, it);
+	else
+		store_push_front(s, &it, 1);
+	store_poke(s);
+}
+
+void store_claim_feeds(struct store *s, const struct store_feed_claim *c, store_feeds_fn done,
+		       void *ctx)
+{
+	struct feed_claim *fc = xcalloc(1, sizeof *fc);
+	fc->instance = xstrdup(c->instance);
+	fc->group = xstrdup(c->group);
+	fc->skip = xcalloc(c->n_skip ? c->n_skip : 1, sizeof *fc->skip);
+	for (size_t i = 0; i < c->n_skip; i++)
+		fc->skip[i] = xstrdup(c->skip[i]);
+	fc->n_skip = c->n_skip;
+	fc->limit = c->limit;
+	fc->lease_s = c->lease_s;
+	fc->horizon_ms = c->horizon_ms;
+	fc->max_interval_s = c->max_interval_s;
+	struct item *it = store_item_new(s, ITEM_FEED_CLAIM);
+	it->u.feed_claim = fc;
+	it->done.feeds = done;
+	it->done_ctx = ctx;
+	/* Alone: its advisory lock (one claim at a time across instances)
+	 * must not wait for a batch of articles to commit. */
+	it->solo = true;
+	store_push_front(s, &it, 1);
 	store_poke(s);
 }
 

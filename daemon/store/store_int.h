@@ -53,7 +53,8 @@ enum item_kind {
 	ITEM_CLAIM,
 	ITEM_RELEASE,
 	ITEM_REJECTED,
-	ITEM_INSTANCE, /* a beat of feedd.instances; never spooled, never rejected */
+	ITEM_INSTANCE,	 /* a beat of feedd.instances; never spooled, never rejected */
+	ITEM_FEED_CLAIM, /* feed leases (feedd.claim_feeds); never spooled, never rejected */
 };
 
 /* A row for feedd.rejected: what the database refused, and why. */
@@ -72,6 +73,17 @@ struct claim {
 	size_t n_rows;
 };
 
+/* A claim of feed leases and, once answered, the rows it got (strings
+ * owned). */
+struct feed_claim {
+	char *instance, *group;
+	char **skip;
+	size_t n_skip;
+	int limit, lease_s, horizon_ms, max_interval_s;
+	struct store_feed_state *rows;
+	size_t n_rows;
+};
+
 struct item {
 	enum item_kind kind;
 	bool solo;	 /* send alone: its batch failed for its data */
@@ -85,6 +97,7 @@ struct item {
 		struct store_poll *poll;
 		struct store_page *page;
 		struct claim *claim;
+		struct feed_claim *feed_claim;
 		struct rejected *rejected;
 		struct {
 			char *name, *home;
@@ -100,6 +113,7 @@ struct item {
 			int pid, feeds;
 			int64_t started_us, config_at_us;
 			bool stopping;
+			int lease_s;
 		} instance;
 	} u;
 	/* Who hears of a page's (ITEM_PAGE) or a claim's (ITEM_CLAIM) fate,
@@ -108,6 +122,7 @@ struct item {
 	union {
 		store_page_fn page;
 		store_visits_fn visits;
+		store_feeds_fn feeds;
 	} done;
 	void *done_ctx;
 	/* the result of the current attempt */
@@ -234,10 +249,14 @@ enum failure {
 	 * is kept (spooled) and sent again after a backoff, no validators are
 	 * stored, and the problem is said at error priority and in STATUS. */
 	FAIL_UNUSABLE,
-	/* Anything else (08 connection, 40 serialization or deadlock, 53 disk
-	 * full or out of memory, 55 lock not available, 57 statement timeout
-	 * or shutdown, 58, XX, or no SQLSTATE at all): the same as UNUSABLE,
-	 * said as a warning. */
+	/* Rolled back for another session's sake (40: a deadlock or a
+	 * serialization failure, as several instances storing the same
+	 * articles and feeds can meet): the batch is sent again as it was, on
+	 * the same connection, at once. */
+	FAIL_CONFLICT,
+	/* Anything else (08 connection, 53 disk full or out of memory, 55
+	 * lock not available, 57 statement timeout or shutdown, 58, XX, or no
+	 * SQLSTATE at all): the same as UNUSABLE, said as a warning. */
 	FAIL_RETRY,
 };
 
@@ -349,6 +368,7 @@ static inline struct item *store_first(const struct store *s)
 	return LIST_FIRST(&s->queue, struct item, link);
 }
 void store_claim_rows_free(struct claim *c);
+void store_feed_claim_rows_free(struct feed_claim *c);
 /* A news ID and tags within what the database's indexes take. */
 void store_bound_news_id(char **id);
 void store_bound_tags(char **tags, size_t *n);

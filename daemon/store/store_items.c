@@ -31,6 +31,29 @@ void store_claim_rows_free(struct claim *c)
 	c->n_rows = 0;
 }
 
+void store_feed_claim_rows_free(struct feed_claim *c)
+{
+	for (size_t i = 0; i < c->n_rows; i++) {
+		struct store_feed_state *r = &c->rows[i];
+		char *const s[] = {(char *)r->name, (char *)r->url, (char *)r->etag,
+				   (char *)r->last_modified, (char *)r->permanent_url};
+		for (size_t k = 0; k < ARRAY_LEN(s); k++)
+			free(s[k]);
+	}
+	free(c->rows);
+	c->rows = NULL;
+	c->n_rows = 0;
+}
+
+static void feed_claim_free(struct feed_claim *c)
+{
+	store_feed_claim_rows_free(c);
+	free(c->instance);
+	free(c->group);
+	strv_free(c->skip, c->n_skip);
+	free(c);
+}
+
 static void claim_free(struct claim *c)
 {
 	store_claim_rows_free(c);
@@ -139,6 +162,9 @@ void store_item_free(struct item *it)
 		free(r);
 		break;
 	}
+	case ITEM_FEED_CLAIM:
+		feed_claim_free(it->u.feed_claim);
+		break;
 	case ITEM_INSTANCE:
 		free(it->u.instance.id);
 		free(it->u.instance.group);
@@ -174,6 +200,9 @@ void store_item_describe(const struct item *it, char *out, size_t n)
 		break;
 	case ITEM_INSTANCE:
 		snprintf(out, n, "the heartbeat of instance %s", it->u.instance.id);
+		break;
+	case ITEM_FEED_CLAIM:
+		snprintf(out, n, "a claim of up to %d feed leases", it->u.feed_claim->limit);
 		break;
 	case ITEM_RELEASE:
 		snprintf(out, n, "a release of %zu claimed page visits", it->u.claim->n_sources);

@@ -114,6 +114,32 @@ static void claim_rows(struct claim *cl, PGresult *r)
 	}
 }
 
+/* The feeds a lease claim got (the columns of sql_feed_claim).  A batch
+ * sent again answers again: the last answer is kept. */
+static void feed_claim_rows(struct feed_claim *fc, PGresult *r)
+{
+	store_feed_claim_rows_free(fc);
+	fc->n_rows = (size_t)PQntuples(r);
+	fc->rows = xcalloc(fc->n_rows ? fc->n_rows : 1, sizeof *fc->rows);
+	for (size_t i = 0; i < fc->n_rows; i++) {
+		int row = (int)i;
+		const char *v[7];
+		for (int k = 0; k < 7; k++)
+			v[k] = PQgetisnull(r, row, k) ? NULL : PQgetvalue(r, row, k);
+		fc->rows[i] = (struct store_feed_state){
+			.name = xstrdup(v[0] ? v[0] : ""),
+			.url = v[1] ? xstrdup(v[1]) : NULL,
+			.etag = v[2] ? xstrdup(v[2]) : NULL,
+			.last_modified = v[3] ? xstrdup(v[3]) : NULL,
+			.next_poll_us = v[4] ? strtoll(v[4], NULL, 10) : STORE_TIME_NONE,
+			.error_count = v[5] ? atoi(v[5]) : 0,
+			.permanent_url = v[6] ? xstrdup(v[6]) : NULL,
+			.enabled = true,
+			.config_at_us = STORE_TIME_NONE,
+		};
+	}
+}
+
 static enum store_outcome article_outcome(const char *o)
 {
 	return strcmp(o, "inserted") == 0   ? STORE_INSERTED
@@ -144,6 +170,8 @@ static void result_item(struct cmd *c, PGresult *r, ExecStatusType st, bool ok)
 	}
 	if (it->kind == ITEM_CLAIM)
 		claim_rows(it->u.claim, r);
+	if (it->kind == ITEM_FEED_CLAIM)
+		feed_claim_rows(it->u.feed_claim, r);
 	if (it->kind == ITEM_ARTICLE && PQntuples(r) == 1)
 		it->outcome = article_outcome(PQgetvalue(r, 0, 1));
 }
@@ -247,6 +275,11 @@ static void item_done(struct store *s, struct lane *l, struct item *it, bool ok)
 			it->done.visits(it->done_ctx, it->u.claim->rows,
 					ok ? it->u.claim->n_rows : 0, ok);
 		break;
+	case ITEM_FEED_CLAIM:
+		if (it->done.feeds)
+			it->done.feeds(it->done_ctx, it->u.feed_claim->rows,
+				       ok ? it->u.feed_claim->n_rows : 0, ok);
+		break;
 	case ITEM_RELEASE:
 	case ITEM_SOURCE:
 	case ITEM_FEED:
@@ -267,6 +300,8 @@ static enum failure classify(const char *state)
 	for (size_t i = 0; i < ARRAY_LEN(unusable); i++)
 		if (strncmp(state, unusable[i], 2) == 0)
 			return FAIL_UNUSABLE;
+	if (strncmp(state, "40", 2) == 0)
+		return FAIL_CONFLICT;
 	return FAIL_RETRY;
 }
 
@@ -282,7 +317,7 @@ static char *dup_or_null(const char *v)
  * refused feedd.rejected row is only logged. */
 static void reject(struct store *s, struct item *it, const char *error, const char *sqlstate)
 {
-	if (it->kind == ITEM_REJECTED || it->kind == ITEM_INSTANCE) {
+	if (it->kind == ITEM_REJECTED || it->kind == ITEM_INSTANCE || it->kind == ITEM_FEED_CLAIM) {
 		item_done(s, NULL, it, false);
 		return;
 	}
@@ -292,7 +327,7 @@ static void reject(struct store *s, struct item *it, const char *error, const ch
 		[ITEM_SOURCE] = "source",     [ITEM_FEED] = "feed",
 		[ITEM_PAGE] = "page",	      [ITEM_CLAIM] = "claim",
 		[ITEM_RELEASE] = "release",   [ITEM_REJECTED] = "rejected",
-		[ITEM_INSTANCE] = "instance",
+		[ITEM_INSTANCE] = "instance", [ITEM_FEED_CLAIM] = "feed claim",
 	};
 	r->kind = xstrdup(kinds[it->kind]);
 	r->sqlstate = dup_or_null(sqlstate[0] ? sqlstate : NULL);
@@ -353,6 +388,16 @@ static bool batch_failed(struct store *s, struct batch *b, struct drop_request *
 	else
 		snprintf(what, sizeof what, "a batch of %zu items", b->n);
 	enum failure f = classify(b->sqlstate);
+	if (f == FAIL_CONFLICT) {
+		LOG_INFO("database: %s was rolled back (%s, SQLSTATE %s); sent again", what,
+			 b->error, b->sqlstate);
+		for (size_t i = 0; i < b->n; i++)
+			b->items[i]->failed = false;
+		store_push_front(s, b->items, b->n);
+		store_batch_free(b);
+		store_poke(s);
+		return false;
+	}
 	if (f != FAIL_DATA) {
 		snprintf(drop->why, sizeof drop->why, "%s failed: %s (SQLSTATE %s)", what, b->error,
 			 b->sqlstate[0] ? b->sqlstate : "none");

@@ -46,12 +46,12 @@ static const char *const sql_claim = "SELECT source, news_id, url, visits, attem
 				     "FROM feedd.claim_visits($1::text[], $2::int, $3::int)";
 static const char *const sql_poll =
 	"SELECT feedd.record_fetch($1, $2::timestamptz, $3::int, $4::int, $5::bigint, $6::int, "
-	"$7::int, $8, $9, $10, $11::timestamptz, $12, $13)";
+	"$7::int, $8, $9, $10, $11::timestamptz, $12, $13, $14)";
 /* The consecutive polls of a batch, in one statement (sql/007). */
 static const char *const sql_polls =
 	"SELECT feedd.record_fetches($1::text[], $2::timestamptz[], $3::int[], $4::int[], "
 	"$5::bigint[], $6::int[], $7::int[], $8::text[], $9::text[], $10::text[], "
-	"$11::timestamptz[], $12::text[], $13::text[])";
+	"$11::timestamptz[], $12::text[], $13::text[], $14::text[])";
 static const char *const sql_feed_state =
 	"SELECT name, url, etag, last_modified, "
 	"(extract(epoch FROM next_poll_at) * 1000000)::bigint, error_count, disabled_reason, "
@@ -65,10 +65,16 @@ static const char *const sql_rejected =
 static const char *const sql_source = "SELECT feedd.sync_source($1, $2)";
 static const char *const sql_feed = "SELECT feedd.sync_feed($1, $2, $3, $4::int, $5::bool, $6, "
 				    "to_timestamp($7::float8 / 1000000))";
+/* The beat renews the instance's leases too (gives them back when it is
+ * the last), if it takes part in them ($10 > 0). */
 static const char *const sql_instance =
 	"SELECT feedd.instance_beat($1, $2, $3, $4::int, $5, "
 	"to_timestamp($6::float8 / 1000000), $7::int, to_timestamp($8::float8 / 1000000), "
-	"$9::bool)";
+	"$9::bool), CASE WHEN $10::int > 0 THEN feedd.renew_feed_leases($1, $10::int, $9::bool) "
+	"END";
+static const char *const sql_feed_claim =
+	"SELECT name, url, etag, last_modified, next_poll_us, error_count, permanent_url "
+	"FROM feedd.claim_feeds($1, $2, $3::int, $4::int, $5::int, $6::int, $7::text[])";
 /* Newest last, so that the dedup set's eviction keeps the newest. */
 static const char *const sql_warm =
 	"SELECT s.name, a.news_id, a.content_hash, f.name FROM feedd.articles a "
@@ -87,6 +93,7 @@ static const struct {
 	{"feedd_source", &sql_source},
 	{"feedd_feed", &sql_feed},
 	{"feedd_instance", &sql_instance},
+	{"feedd_feed_claim", &sql_feed_claim},
 	{"feedd_page", &sql_page},
 	{"feedd_claim", &sql_claim},
 	{"feedd_release", &sql_release},
@@ -208,7 +215,7 @@ static bool send_page(PGconn *c, const struct store_page *pg)
 	return ok;
 }
 
-#define POLL_PARAMS 13
+#define POLL_PARAMS 14
 
 /* The text of a poll record's parameters, in the order of
  * feedd.record_fetch (and, as arrays, feedd.record_fetches). */
@@ -242,7 +249,8 @@ static void poll_params(const struct store_poll *pl, struct poll_text *t,
 				      pl->last_modified,
 				      has_next ? t->next : NULL,
 				      pl->permanent_url,
-				      pl->disabled_reason};
+				      pl->disabled_reason,
+				      pl->instance};
 	memcpy(p, v, sizeof v);
 }
 
@@ -419,21 +427,39 @@ bool store_sql_send_item(PGconn *c, const struct item *it)
 		return PQsendQueryPrepared(c, "feedd_feed", 7, p, NULL, NULL, 0) == 1;
 	}
 	case ITEM_INSTANCE: {
-		char pid[16], feeds[16], started[FMT_I64_LEN], config[FMT_I64_LEN];
+		char pid[16], feeds[16], started[FMT_I64_LEN], config[FMT_I64_LEN], lease[16];
 		snprintf(pid, sizeof pid, "%d", it->u.instance.pid);
 		snprintf(feeds, sizeof feeds, "%d", it->u.instance.feeds);
 		snprintf(started, sizeof started, "%lld", (long long)it->u.instance.started_us);
 		snprintf(config, sizeof config, "%lld", (long long)it->u.instance.config_at_us);
-		const char *p[9] = {it->u.instance.id,
-				    it->u.instance.group,
-				    it->u.instance.host,
-				    pid,
-				    it->u.instance.version,
-				    started,
-				    feeds,
-				    it->u.instance.config_at_us > 0 ? config : NULL,
-				    it->u.instance.stopping ? "true" : "false"};
-		return PQsendQueryPrepared(c, "feedd_instance", 9, p, NULL, NULL, 0) == 1;
+		snprintf(lease, sizeof lease, "%d", it->u.instance.lease_s);
+		const char *p[10] = {it->u.instance.id,
+				     it->u.instance.group,
+				     it->u.instance.host,
+				     pid,
+				     it->u.instance.version,
+				     started,
+				     feeds,
+				     it->u.instance.config_at_us > 0 ? config : NULL,
+				     it->u.instance.stopping ? "true" : "false",
+				     lease};
+		return PQsendQueryPrepared(c, "feedd_instance", 10, p, NULL, NULL, 0) == 1;
+	}
+	case ITEM_FEED_CLAIM: {
+		const struct feed_claim *fc = it->u.feed_claim;
+		char limit[16], lease_s[16], horizon[16], max_s[16];
+		snprintf(limit, sizeof limit, "%d", fc->limit);
+		snprintf(lease_s, sizeof lease_s, "%d", fc->lease_s);
+		snprintf(horizon, sizeof horizon, "%d", fc->horizon_ms);
+		snprintf(max_s, sizeof max_s, "%d", fc->max_interval_s);
+		struct buf skip;
+		buf_init(&skip);
+		tags_literal(fc->skip, fc->n_skip, &skip);
+		const char *p[7] = {fc->instance, fc->group, limit,    lease_s,
+				    horizon,	  max_s,     skip.data};
+		bool ok = PQsendQueryPrepared(c, "feedd_feed_claim", 7, p, NULL, NULL, 0) == 1;
+		buf_free(&skip);
+		return ok;
 	}
 	}
 	return false;

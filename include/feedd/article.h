@@ -85,6 +85,9 @@ struct store_poll {
 	/* The feed's fetch state after this poll (NULL: keep the stored). */
 	char *etag, *last_modified, *permanent_url, *disabled_reason;
 	int64_t next_poll_us; /* STORE_TIME_NONE: none */
+	/* The instance that polled (feedd.instances.id), whose lease on the
+	 * feed the record gives back; NULL: none (feedd once). */
+	char *instance;
 };
 
 void store_poll_free(struct store_poll *p);

@@ -136,6 +136,9 @@ struct cfg {
 	char *state_dir;
 	char *user_agent;
 	char *group; /* the instances sharing this configuration (feeds.c) */
+	/* How long a feed's lease lasts unless renewed (leases.c); 0: no
+	 * leases, every instance polls every feed of its file. */
+	int64_t lease_ms;
 	int max_connections;
 	int per_host_connections;
 	int64_t default_interval_ms;

@@ -199,11 +199,38 @@ struct store_instance {
 	int pid, feeds;
 	int64_t started_us, config_at_us; /* microseconds since the epoch */
 	bool stopping;			  /* the last beat: marks the row stopped */
+	/* > 0: the beat also renews the instance's feed leases to this many
+	 * seconds (the last beat gives them all back); 0: it holds none. */
+	int lease_s;
 };
-/* Creates or beats this process's row, after what is queued; a beat is
- * neither spooled nor retried (the next one says the same), and one the
- * database refuses is only logged. */
+/* Creates or beats this process's row (and renews its leases): before
+ * what is queued, the last beat (stopping) after it, so that the records
+ * queued give their leases back first.  A beat is neither spooled nor
+ * retried (the next one says the same), and one the database refuses is
+ * only logged. */
 void store_beat(struct store *s, const struct store_instance *in);
+
+/* A claim of feed leases (feedd.claim_feeds, sql/017_feed_leases.sql): up
+ * to limit feeds of group, due within horizon_ms (or scheduled beyond
+ * max_interval_s, to be brought within it), leased to instance for lease_s
+ * seconds; the leases it holds on the feeds in skip[0..n_skip) (its
+ * configuration does not have them) are given back first. */
+struct store_feed_claim {
+	const char *instance, *group;
+	const char *const *skip;
+	size_t n_skip;
+	int limit, lease_s, horizon_ms, max_interval_s;
+};
+/* The answer to store_claim_feeds, once committed: each feed leased, with
+ * its fetch state (name, url, etag, last_modified, permanent_url,
+ * next_poll_us, error_count; the rest unset); ok false: the claim failed
+ * and was logged.  rows live during the call. */
+typedef void (*store_feeds_fn)(void *ctx, const struct store_feed_state *rows, size_t n, bool ok);
+/* Sends the claim before what is queued, alone in its transaction; the
+ * answer goes to done(ctx, ...).  Waits in memory while the database is
+ * away (never spooled). */
+void store_claim_feeds(struct store *s, const struct store_feed_claim *c, store_feeds_fn done,
+		       void *ctx);
 
 /* Items accepted and not yet committed, in memory (queued plus in flight);
  * and those in the spool. */

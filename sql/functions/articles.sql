@@ -180,8 +180,10 @@ $$;
 -- their feeds by one more INSERT; every other one (already stored, a news
 -- ID repeated within the batch, or one whose source or feed the database
 -- does not know, which store_article then refuses) goes through
--- store_article (or store_article_claimed) as before, after the new ones,
--- in batch order.  Returns one row per article: its 1-based position in the
+-- store_article (or store_article_claimed) as before, after the new ones.
+-- Both go by source and news ID (one article's items in batch order), so
+-- that concurrent batches of several instances lock rows in one order.
+-- Returns one row per article: its 1-based position in the
 -- arrays (item) and what store_article would have returned.  An error fails
 -- the whole statement; the daemon then sends the batch item by item, so
 -- that one bad article is found and rejected alone.
@@ -226,7 +228,7 @@ BEGIN
            coalesce(f.seen, now()), coalesce(f.seen, now()), f.hash,
            CASE WHEN f.want_page THEN 'pending' END,
            CASE WHEN f.want_page THEN coalesce(f.seen, now()) END
-    FROM firsts f ORDER BY f.pos
+    FROM firsts f ORDER BY f.sid, f.nid
     ON CONFLICT (source_id, news_id) DO NOTHING
     RETURNING a.id, a.source_id, a.news_id
   ), links AS (
@@ -242,8 +244,11 @@ BEGIN
 
   RETURN QUERY SELECT n.pos, n.id, 'inserted'::text, 1 FROM unnest(v_new, v_ids) AS n(pos, id);
 
+  -- By source and news ID (an article's own items in their order), as
+  -- the insert above: two instances storing the same articles take their
+  -- row locks in one order and do not deadlock.
   FOR i IN SELECT g FROM generate_series(1, cardinality(p_news_id)) AS g
-           WHERE g <> ALL (v_new) ORDER BY g
+           WHERE g <> ALL (v_new) ORDER BY p_source[g], p_news_id[g], g
   LOOP
     IF p_published_claimed[i] IS NULL THEN
       RETURN QUERY SELECT i, x.article_id, x.outcome, x.revision

@@ -2,6 +2,19 @@
 -- sync_feed, called for each at every start and reload.  (Code, not
 -- history: see the head of articles.sql.)
 
+-- url_host(url): the lower-cased host of an http(s) URL, without port or
+-- user; NULL for anything else.  As util.c's url_host, which the per-host
+-- limits use; feeds.host is computed with it (sql/017_feed_leases.sql:
+-- a change here reaches rows as they are next written).
+CREATE OR REPLACE FUNCTION feedd.url_host(p_url text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT nullif(lower(substring(p_url FROM
+    '^[Hh][Tt][Tt][Pp][Ss]?://(?:[^/?#@]*@)?(\[[^]/?#]*\]|[^/?#:]*)')), '');
+$$;
+
 -- sync_source(name, home): creates or updates the source of that name and
 -- returns its id.  An unchanged source is not rewritten.
 CREATE OR REPLACE FUNCTION feedd.sync_source(p_name text, p_home text)
@@ -35,6 +48,7 @@ $$;
 --    a feed from each other (one that group disabled may be taken, and so
 --    may a row no configuration has claimed since migration 014).
 -- feedd's own disable (HTTP 410) at an unchanged URL is kept (sql/008).
+-- A new URL makes the feed due at once, a shorter interval due within it.
 CREATE OR REPLACE FUNCTION feedd.sync_feed(p_name text, p_source text, p_url text,
                                            p_interval_s int, p_enabled bool,
                                            p_group text DEFAULT 'default',
@@ -72,6 +86,14 @@ BEGIN
         etag = CASE WHEN f.url = excluded.url THEN f.etag END,
         last_modified = CASE WHEN f.url = excluded.url THEN f.last_modified END,
         permanent_url = CASE WHEN f.url = excluded.url THEN f.permanent_url END,
+        -- A new URL is polled soon; a shortened interval is waited out
+        -- no longer than the new one (whoever polls the feed next).
+        next_poll_at = CASE
+          WHEN f.url <> excluded.url THEN NULL
+          WHEN excluded.interval_s < f.interval_s THEN
+            least(f.next_poll_at,
+                  now() + make_interval(secs => excluded.interval_s * (0.5 + random() / 2)))
+          ELSE f.next_poll_at END,
         group_name = excluded.group_name,
         config_at = coalesce(excluded.config_at, f.config_at),
         updated_at = now()
@@ -87,5 +109,120 @@ BEGIN
     SELECT f.id INTO v_id FROM feedd.feeds f WHERE f.name = p_name;
   END IF;
   RETURN v_id;
+END;
+$$;
+
+-- claim_feeds(instance, group, limit, lease, horizon, max_interval, skip):
+-- the feed leases of sql/017_feed_leases.sql.  Gives back first the leases
+-- p_instance holds on the feeds named in p_skip (feeds of its group that its
+-- configuration does not have), then leases to it for p_lease_s seconds up
+-- to p_limit enabled feeds of group p_group, none in p_skip, that are due
+-- within p_horizon_ms (or were never polled, or are scheduled further off
+-- than p_max_interval_s, which the instance brings within it), soonest
+-- first, and returns them with the fetch state the last poll, by whichever
+-- instance, left.  Those it holds already come again (renewed): a poll
+-- record it lost (a full spool) must not strand a feed for a lease.
+--
+-- Hosts: a feed is taken only if nobody else holds a live lease on a feed
+-- of its host, so one instance at a time polls a host.  A feed falling due
+-- is taken only by the instance its host falls to when the group's hosts
+-- are shared out by a hash among its live instances (a row in
+-- feedd.instances, not stopped, beaten within the lease; this one counts
+-- whether or not its row exists yet), so that the hosts spread over the
+-- instances instead of staying with whoever claimed first.  A feed overdue
+-- by more than 5 s (its host's instance died, or is too busy), never
+-- polled, or scheduled beyond p_max_interval_s is anybody's.  When an
+-- instance stops or dies its share is dealt again to the others, who take
+-- each host once its leases there are given back or run out.
+--
+-- Claims are made one at a time (a transaction advisory lock): two never
+-- lease feeds of one host to two instances.  A row another transaction
+-- holds (a poll's record) is skipped, not waited for.
+CREATE OR REPLACE FUNCTION feedd.claim_feeds(p_instance text, p_group text, p_limit int,
+                                             p_lease_s int, p_horizon_ms int,
+                                             p_max_interval_s int, p_skip text[] DEFAULT '{}')
+RETURNS TABLE (name text, url text, etag text, last_modified text, next_poll_us bigint,
+               error_count int, permanent_url text)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+  v_rank bigint;
+  v_live bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(439804732517);
+  IF coalesce(cardinality(p_skip), 0) > 0 THEN
+    UPDATE feedd.feeds AS f SET lease_holder = NULL, lease_until = NULL
+    WHERE f.lease_holder = p_instance AND f.name = ANY (p_skip);
+  END IF;
+  SELECT r.rank, r.live INTO v_rank, v_live
+  FROM (
+    SELECT l.id, row_number() OVER (ORDER BY l.id) - 1 AS rank, count(*) OVER () AS live
+    FROM (
+      SELECT i.id FROM feedd.instances i
+      WHERE i.group_name = p_group AND i.stopped_at IS NULL
+        AND i.heartbeat_at > now() - make_interval(secs => p_lease_s)
+      UNION
+      SELECT p_instance
+    ) l
+  ) r
+  WHERE r.id = p_instance;
+  RETURN QUERY
+  WITH busy AS (
+    SELECT DISTINCT b.host
+    FROM feedd.feeds b
+    WHERE b.lease_holder IS NOT NULL AND b.lease_holder <> p_instance AND b.lease_until > now()
+  ), due AS (
+    SELECT f.id
+    FROM feedd.feeds f
+    WHERE f.enabled AND f.group_name = p_group
+      AND (f.next_poll_at IS NULL
+           OR f.next_poll_at < now() - interval '5 s'
+           OR f.next_poll_at > now() + make_interval(secs => p_max_interval_s)
+           OR (f.next_poll_at <= now() + make_interval(secs => p_horizon_ms / 1000.0)
+               AND (f.host IS NULL OR abs(hashtext(f.host)::bigint) % v_live = v_rank)))
+      AND (f.lease_holder IS NULL OR f.lease_until <= now() OR f.lease_holder = p_instance)
+      AND NOT EXISTS (SELECT 1 FROM busy WHERE busy.host = f.host)
+      AND NOT (f.name = ANY (coalesce(p_skip, '{}')))
+    ORDER BY f.next_poll_at NULLS FIRST, f.id
+    LIMIT p_limit
+    FOR UPDATE OF f SKIP LOCKED
+  )
+  UPDATE feedd.feeds AS f
+  SET lease_holder = p_instance, lease_until = now() + make_interval(secs => p_lease_s)
+  FROM due
+  WHERE f.id = due.id
+  RETURNING f.name, f.url, f.etag, f.last_modified,
+            (extract(epoch FROM f.next_poll_at) * 1000000)::bigint, f.error_count,
+            f.permanent_url;
+END;
+$$;
+
+-- renew_feed_leases(instance, lease, release): with the instance's
+-- heartbeat (every third of the lease), its leases are renewed to p_lease_s
+-- from now (those that ran out too, unless another instance took the feed
+-- meanwhile): a few rows, the feeds due within seconds or being polled, so
+-- that a heartbeat delayed behind slow writes still comes in time; with
+-- p_release (a clean stop) they are all given back instead, the feeds due
+-- as they were.  Returns how many
+-- it holds, which its row of feedd.instances shows as feeds_held.
+CREATE OR REPLACE FUNCTION feedd.renew_feed_leases(p_instance text, p_lease_s int,
+                                                   p_release bool DEFAULT false)
+RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_held int := 0;
+BEGIN
+  IF p_release THEN
+    UPDATE feedd.feeds AS f SET lease_holder = NULL, lease_until = NULL
+    WHERE f.lease_holder = p_instance;
+  ELSE
+    UPDATE feedd.feeds AS f SET lease_until = now() + make_interval(secs => p_lease_s)
+    WHERE f.lease_holder = p_instance;
+    SELECT count(*) INTO v_held FROM feedd.feeds f WHERE f.lease_holder = p_instance;
+  END IF;
+  UPDATE feedd.instances AS i SET feeds_held = v_held WHERE i.id = p_instance;
+  RETURN v_held;
 END;
 $$;

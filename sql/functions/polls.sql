@@ -49,14 +49,17 @@ $$;
 -- validators (ETag, Last-Modified) and the next poll time, the permanent URL
 -- a redirect gave and a disable (410 Gone) with its reason.  A resent poll
 -- (same feed and started_at) changes nothing; a poll older than the last
--- recorded one does not roll the feed's state back.
+-- recorded one does not roll the feed's state back.  p_instance, the
+-- instance that polled, is kept in the poll's row, and the feed's lease is
+-- given back if that instance still holds it (sql/017_feed_leases.sql).
 CREATE OR REPLACE FUNCTION feedd.record_fetch(p_feed text, p_started_at timestamptz,
                                               p_duration_ms int, p_http_status int,
                                               p_bytes bigint, p_items_seen int,
                                               p_new_items int, p_error text, p_etag text,
                                               p_last_modified text,
                                               p_next_poll_at timestamptz,
-                                              p_permanent_url text, p_disabled_reason text)
+                                              p_permanent_url text, p_disabled_reason text,
+                                              p_instance text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -66,9 +69,9 @@ DECLARE
   v_ok boolean := p_error IS NULL AND (p_http_status IS NULL OR p_http_status < 400);
 BEGIN
   INSERT INTO feedd.polls AS p (feed_id, started_at, duration_ms, http_status, bytes, items_seen,
-                                new_items, error)
+                                new_items, error, instance)
   SELECT f.id, p_started_at, p_duration_ms, p_http_status, p_bytes, p_items_seen, p_new_items,
-         p_error
+         p_error, p_instance
   FROM feedd.feeds f WHERE f.name = p_feed
   ON CONFLICT (feed_id, started_at) DO NOTHING
   RETURNING p.feed_id INTO v_feed;
@@ -94,7 +97,9 @@ BEGIN
       last_success_at = CASE WHEN v_new AND v_ok THEN p_started_at ELSE f.last_success_at END,
       error_count = CASE WHEN NOT v_new THEN f.error_count
                          WHEN v_ok THEN 0
-                         ELSE f.error_count + 1 END
+                         ELSE f.error_count + 1 END,
+      lease_holder = CASE WHEN f.lease_holder = p_instance THEN NULL ELSE f.lease_holder END,
+      lease_until = CASE WHEN f.lease_holder = p_instance THEN NULL ELSE f.lease_until END
   WHERE f.id = v_feed
     AND NOT EXISTS (SELECT 1 FROM feedd.polls p
                     WHERE p.feed_id = v_feed AND p.started_at > p_started_at);
@@ -102,13 +107,15 @@ END;
 $$;
 
 -- record_fetches(...): record_fetch for several polls at once, each
--- parameter an array with one element per poll; returns how many.
+-- parameter an array with one element per poll (p_instance may be NULL:
+-- none known); returns how many.
 CREATE OR REPLACE FUNCTION feedd.record_fetches(p_feed text[], p_started_at timestamptz[],
                                      p_duration_ms int[], p_http_status int[],
                                      p_bytes bigint[], p_items_seen int[], p_new_items int[],
                                      p_error text[], p_etag text[], p_last_modified text[],
                                      p_next_poll_at timestamptz[], p_permanent_url text[],
-                                     p_disabled_reason text[])
+                                     p_disabled_reason text[],
+                                     p_instance text[] DEFAULT NULL)
 RETURNS int
 LANGUAGE plpgsql
 AS $$
@@ -126,7 +133,8 @@ BEGIN
                                         array_length(p_last_modified, 1),
                                         array_length(p_next_poll_at, 1),
                                         array_length(p_permanent_url, 1),
-                                        array_length(p_disabled_reason, 1)]) AS l(len)
+                                        array_length(p_disabled_reason, 1),
+                                        coalesce(array_length(p_instance, 1), n)]) AS l(len)
              WHERE coalesce(l.len, 0) <> n) THEN
     RAISE EXCEPTION 'feedd.record_fetches: the arrays differ in length'
       USING ERRCODE = 'array_subscript_error';
@@ -135,7 +143,7 @@ BEGIN
     PERFORM feedd.record_fetch(p_feed[i], p_started_at[i], p_duration_ms[i], p_http_status[i],
                                p_bytes[i], p_items_seen[i], p_new_items[i], p_error[i],
                                p_etag[i], p_last_modified[i], p_next_poll_at[i],
-                               p_permanent_url[i], p_disabled_reason[i]);
+                               p_permanent_url[i], p_disabled_reason[i], p_instance[i]);
   END LOOP;
   RETURN n;
 END;

@@ -69,7 +69,9 @@ SELECT
   f.next_poll_at,
   day.polls AS polls_24h,
   day.new_articles AS new_articles_24h,
-  f.group_name
+  f.group_name,
+  CASE WHEN f.lease_until > now() THEN f.lease_holder END AS held_by,
+  CASE WHEN f.lease_until > now() THEN f.lease_until END AS lease_until
 FROM feedd.feeds f
 JOIN feedd.sources s ON s.id = f.source_id
 LEFT JOIN LATERAL (
@@ -87,6 +89,11 @@ CROSS JOIN LATERAL (
 
 COMMENT ON COLUMN feedd.feed_health.group_name IS
   'the group of feedd instances whose configuration registered the feed ([feedd] group)';
+COMMENT ON COLUMN feedd.feed_health.held_by IS
+  'the instance (feedd.instances.id) holding the feed''s lease, which polls it now or next; '
+  'NULL: nobody (sql/017_feed_leases.sql)';
+COMMENT ON COLUMN feedd.feed_health.lease_until IS
+  'when that lease runs out unless its holder renews it';
 
 -- feed_state: what the daemon reads at start for each feed (validators,
 -- next poll, errors, disable) to resume where it stopped, and who registered

@@ -868,7 +868,8 @@ wait_for "SELECT count(DISTINCT f.name) FROM feedd.polls p JOIN feedd.feeds f ON
 wait_for "SELECT count(*) > $irna_polls FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id WHERE f.name = 'irna-all'" t 15 &&
   ok "a next poll stored in 2094 is brought within max_interval at start" ||
   not_ok "a next poll stored in 2094 is brought within max_interval at start" \
-    "$(sql "SELECT next_poll_at FROM feedd.feeds WHERE name = 'irna-all'")"
+    "$(sql "SELECT concat_ws(' | ', next_poll_at, enabled, group_name, host, lease_holder, lease_until, now())
+            FROM feedd.feeds WHERE name = 'irna-all'")"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
 daemon_pid=

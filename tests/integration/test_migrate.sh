@@ -178,22 +178,25 @@ sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \
    WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'v'"
 sql_is "functions exist with the store's signatures" \
   "feedd.articles_search_refresh() -> trigger
+feedd.claim_feeds(text,text,integer,integer,integer,integer,text[]) -> TABLE(name text, url text, etag text, last_modified text, next_poll_us bigint, error_count integer, permanent_url text)
 feedd.claim_visits(text[],integer,integer) -> TABLE(source text, news_id text, url text, visits integer, attempts integer)
 feedd.index_search(integer) -> TABLE(indexed integer, oldest_waiting timestamp with time zone)
 feedd.instance_beat(text,text,text,integer,text,timestamp with time zone,integer,timestamp with time zone,boolean) -> void
-feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text) -> void
-feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[]) -> integer
+feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text,text) -> void
+feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[],text[]) -> integer
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.record_page_claimed(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[],timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.record_poll(text,timestamp with time zone,integer,integer,bigint,integer,integer,text) -> void
 feedd.release_visits(text[],text[]) -> integer
+feedd.renew_feed_leases(text,integer,boolean) -> integer
 feedd.search_vector(text,text,text) -> tsvector
 feedd.settle_statistics() -> boolean
 feedd.store_article(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.store_article_claimed(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean,timestamp with time zone) -> TABLE(article_id bigint, outcome text, revision integer)
 feedd.store_articles(text[],text[],text[],text[],text[],text[],text[],text[],text[],timestamp with time zone[],text[],text[],text[],timestamp with time zone[],boolean[],timestamp with time zone[]) -> TABLE(item integer, article_id bigint, outcome text, revision integer)
 feedd.sync_feed(text,text,text,integer,boolean,text,timestamp with time zone) -> bigint
-feedd.sync_source(text,text) -> bigint" \
+feedd.sync_source(text,text) -> bigint
+feedd.url_host(text) -> text" \
   "SELECT string_agg(oid::regprocedure::text || ' -> ' || pg_get_function_result(oid), E'\n'
                      ORDER BY proname)
    FROM pg_proc WHERE pronamespace = 'feedd'::regnamespace"
@@ -401,11 +404,11 @@ sql_is "sync_feed keeps the fetch state" '1
   "SELECT feedd.sync_feed('irna-en-all', 'irna-en', 'https://en.irna.ir/rss', 600, true)" \
   "SELECT concat_ws('|', interval_s, etag, last_modified, next_poll_at, error_count)
    FROM feedd.feeds WHERE name = 'irna-en-all'"
-sql_is "sync_feed with a new URL forgets its validators, keeps the rest" '1
-https://en.irna.ir/rss.xml|||2030-01-01 00:00:00+00|2' \
+sql_is "sync_feed with a new URL forgets its validators and next poll, keeps the rest" '1
+https://en.irna.ir/rss.xml|||due now|2' \
   "SELECT feedd.sync_feed('irna-en-all', 'irna-en', 'https://en.irna.ir/rss.xml', 120, true)" \
   "SELECT url || '|' || concat_ws('|', etag, last_modified) || '||' ||
-          concat_ws('|', next_poll_at, error_count)
+          concat_ws('|', coalesce(next_poll_at::text, 'due now'), error_count)
    FROM feedd.feeds WHERE name = 'irna-en-all'"
 sql_is "sync_feed disables and enables" "3
 false|disabled in the configuration
@@ -772,6 +775,84 @@ is "record_fetch: a 410 disables the feed with its reason" \
 has "record_fetch names an unknown feed" 'unknown feed "nope"' \
   "$(rf '2024-05-01 09:00+00' 200 NULL NULL '2024-05-01 09:30+00' NULL NULL nope)"
 
+echo "# feed leases (017)"
+
+sql_is "url_host: the lower-cased host, without user or port; NULL for other schemes" \
+  "example.com|[::1]|a.b|-" \
+  "SELECT concat_ws('|', feedd.url_host('https://User:pw@Example.COM:8443/x'),
+                    feedd.url_host('http://[::1]:80/feed'), feedd.url_host('HTTP://a.b?c'),
+                    coalesce(feedd.url_host('ftp://x/'), '-'))"
+q -o /dev/null \
+  -c "SELECT feedd.sync_feed('l1', 'irna-en', 'https://h1.example/a', 60, true, 'lg')" \
+  -c "SELECT feedd.sync_feed('l2', 'irna-en', 'https://h1.example/b', 60, true, 'lg')" \
+  -c "SELECT feedd.sync_feed('l3', 'irna-en', 'https://H2.example:81/c', 60, true, 'lg')" \
+  -c "SELECT feedd.sync_feed('l4', 'irna-en', 'https://h3.example/d', 60, false, 'lg')"
+sql_is "feeds.host follows the URL" "h1.example h1.example h2.example h3.example" \
+  "SELECT string_agg(host, ' ' ORDER BY name) FROM feedd.feeds WHERE group_name = 'lg'"
+# claim INSTANCE [SKIP]: the feeds of group lg it gets, by name.
+claim() {
+  q -c "SELECT coalesce(string_agg(name, ' ' ORDER BY name), '-')
+        FROM feedd.claim_feeds('$1', 'lg', 100, 60, 2000, 3600, '${2:-{\}}')"
+}
+holders() {
+  q -c "SELECT string_agg(name || ':' || coalesce(lease_holder, '-'), ' ' ORDER BY name)
+        FROM feedd.feeds WHERE group_name = 'lg'"
+}
+is "claim_feeds: the enabled feeds never polled, leased to the claimer" "l1 l2 l3" "$(claim A)"
+is "claim_feeds: held feeds are nobody else's" "-" "$(claim B)"
+is "claim_feeds: the claimer gets its own again (renewed)" "l1 l2 l3" "$(claim A)"
+q -o /dev/null -c "SELECT feedd.record_fetch('l1', now(), 10, 304, 0, 0, 0, NULL, NULL, NULL,
+                     now() + interval '1 hour', NULL, NULL, 'A')"
+is "record_fetch gives its instance's lease back, and records who polled" "l1:- l2:A l3:A l4:-|A" \
+  "$(holders)|$(q -c "SELECT p.instance FROM feedd.polls p JOIN feedd.feeds f ON f.id = p.feed_id
+                      WHERE f.name = 'l1'")"
+q -o /dev/null -c "UPDATE feedd.feeds SET next_poll_at = now() - interval '1 minute' WHERE name = 'l1'"
+is "claim_feeds: a due feed whose host another instance holds is not taken" "-" "$(claim B)"
+q -o /dev/null -c "SELECT feedd.record_fetch('l3', now(), 10, 304, 0, 0, 0, NULL, NULL, NULL,
+                     now() - interval '1 minute', NULL, NULL, 'B')"
+is "record_fetch leaves a lease another instance holds" "l1:- l2:A l3:A l4:-" "$(holders)"
+q -o /dev/null -c "INSERT INTO feedd.instances (id, group_name, host, pid, version, started_at, feeds)
+                   VALUES ('A', 'lg', 'm', 1, 'x', now(), 4)"
+sql_is "renew_feed_leases: counts what it holds, shown in feedd.instances" "2
+2" \
+  "SELECT feedd.renew_feed_leases('A', 60)" \
+  "SELECT feeds_held FROM feedd.instances WHERE id = 'A'"
+q -o /dev/null -c "UPDATE feedd.feeds SET lease_until = now() + interval '10 s' WHERE name = 'l2'" \
+  -c "SELECT feedd.renew_feed_leases('A', 60)"
+is "renew_feed_leases: renews the lease to its full length" "t" \
+  "$(q -c "SELECT lease_until > now() + interval '59 s' FROM feedd.feeds WHERE name = 'l2'")"
+sql_is "renew_feed_leases with release gives everything back (held 0)" "0
+l1:- l2:- l3:- l4:-|0" \
+  "SELECT feedd.renew_feed_leases('A', 60, true)" \
+  "SELECT string_agg(name || ':' || coalesce(lease_holder, '-'), ' ' ORDER BY name)
+     || '|' || (SELECT feeds_held FROM feedd.instances WHERE id = 'A')
+   FROM feedd.feeds WHERE group_name = 'lg'"
+is "claim_feeds: then the due ones go to the next claimer (a skip of an unknown name is harmless)" \
+  "l1 l2 l3" "$(claim B '{l2x}')"
+q -o /dev/null -c "UPDATE feedd.feeds SET lease_until = now() - interval '1 s' WHERE lease_holder = 'B'"
+is "claim_feeds: a lease run out is anybody's" "l1 l2 l3" "$(claim A)"
+is "claim_feeds: skip gives the named feed back and leaves it out" "l1 l2" "$(claim A '{l3}')"
+is "... l3 is free again, l4 (disabled) never leased" "l1:A l2:A l3:- l4:-" "$(holders)"
+q -o /dev/null -c "UPDATE feedd.feeds SET next_poll_at = '2094-01-01', lease_holder = NULL,
+                     lease_until = NULL WHERE name = 'l3'"
+is "claim_feeds: a feed scheduled beyond max_interval is taken (to be brought within it)" \
+  "l1 l2 l3" "$(claim A)"
+sql_is "feed_health shows the holder of a live lease only" "l2:A l3:A
+-" \
+  "SELECT string_agg(feed || ':' || coalesce(held_by, '-'), ' ' ORDER BY feed)
+   FROM feedd.feed_health WHERE feed IN ('l2', 'l3')" \
+  "UPDATE feedd.feeds SET lease_until = now() - interval '1 s' WHERE name = 'l2'" \
+  "SELECT coalesce(held_by, '-') FROM feedd.feed_health WHERE feed = 'l2'"
+sql_is "sync_feed: a shorter interval brings the next poll within it; a new URL makes it due now" \
+  "t
+true|true" \
+  "UPDATE feedd.feeds SET next_poll_at = now() + interval '1 hour' WHERE name IN ('l1', 'l2')" \
+  "SELECT feedd.sync_feed('l1', 'irna-en', 'https://h1.example/a', 10, true, 'lg') > 0
+          AND feedd.sync_feed('l2', 'irna-en', 'https://h1.example/b2', 60, true, 'lg') > 0" \
+  "SELECT (SELECT next_poll_at <= now() + interval '10 s' FROM feedd.feeds WHERE name = 'l1')
+          || '|' || (SELECT next_poll_at IS NULL FROM feedd.feeds WHERE name = 'l2')"
+q -o /dev/null -c "DELETE FROM feedd.instances WHERE id = 'A'"
+
 echo "# views"
 
 poll irna-en-all "$(date -u -d '-2 hours' '+%F %T+00')" 200 NULL 4
@@ -975,6 +1056,10 @@ articles_source_recent_idx|t|CREATE INDEX articles_source_recent_idx ON feedd.ar
 # the index again.  (A unique index over duplicates fails, invalid.)
 # (As a database at version 14 would be, with 015's build interrupted.)
 q -c "DROP INDEX feedd.articles_recent_idx" -c "DROP TABLE feedd.instances" \
+  -c "ALTER TABLE feedd.feeds DROP COLUMN host CASCADE, DROP COLUMN lease_holder CASCADE,
+        DROP COLUMN lease_until CASCADE" -c "DROP INDEX feedd.feeds_due_idx" \
+  -c "DELETE FROM feedd.code_version" \
+  -c "ALTER TABLE feedd.polls DROP COLUMN instance" \
   -c "DELETE FROM feedd.schema_migrations WHERE version >= 15" >/dev/null
 psql -X -q -d "$FEEDD_TEST_CONNINFO" \
   -c "CREATE UNIQUE INDEX CONCURRENTLY articles_recent_idx ON feedd.articles (source_id)" \

@@ -269,6 +269,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->db.batch_size, 200);
 	assert_int_equal(c->db.store_connections, 2);
 	assert_string_equal(c->group, "default");
+	assert_int_equal(c->lease_ms, 120000);
 	assert_int_equal(c->db.batch_delay_ms, 50);
 	assert_int_equal(c->db.dedup_window_ms, 30LL * 86400000);
 
@@ -314,6 +315,8 @@ static const struct error_case error_cases[] = {
 	 "feedd.conf:4: min_interval: expected a duration from 1s to 30d, got \"0s\""},
 	{"[feedd]\nmax_connections = 0\n",
 	 "feedd.conf:2: max_connections: expected an integer from 1 to 10000, got \"0\""},
+	{"[feedd]\nlease = 2h\n",
+	 "feedd.conf:2: lease: expected a duration from 0s to 1h, got \"2h\""},
 	{"[feedd]\ngroup = news room\n",
 	 "feedd.conf:2: group: expected a name of at most 128 letters, digits, '.', '_' or '-', "
 	 "got \"news room\""},
@@ -798,10 +801,11 @@ static void test_written_at(void **state)
 	(void)state;
 	struct tmp t;
 	tmp_make(&t);
-	tmp_write(&t, "feedd.conf", "[feedd]\ngroup = newsroom\n");
+	tmp_write(&t, "feedd.conf", "[feedd]\ngroup = newsroom\nlease = 0\n");
 	set_mtime(t.main, 1000000000);
 	struct cfg *c = load_ok(t.main);
 	assert_string_equal(c->group, "newsroom");
+	assert_int_equal(c->lease_ms, 0); /* leases off */
 	assert_true(c->written_us == INT64_C(1000000000) * 1000000);
 	cfg_free(c);
 

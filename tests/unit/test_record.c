@@ -92,6 +92,37 @@ static void test_article_round_trip(void **state)
 	buf_free(&b);
 }
 
+/* The instance that polled (since migration 017) is written last and only
+ * when there is one: a record without it is one written before, which
+ * still decodes; cut anywhere else, the record is refused. */
+static void test_poll_instance(void **state)
+{
+	(void)state;
+	struct store_poll p = {.feed = "f1", .started_us = 5, .next_poll_us = STORE_TIME_NONE};
+	struct buf old, b;
+	buf_init(&old);
+	buf_init(&b);
+	record_encode_poll(&p, &old);
+	p.instance = "vm:12:1796000000000000";
+	record_encode_poll(&p, &b);
+	assert_true(b.len > old.len);
+	struct store_poll *c = record_decode_poll(b.data, b.len);
+	assert_non_null(c);
+	assert_string_equal(c->instance, "vm:12:1796000000000000");
+	store_poll_free(c);
+	c = record_decode_poll(old.data, old.len);
+	assert_non_null(c);
+	assert_null(c->instance);
+	assert_true(c->started_us == 5);
+	store_poll_free(c);
+	/* The same bytes as the old record, up to where the instance starts
+	 * (the header's length aside): what a feedd before 017 wrote. */
+	for (size_t n = old.len + 1; n < b.len; n++)
+		assert_null(record_decode_poll(b.data, n));
+	buf_free(&old);
+	buf_free(&b);
+}
+
 static void test_poll_round_trip(void **state)
 {
 	struct store_poll p = {
@@ -369,9 +400,13 @@ static void test_published_claimed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_article_round_trip), cmocka_unit_test(test_poll_round_trip),
-		cmocka_unit_test(test_page_round_trip),	   cmocka_unit_test(test_flipped_bytes),
-		cmocka_unit_test(test_times_out_of_range), cmocka_unit_test(test_published_claimed),
+		cmocka_unit_test(test_article_round_trip),
+		cmocka_unit_test(test_poll_round_trip),
+		cmocka_unit_test(test_poll_instance),
+		cmocka_unit_test(test_page_round_trip),
+		cmocka_unit_test(test_flipped_bytes),
+		cmocka_unit_test(test_times_out_of_range),
+		cmocka_unit_test(test_published_claimed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
