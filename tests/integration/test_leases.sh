@@ -28,9 +28,11 @@ not_ok() { echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; fail=$((fail + 
 is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
 
-FEEDS=60     # half on 127.0.0.1, half on localhost: two hosts
-INTERVAL=3   # seconds; max_interval too, so that quiet feeds do not slow down
-LEASE=10     # seconds: longer than the store takes for a poll's articles here
+# (The environment may set them: LEASES_FEEDS=3000 LEASES_INTERVAL=10
+# LEASES_LEASE=15 is issue 15's acceptance run.)
+FEEDS=${LEASES_FEEDS:-60}         # half on 127.0.0.1, half on localhost: two hosts
+INTERVAL=${LEASES_INTERVAL:-3}    # seconds; max_interval too, so quiet feeds keep it
+LEASE=${LEASES_LEASE:-10}         # seconds: longer than the store takes here
 
 work=$(mktemp -d)
 pids=()
