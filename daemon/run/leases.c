@@ -159,7 +159,7 @@ static void on_claimed(void *ctx, const struct store_feed_state *rows, size_t n,
 static void claim(struct daemon *d)
 {
 	/* Under backpressure (the schedule is held: no fetch starts) this
-	 * instance takes no more feeds; once they are 5 s overdue the other
+	 * instance takes no more feeds; once they are a lease overdue the other
 	 * instances may (feedd.claim_feeds). */
 	if (!d->leasing || d->claim_out || d->stopping || !d->store_ready ||
 	    ev_is_active(&d->pressure))

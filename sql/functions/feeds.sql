@@ -129,11 +129,14 @@ $$;
 -- are shared out by a hash among its live instances (a row in
 -- feedd.instances, not stopped, beaten within the lease; this one counts
 -- whether or not its row exists yet), so that the hosts spread over the
--- instances instead of staying with whoever claimed first.  A feed overdue
--- by more than 5 s (its host's instance died, or is too busy), never
--- polled, or scheduled beyond p_max_interval_s is anybody's.  When an
--- instance stops or dies its share is dealt again to the others, who take
--- each host once its leases there are given back or run out.
+-- instances instead of staying with whoever claimed first: an instance
+-- holding a host that is not its own takes none of its feeds falling due,
+-- so its leases there drain within an interval and the host's own
+-- instance takes it.  A feed overdue by more than the lease (its host's
+-- instance is gone, or too busy), never polled, or scheduled beyond
+-- p_max_interval_s is anybody's.  When an instance stops or dies its share
+-- is dealt again to the others, who take each host once its leases there
+-- are given back or run out.
 --
 -- Claims are made one at a time (a transaction advisory lock): two never
 -- lease feeds of one host to two instances.  A row another transaction
@@ -177,7 +180,7 @@ BEGIN
     FROM feedd.feeds f
     WHERE f.enabled AND f.group_name = p_group
       AND (f.next_poll_at IS NULL
-           OR f.next_poll_at < now() - interval '5 s'
+           OR f.next_poll_at < now() - make_interval(secs => p_lease_s)
            OR f.next_poll_at > now() + make_interval(secs => p_max_interval_s)
            OR (f.next_poll_at <= now() + make_interval(secs => p_horizon_ms / 1000.0)
                AND (f.host IS NULL OR abs(hashtext(f.host)::bigint) % v_live = v_rank)))

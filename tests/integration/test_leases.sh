@@ -42,14 +42,19 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/www"
-{
-  echo '<?xml version="1.0" encoding="UTF-8"?>'
-  echo '<rss version="2.0"><channel><title>Agency</title>'
-  for i in 1 2 3; do
-    echo "<item><title>Story $i</title><link>https://agency.example/news/100$i/story</link></item>"
-  done
-  echo '</channel></rss>'
-} > "$work/www/agency.xml"
+# Each feed its own three stories (news IDs N01..N03 of feed N), and one
+# story every feed carries (news ID 1): stored once, linked to every feed.
+for ((i = 1; i <= FEEDS; i++)); do
+  {
+    echo '<?xml version="1.0" encoding="UTF-8"?>'
+    echo '<rss version="2.0"><channel><title>Agency</title>'
+    for k in 1 2 3; do
+      echo "<item><title>Story $i.$k</title><link>https://agency.example/news/$i$((k + 100))/s</link></item>"
+    done
+    echo '<item><title>For all</title><link>https://agency.example/news/1/s</link></item>'
+    echo '</channel></rss>'
+  } > "$work/www/agency-$i.xml"
+done
 httpd_start "$work/www" || exit $?
 port=${FEEDD_TEST_HTTP##*:}
 
@@ -74,7 +79,7 @@ CONF
   for ((i = 1; i <= FEEDS; i++)); do
     host=127.0.0.1
     ((i % 2 == 0)) && host=localhost
-    printf '\n[feed f%03d]\nsource = agency\nurl = http://%s:%s/feeds/agency.xml?f=%d\n' \
+    printf '\n[feed f%04d]\nsource = agency\nurl = http://%s:%s/feeds/agency-%d.xml\n' \
       "$i" "$host" "$port" "$i"
   done
 } > "$work/feedd.conf.in"
@@ -223,8 +228,9 @@ n200=$(sql "SELECT count(*) FROM feedd.polls WHERE http_status = 200")
     WHERE p.http_status = 200 AND g.started_at IS NOT NULL ORDER BY p.started_at LIMIT 10" | sed 's/^/#   /'
 
 # Every article once, carried by every feed.
-is "the three articles are stored once each" 3 "$(sql "SELECT count(*) FROM feedd.articles")"
-is "... linked to every feed" $((3 * FEEDS)) "$(sql "SELECT count(*) FROM feedd.article_feeds")"
+is "every article is stored once (three per feed, one for all)" $((3 * FEEDS + 1)) \
+  "$(sql "SELECT count(*) FROM feedd.articles")"
+is "... each linked to its feeds" $((4 * FEEDS)) "$(sql "SELECT count(*) FROM feedd.article_feeds")"
 
 # A clean stop gave its leases back; the killed instance's ran out.
 is "no stopped instance holds a lease" 0 \
