@@ -30,8 +30,7 @@ static void on_drain_check(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void on_poll_stored(void *ctx, const struct store_poll *p, bool ok)
 {
-	(void)ok; /* either way, its lease is as the record left it */
-	leases_recorded(ctx, p);
+	leases_recorded(ctx, p, ok);
 	daemon_check_done(ctx);
 }
 

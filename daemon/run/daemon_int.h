@@ -52,6 +52,9 @@ struct feed_rt {
 	/* Its poll's record, which gives its lease back, is on its way to the
 	 * database until then (ev time; 0 once in): claims leave it alone. */
 	double record_until;
+	/* Its record was refused or dropped: its lease stays this instance's
+	 * (no claim brings it back), so it is polled on here (leases.c). */
+	bool record_lost;
 };
 
 struct daemon {
@@ -157,8 +160,8 @@ void leases_suspend(struct daemon *d);
  * can come); false when the poll's record gives the lease back and a
  * claim brings the feed again. */
 bool leases_schedule_here(struct daemon *d, struct feed_rt *f, double due);
-/* The store committed (or refused, or dropped) a poll record p. */
-void leases_recorded(struct daemon *d, const struct store_poll *p);
+/* The store committed (ok), or refused or dropped, a poll record p. */
+void leases_recorded(struct daemon *d, const struct store_poll *p, bool ok);
 /* A reload: the skip list starts afresh under the new configuration. */
 void leases_reloaded(struct daemon *d);
 /* Stops the claim timer and frees the skip list. */

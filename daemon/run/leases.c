@@ -111,6 +111,7 @@ static void take(struct daemon *d, struct feed_rt *f, const struct store_feed_st
 		due = now;
 	f->leased = true;
 	f->local = false;
+	f->record_lost = false;
 	sched_at(d->sched, &f->entry, due);
 }
 
@@ -212,6 +213,12 @@ void leases_resume(struct daemon *d)
 		struct feed_rt *f = d->feeds[i];
 		if (!f->local || f->poll || hostgate_waiting(&f->gate))
 			continue;
+		if (f->record_lost) {
+			/* Its lease is still ours (leases_recorded): keep it. */
+			f->local = false;
+			f->leased = true;
+			continue;
+		}
 		sched_remove(d->sched, &f->entry);
 		f->local = false;
 		f->leased = false;
@@ -268,6 +275,7 @@ bool leases_schedule_here(struct daemon *d, struct feed_rt *f, double due)
 	/* Its record gives the lease back, now or from the spool.  Bounded:
 	 * a record lost without a word must not strand the feed. */
 	f->record_until = ev_now(d->loop) + (double)lease_s(d);
+	f->record_lost = false;
 	if (!d->store_ready) {
 		f->local = true;
 		return true;
@@ -276,7 +284,7 @@ bool leases_schedule_here(struct daemon *d, struct feed_rt *f, double due)
 	return false;
 }
 
-void leases_recorded(struct daemon *d, const struct store_poll *p)
+void leases_recorded(struct daemon *d, const struct store_poll *p, bool ok)
 {
 	if (!d->leasing || !p->instance || strcmp(p->instance, d->instance_id) != 0)
 		return;
@@ -284,6 +292,20 @@ void leases_recorded(struct daemon *d, const struct store_poll *p)
 	if (!f)
 		return;
 	f->record_until = 0;
+	if (!ok) {
+		/* Refused, or dropped from a full spool: the lease is still
+		 * this instance's and no claim returns it, so the feed is
+		 * polled here when its poll said (the next record gives the
+		 * lease back). */
+		f->record_lost = true;
+		if (!f->poll && !sched_scheduled(&f->entry) && f->cfg && !f->removed &&
+		    !f->disabled_reason && !d->stopping) {
+			f->leased = true;
+			sched_at(d->sched, &f->entry,
+				 f->next_due > 0 ? f->next_due : ev_now(d->loop));
+		}
+		return;
+	}
 	/* The record gave the lease back: a claim answered before it (claims
 	 * and records share the store's first connection, so answers come in
 	 * the order they ran) is void, and the feed is the next claim's to

@@ -120,8 +120,8 @@ $$;
 -- within p_horizon_ms (or were never polled, or are scheduled further off
 -- than p_max_interval_s, which the instance brings within it), soonest
 -- first, and returns them with the fetch state the last poll, by whichever
--- instance, left.  Those it holds already come again (renewed): a poll
--- record it lost (a full spool) must not strand a feed for a lease.
+-- instance, left.  Feeds it holds already are not returned again (the
+-- daemon keeps them; one whose record it lost it polls on by itself).
 --
 -- Hosts: a feed is taken only if nobody else holds a live lease on a feed
 -- of its host, so one instance at a time polls a host.  A feed falling due
@@ -184,7 +184,7 @@ BEGIN
            OR f.next_poll_at > now() + make_interval(secs => p_max_interval_s)
            OR (f.next_poll_at <= now() + make_interval(secs => p_horizon_ms / 1000.0)
                AND (f.host IS NULL OR abs(hashtext(f.host)::bigint) % v_live = v_rank)))
-      AND (f.lease_holder IS NULL OR f.lease_until <= now() OR f.lease_holder = p_instance)
+      AND (f.lease_holder IS NULL OR f.lease_until <= now())
       AND NOT EXISTS (SELECT 1 FROM busy WHERE busy.host = f.host)
       AND NOT (f.name = ANY (coalesce(p_skip, '{}')))
     ORDER BY f.next_poll_at NULLS FIRST, f.id

@@ -29,10 +29,13 @@ is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
 
 # (The environment may set them: LEASES_FEEDS=3000 LEASES_INTERVAL=10
-# LEASES_LEASE=15 is issue 15's acceptance run.)
+# LEASES_LEASE=15 LEASES_SHARED=0 is issue 15's acceptance run; the story
+# every feed carries is left out there, since one article linked to 3,000
+# feeds at once is a hot row that slows the store far below the polls.)
 FEEDS=${LEASES_FEEDS:-60}         # half on 127.0.0.1, half on localhost: two hosts
 INTERVAL=${LEASES_INTERVAL:-3}    # seconds; max_interval too, so quiet feeds keep it
 LEASE=${LEASES_LEASE:-10}         # seconds: longer than the store takes here
+SHARED=${LEASES_SHARED:-1}        # 1: one story in every feed as well
 
 work=$(mktemp -d)
 pids=()
@@ -51,7 +54,8 @@ for ((i = 1; i <= FEEDS; i++)); do
     for k in 1 2 3; do
       echo "<item><title>Story $i.$k</title><link>https://agency.example/news/$i$((k + 100))/s</link></item>"
     done
-    echo '<item><title>For all</title><link>https://agency.example/news/1/s</link></item>'
+    [ "$SHARED" = 1 ] &&
+      echo '<item><title>For all</title><link>https://agency.example/news/1/s</link></item>'
     echo '</channel></rss>'
   } > "$work/www/agency-$i.xml"
 done
@@ -228,9 +232,10 @@ n200=$(sql "SELECT count(*) FROM feedd.polls WHERE http_status = 200")
     WHERE p.http_status = 200 AND g.started_at IS NOT NULL ORDER BY p.started_at LIMIT 10" | sed 's/^/#   /'
 
 # Every article once, carried by every feed.
-is "every article is stored once (three per feed, one for all)" $((3 * FEEDS + 1)) \
+is "every article is stored once (three per feed, one for all)" $((3 * FEEDS + SHARED)) \
   "$(sql "SELECT count(*) FROM feedd.articles")"
-is "... each linked to its feeds" $((4 * FEEDS)) "$(sql "SELECT count(*) FROM feedd.article_feeds")"
+is "... each linked to its feeds" $(((3 + SHARED) * FEEDS)) \
+  "$(sql "SELECT count(*) FROM feedd.article_feeds")"
 
 # A clean stop gave its leases back; the killed instance's ran out.
 is "no stopped instance holds a lease" 0 \
