@@ -151,9 +151,8 @@ void leases_start(struct daemon *d);
  * meanwhile leave the schedule to the claims (unless polling). */
 void leases_resume(struct daemon *d);
 /* The store went away: unless it is back within SUSPEND_AFTER_S (a
- * dropped connection is usually back at once), no claim can come, so the
- * feeds last polled here are scheduled here again, when their last poll
- * said. */
+ * dropped connection is usually back at once), no claim can come, so every
+ * feed is scheduled here, as if this instance were alone. */
 void leases_suspend(struct daemon *d);
 /* Where f's next poll, due at ev time `due`, is decided once its poll
  * ended: true when here (no leases, or the database is away, so no claim

@@ -15,12 +15,14 @@
  * instance holds (every third of the lease) and, at a clean stop, once the
  * polls are over, gives it all back.
  *
- * While the database is away no claim can be made: a feed whose poll ends
- * then is scheduled here as before leases (its record waits in the spool),
- * and once the database is back those feeds are left to the claims again.
- * One instance cut off from the database while others reach it therefore
- * polls the feeds it had meanwhile as they do: fetching on costs a
- * publisher a few more requests, stopping would cost articles.
+ * While the database is away no claim can be made: once it has been away
+ * for a few seconds (SUSPEND_AFTER_S, a third of the lease if shorter),
+ * every feed of the configuration is scheduled here as before leases (the
+ * records wait in the spool), and once the database is back those feeds
+ * are left to the claims again.  Several instances that lose the database
+ * together therefore each poll every feed meanwhile, and one cut off while
+ * the others reach it polls what they poll: fetching on costs publishers
+ * some more requests for the outage, stopping would cost articles.
  *
  * Nothing here makes a round trip per feed: a claim is one statement for
  * up to CLAIM_LIMIT feeds, a renewal one statement for all.
@@ -236,19 +238,28 @@ static void suspend_now(struct daemon *d)
 	if (!d->leasing || d->stopping || d->store_ready)
 		return;
 	size_t n = 0;
+	double now = ev_now(d->loop);
 	for (size_t i = 0; i < d->n_feeds; i++) {
 		struct feed_rt *f = d->feeds[i];
-		if (f->next_due <= 0 || !f->cfg || f->removed || f->disabled_reason || f->poll ||
+		if (!f->cfg || f->removed || f->disabled_reason || f->poll ||
 		    hostgate_waiting(&f->gate) || sched_scheduled(&f->entry))
 			continue;
+		/* When its last poll here said; else when the database said at
+		 * start (feeds.c, restore_feed) or its last lease; else soon. */
+		double due = f->next_due > 0 ? f->next_due
+			: f->entry.due > 0   ? f->entry.due
+					     : now +
+				sched_first_delay((double)f->cfg->interval_ms / 1000.0,
+						  jitter_unit(&d->jitter));
 		f->local = true;
-		sched_at(d->sched, &f->entry, f->next_due);
+		sched_at(d->sched, &f->entry, due < now ? now : due);
 		n++;
 	}
 	if (n)
-		LOG_INFO("leases: the database is away; the %zu feeds last polled here are polled "
-			 "here until it is back",
-			 n);
+		LOG_NOTICE("leases: the database is away: no lease can be claimed or renewed, so "
+			   "%zu feeds are polled here as if this instance were alone until it is "
+			   "back",
+			   n);
 }
 
 static void on_suspend_timer(struct ev_loop *loop, ev_timer *w, int revents)

@@ -133,9 +133,11 @@ wait_for 30 "SELECT sum(feeds_held) > 0 FROM feedd.instances WHERE stopped_at IS
   ok "feedd.instances shows the feeds each holds" ||
   not_ok "feedd.instances shows the feeds each holds"
 
-# The victim: the instance that polled most in the last few seconds (a host
-# holder); its feeds are those whose last poll before the kill was its own.
-victim_id=$(sql "SELECT instance FROM feedd.polls WHERE started_at > now() - interval '20 s'
+# The victim: the instance that made the last poll of the most feeds (a
+# host holder); its feeds are those whose last poll before the kill was its
+# own.
+victim_id=$(sql "SELECT instance FROM (SELECT DISTINCT ON (feed_id) instance FROM feedd.polls
+                   ORDER BY feed_id, started_at DESC) l
                  GROUP BY instance ORDER BY count(*) DESC, instance LIMIT 1")
 victim_pid=$(sql "SELECT pid FROM feedd.instances WHERE id = '$victim_id'")
 for i in 1 2 3; do
