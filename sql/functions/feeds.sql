@@ -138,8 +138,8 @@ $$;
 -- is dealt again to the others, who take each host once its leases there
 -- are given back or run out.
 --
--- Claims are made one at a time (a transaction advisory lock): two never
--- lease feeds of one host to two instances.  A row another transaction
+-- Claims are made one at a time (a transaction advisory lock, tried, not
+-- waited for): two never lease feeds of one host to two instances.  A row another transaction
 -- holds (a poll's record) is skipped, not waited for.
 CREATE OR REPLACE FUNCTION feedd.claim_feeds(p_instance text, p_group text, p_limit int,
                                              p_lease_s int, p_horizon_ms int,
@@ -153,10 +153,17 @@ DECLARE
   v_rank bigint;
   v_live bigint;
 BEGIN
-  PERFORM pg_advisory_xact_lock(439804732517);
+  -- Never waits: a claim that finds another one under way (or a session
+  -- left behind by a stalled connection still holding it) takes nothing
+  -- this time; its instance claims again a second later.
+  IF NOT pg_try_advisory_xact_lock(439804732517) THEN
+    RETURN;
+  END IF;
   IF coalesce(cardinality(p_skip), 0) > 0 THEN
     UPDATE feedd.feeds AS f SET lease_holder = NULL, lease_until = NULL
-    WHERE f.lease_holder = p_instance AND f.name = ANY (p_skip);
+    WHERE f.id IN (SELECT h.id FROM feedd.feeds h
+                   WHERE h.lease_holder = p_instance AND h.name = ANY (p_skip)
+                   FOR UPDATE SKIP LOCKED);
   END IF;
   SELECT r.rank, r.live INTO v_rank, v_live
   FROM (
@@ -217,12 +224,18 @@ AS $$
 DECLARE
   v_held int := 0;
 BEGIN
+  -- Rows another transaction holds are skipped, not waited for: a
+  -- heartbeat must not queue behind, say, a transaction that a stalled
+  -- connection of this very instance left open (its rows' leases are
+  -- renewed by the next beat, or lapse).
   IF p_release THEN
     UPDATE feedd.feeds AS f SET lease_holder = NULL, lease_until = NULL
-    WHERE f.lease_holder = p_instance;
+    WHERE f.id IN (SELECT h.id FROM feedd.feeds h WHERE h.lease_holder = p_instance
+                   FOR UPDATE SKIP LOCKED);
   ELSE
     UPDATE feedd.feeds AS f SET lease_until = now() + make_interval(secs => p_lease_s)
-    WHERE f.lease_holder = p_instance;
+    WHERE f.id IN (SELECT h.id FROM feedd.feeds h WHERE h.lease_holder = p_instance
+                   FOR UPDATE SKIP LOCKED);
     SELECT count(*) INTO v_held FROM feedd.feeds f WHERE f.lease_holder = p_instance;
   END IF;
   UPDATE feedd.instances AS i SET feeds_held = v_held WHERE i.id = p_instance;

@@ -258,7 +258,7 @@ is "E: no WATCHDOG=1 while stuck" "$held" "$(pings)"
 kill -CONT $stopped
 stopped=
 if wait_for 90 have 5000000 200; then ok "E: once the server runs again the 200 articles are stored"; else
-  not_ok "E: once the server runs again the 200 articles are stored" "$(count_from 5000000)"
+  not_ok "E: once the server runs again the 200 articles are stored" "$(count_from 5000000); $(tail -12 "$work/run.log")"
 fi
 if wait_for 30 in_log "watchdog: the database answers again"; then ok "E: liveness confirmed again"; else
   not_ok "E: liveness confirmed again" "$(tail -3 "$work/run.log")"

@@ -269,7 +269,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->db.batch_size, 200);
 	assert_int_equal(c->db.store_connections, 2);
 	assert_string_equal(c->group, "default");
-	assert_int_equal(c->lease_ms, 120000);
+	assert_int_equal(c->lease_ms, 0); /* leases off unless set */
 	assert_int_equal(c->db.batch_delay_ms, 50);
 	assert_int_equal(c->db.dedup_window_ms, 30LL * 86400000);
 
@@ -801,11 +801,11 @@ static void test_written_at(void **state)
 	(void)state;
 	struct tmp t;
 	tmp_make(&t);
-	tmp_write(&t, "feedd.conf", "[feedd]\ngroup = newsroom\nlease = 0\n");
+	tmp_write(&t, "feedd.conf", "[feedd]\ngroup = newsroom\nlease = 2m\n");
 	set_mtime(t.main, 1000000000);
 	struct cfg *c = load_ok(t.main);
 	assert_string_equal(c->group, "newsroom");
-	assert_int_equal(c->lease_ms, 0); /* leases off */
+	assert_int_equal(c->lease_ms, 120000);
 	assert_true(c->written_us == INT64_C(1000000000) * 1000000);
 	cfg_free(c);
 
