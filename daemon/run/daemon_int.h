@@ -43,10 +43,10 @@ struct feed_rt {
 	bool removed;		     /* gone from the configuration: freed when idle */
 	bool polled;		     /* once: done */
 	bool failed;		     /* once: the last poll failed */
-	/* Leases (leases.c): held by this instance, so in the schedule; or
-	 * scheduled here while the database was away (local), to be left to
-	 * the claims once it is back. */
-	bool leased, local;
+	/* Leases (leases.c): scheduled here while the database was away, to
+	 * be left to the claims once it is back.  (Whether this instance
+	 * holds the feed is whether it is scheduled or polling.) */
+	bool local;
 	double last_poll; /* ev_now when its last poll here began; 0: none */
 	double next_due;  /* when its last poll here said it is due next; 0: none */
 	/* Its poll's record, which gives its lease back, is on its way to the

@@ -111,7 +111,6 @@ static void take(struct daemon *d, struct feed_rt *f, const struct store_feed_st
 		due = f->entry.due;
 	if (due < now)
 		due = now;
-	f->leased = true;
 	f->local = false;
 	f->record_lost = false;
 	sched_at(d->sched, &f->entry, due);
@@ -218,12 +217,10 @@ void leases_resume(struct daemon *d)
 		if (f->record_lost) {
 			/* Its lease is still ours (leases_recorded): keep it. */
 			f->local = false;
-			f->leased = true;
 			continue;
 		}
 		sched_remove(d->sched, &f->entry);
 		f->local = false;
-		f->leased = false;
 		n++;
 	}
 	if (n)
@@ -291,7 +288,6 @@ bool leases_schedule_here(struct daemon *d, struct feed_rt *f, double due)
 		f->local = true;
 		return true;
 	}
-	f->leased = false;
 	return false;
 }
 
@@ -311,7 +307,6 @@ void leases_recorded(struct daemon *d, const struct store_poll *p, bool ok)
 		f->record_lost = true;
 		if (!f->poll && !sched_scheduled(&f->entry) && f->cfg && !f->removed &&
 		    !f->disabled_reason && !d->stopping) {
-			f->leased = true;
 			sched_at(d->sched, &f->entry,
 				 f->next_due > 0 ? f->next_due : ev_now(d->loop));
 		}
@@ -323,7 +318,6 @@ void leases_recorded(struct daemon *d, const struct store_poll *p, bool ok)
 	 * give, perhaps to another instance. */
 	if (!f->poll && !f->local && sched_scheduled(&f->entry)) {
 		sched_remove(d->sched, &f->entry);
-		f->leased = false;
 	}
 }
 
