@@ -40,9 +40,10 @@
 #define CLAIM_LIMIT 1000
 /* How often a run beats its row of feedd.instances without leases. */
 #define BEAT_S 30.0
-/* How long the database may be away before the feeds last polled here are
- * polled here (a third of the lease, at most this): a connection dropped
- * and made again at once must not set two instances polling one feed. */
+/* How long the database may be away before every feed is polled here as
+ * if this instance were alone (a third of the lease, at most this): a
+ * connection dropped and made again at once must not set two instances
+ * polling one feed. */
 #define SUSPEND_AFTER_S 10.0
 
 /* The lease in whole seconds, at least 3. */
