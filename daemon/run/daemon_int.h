@@ -47,8 +47,9 @@ struct feed_rt {
 	 * be left to the claims once it is back.  (Whether this instance
 	 * holds the feed is whether it is scheduled or polling.) */
 	bool local;
-	double last_poll; /* ev_now when its last poll here began; 0: none */
-	double next_due;  /* when its last poll here said it is due next; 0: none */
+	double last_poll;	 /* ev_now when its last poll here began; 0: none */
+	int64_t last_started_us; /* that poll's started_at, as its record has it */
+	double next_due;	 /* when its last poll here said it is due next; 0: none */
 	/* Its poll's record, which gives its lease back, is on its way to the
 	 * database until then (ev time; 0 once in): claims leave it alone. */
 	double record_until;
@@ -101,6 +102,11 @@ struct daemon {
 	ev_timer suspend; /* the database away this long: feeds polled here */
 	char **skip;
 	size_t n_skip;
+	/* When the next claim asks for this instance's leases too (ev time;
+	 * 0: the next one does): once per beat period and after the database
+	 * was away, so that a lease whose claim's answer was lost, or that
+	 * this instance let go of wrongly, is polled within that (leases.c). */
+	double mine_at;
 	char instance_id[160];
 	char host[72];
 	int64_t started_us;

@@ -15,6 +15,16 @@
  * instance holds (every third of the lease) and, at a clean stop, once the
  * polls are over, gives it all back.
  *
+ * What this instance holds in the database and what it schedules can part:
+ * a claim committed by a server whose answer was lost with its connection
+ * (a stall), or a record that gave a lease back after a later claim had
+ * brought the feed again.  Such a lease would be renewed for ever and its
+ * feed polled by nobody.  So a claim sent again after its connection was
+ * left, the first claim after the database was away, and one claim per
+ * beat period ask for this instance's own leases too (claim_feeds'
+ * p_mine, sql/018_claim_mine.sql), and take() schedules what is not
+ * already scheduled or polling here.
+ *
  * While the database is away no claim can be made: once it has been away
  * for a few seconds (SUSPEND_AFTER_S, a third of the lease if shorter),
  * every feed of the configuration is scheduled here as before leases (the
@@ -177,6 +187,11 @@ static void claim(struct daemon *d)
 		.horizon_ms = CLAIM_HORIZON_MS,
 		.max_interval_s = (int)(d->cfg->max_interval_ms / 1000),
 	};
+	double now = ev_now(d->loop);
+	if (now >= d->mine_at) {
+		c.mine = true;
+		d->mine_at = now + leases_beat_period(d);
+	}
 	d->claim_out = true;
 	store_claim_feeds(d->store, &c, on_claimed, d);
 }
@@ -210,6 +225,7 @@ void leases_resume(struct daemon *d)
 	if (!d->leasing)
 		return;
 	ev_timer_stop(d->loop, &d->suspend);
+	d->mine_at = 0; /* a claim in flight may have been lost */
 	size_t n = 0;
 	for (size_t i = 0; i < d->n_feeds; i++) {
 		struct feed_rt *f = d->feeds[i];
@@ -297,7 +313,11 @@ void leases_recorded(struct daemon *d, const struct store_poll *p, bool ok)
 	if (!d->leasing || !p->instance || strcmp(p->instance, d->instance_id) != 0)
 		return;
 	struct feed_rt *f = feeds_find(d, p->feed);
-	if (!f)
+	/* The record of a poll older than the last one here (sent again, or
+	 * from the spool, after a later one): the later record settles the
+	 * lease, and feedd.record_fetch leaves the feed's state, its lease
+	 * included, to the newest poll. */
+	if (!f || p->started_us < f->last_started_us)
 		return;
 	f->record_until = 0;
 	if (!ok) {

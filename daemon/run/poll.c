@@ -303,6 +303,7 @@ static void start_poll(struct daemon *d, struct feed_rt *f)
 	p->started_us = now_us();
 	p->started = ev_now(d->loop);
 	f->last_poll = p->started;
+	f->last_started_us = p->started_us;
 	f->poll = p;
 	d->polls_active++;
 	struct fetch_request req = {

@@ -256,6 +256,7 @@ void store_claim_feeds(struct store *s, const struct store_feed_claim *c, store_
 	fc->lease_s = c->lease_s;
 	fc->horizon_ms = c->horizon_ms;
 	fc->max_interval_s = c->max_interval_s;
+	fc->mine = c->mine;
 	struct item *it = store_item_new(s, ITEM_FEED_CLAIM);
 	it->u.feed_claim = fc;
 	it->done.feeds = done;

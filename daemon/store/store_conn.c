@@ -163,6 +163,9 @@ void store_drop_connection(struct lane *l, struct item **first, size_t n_first, 
 				items = xrealloc(items, cap * sizeof *items);
 			}
 			it->failed = false;
+			/* Its answer is lost, not perhaps its commit. */
+			if (it->kind == ITEM_FEED_CLAIM)
+				it->u.feed_claim->mine = true;
 			items[n++] = it;
 		}
 		if (c->kind == CMD_SYNC)

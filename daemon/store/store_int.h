@@ -80,6 +80,10 @@ struct feed_claim {
 	char **skip;
 	size_t n_skip;
 	int limit, lease_s, horizon_ms, max_interval_s;
+	/* Return the leases the instance holds already too: asked by the
+	 * caller, or set when the claim is sent again after its connection
+	 * was left (the server may have committed it: sql/018). */
+	bool mine;
 	struct store_feed_state *rows;
 	size_t n_rows;
 };

@@ -74,7 +74,7 @@ static const char *const sql_instance =
 	"END";
 static const char *const sql_feed_claim =
 	"SELECT name, url, etag, last_modified, next_poll_us, error_count, permanent_url "
-	"FROM feedd.claim_feeds($1, $2, $3::int, $4::int, $5::int, $6::int, $7::text[])";
+	"FROM feedd.claim_feeds($1, $2, $3::int, $4::int, $5::int, $6::int, $7::text[], $8::bool)";
 /* Newest last, so that the dedup set's eviction keeps the newest. */
 static const char *const sql_warm =
 	"SELECT s.name, a.news_id, a.content_hash, f.name FROM feedd.articles a "
@@ -455,9 +455,10 @@ bool store_sql_send_item(PGconn *c, const struct item *it)
 		struct buf skip;
 		buf_init(&skip);
 		tags_literal(fc->skip, fc->n_skip, &skip);
-		const char *p[7] = {fc->instance, fc->group, limit,    lease_s,
-				    horizon,	  max_s,     skip.data};
-		bool ok = PQsendQueryPrepared(c, "feedd_feed_claim", 7, p, NULL, NULL, 0) == 1;
+		const char *p[8] = {
+			fc->instance, fc->group, limit,	    lease_s,
+			horizon,      max_s,	 skip.data, fc->mine ? "true" : "false"};
+		bool ok = PQsendQueryPrepared(c, "feedd_feed_claim", 8, p, NULL, NULL, 0) == 1;
 		buf_free(&skip);
 		return ok;
 	}

@@ -220,6 +220,10 @@ struct store_feed_claim {
 	const char *const *skip;
 	size_t n_skip;
 	int limit, lease_s, horizon_ms, max_interval_s;
+	/* Also renew and return the feeds the instance holds already (first,
+	 * beyond limit): for an instance that may have lost a claim's answer.
+	 * A claim sent again after its connection was left asks so by itself. */
+	bool mine;
 };
 /* The answer to store_claim_feeds, once committed: each feed leased, with
  * its fetch state (name, url, etag, last_modified, permanent_url,

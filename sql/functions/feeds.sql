@@ -112,7 +112,7 @@ BEGIN
 END;
 $$;
 
--- claim_feeds(instance, group, limit, lease, horizon, max_interval, skip):
+-- claim_feeds(instance, group, limit, lease, horizon, max_interval, skip, mine):
 -- the feed leases of sql/017_feed_leases.sql.  Gives back first the leases
 -- p_instance holds on the feeds named in p_skip (feeds of its group that its
 -- configuration does not have), then leases to it for p_lease_s seconds up
@@ -121,7 +121,10 @@ $$;
 -- than p_max_interval_s, which the instance brings within it), soonest
 -- first, and returns them with the fetch state the last poll, by whichever
 -- instance, left.  Feeds it holds already are not returned again (the
--- daemon keeps them; one whose record it lost it polls on by itself).
+-- daemon keeps them; one whose record it lost it polls on by itself),
+-- unless p_mine asks for them: then they are renewed and returned first,
+-- whatever the limit (sql/018_claim_mine.sql: the answer to an earlier
+-- claim may have been lost).
 --
 -- Hosts: a feed is taken only if nobody else holds a live lease on a feed
 -- of its host, so one instance at a time polls a host.  A feed falling due
@@ -143,7 +146,8 @@ $$;
 -- holds (a poll's record) is skipped, not waited for.
 CREATE OR REPLACE FUNCTION feedd.claim_feeds(p_instance text, p_group text, p_limit int,
                                              p_lease_s int, p_horizon_ms int,
-                                             p_max_interval_s int, p_skip text[] DEFAULT '{}')
+                                             p_max_interval_s int, p_skip text[] DEFAULT '{}',
+                                             p_mine bool DEFAULT false)
 RETURNS TABLE (name text, url text, etag text, last_modified text, next_poll_us bigint,
                error_count int, permanent_url text)
 LANGUAGE plpgsql
@@ -164,6 +168,18 @@ BEGIN
     WHERE f.id IN (SELECT h.id FROM feedd.feeds h
                    WHERE h.lease_holder = p_instance AND h.name = ANY (p_skip)
                    FOR UPDATE SKIP LOCKED);
+  END IF;
+  IF p_mine THEN
+    RETURN QUERY
+    UPDATE feedd.feeds AS f
+    SET lease_until = now() + make_interval(secs => p_lease_s)
+    WHERE f.id IN (SELECT h.id FROM feedd.feeds h
+                   WHERE h.lease_holder = p_instance AND h.enabled
+                     AND NOT (h.name = ANY (coalesce(p_skip, '{}')))
+                   FOR UPDATE SKIP LOCKED)
+    RETURNING f.name, f.url, f.etag, f.last_modified,
+              (extract(epoch FROM f.next_poll_at) * 1000000)::bigint, f.error_count,
+              f.permanent_url;
   END IF;
   SELECT r.rank, r.live INTO v_rank, v_live
   FROM (

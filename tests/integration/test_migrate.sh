@@ -178,7 +178,7 @@ sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \
    WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'v'"
 sql_is "functions exist with the store's signatures" \
   "feedd.articles_search_refresh() -> trigger
-feedd.claim_feeds(text,text,integer,integer,integer,integer,text[]) -> TABLE(name text, url text, etag text, last_modified text, next_poll_us bigint, error_count integer, permanent_url text)
+feedd.claim_feeds(text,text,integer,integer,integer,integer,text[],boolean) -> TABLE(name text, url text, etag text, last_modified text, next_poll_us bigint, error_count integer, permanent_url text)
 feedd.claim_visits(text[],integer,integer) -> TABLE(source text, news_id text, url text, visits integer, attempts integer)
 feedd.index_search(integer) -> TABLE(indexed integer, oldest_waiting timestamp with time zone)
 feedd.instance_beat(text,text,text,integer,text,timestamp with time zone,integer,timestamp with time zone,boolean) -> void
@@ -801,6 +801,20 @@ holders() {
 is "claim_feeds: the enabled feeds never polled, leased to the claimer" "l1 l2 l3" "$(claim A)"
 is "claim_feeds: held feeds are nobody else's" "-" "$(claim B)"
 is "claim_feeds: the claimer does not get what it holds again" "-" "$(claim A)"
+# With p_mine (018): what it holds, renewed, besides what is new.
+q -o /dev/null -c "UPDATE feedd.feeds SET lease_until = now() + interval '5 s' WHERE name = 'l2'"
+is "claim_feeds with mine: returns what the claimer holds (not another's)" "l1 l2 l3|-" \
+  "$(q -c "SELECT string_agg(name, ' ' ORDER BY name)
+           FROM feedd.claim_feeds('A', 'lg', 100, 60, 2000, 3600, '{}', true)")|$(q -c "
+     SELECT coalesce(string_agg(name, ' ' ORDER BY name), '-')
+     FROM feedd.claim_feeds('B', 'lg', 100, 60, 2000, 3600, '{}', true)")"
+is "... renewed to the full lease, and still held by it" "t|l1:A l2:A l3:A l4:-" \
+  "$(q -c "SELECT lease_until > now() + interval '59 s' FROM feedd.feeds WHERE name = 'l2'")|$(holders)"
+is "claim_feeds with mine leaves out the skipped, which it gives back" "l1 l2|l1:A l2:A l3:- l4:-" \
+  "$(q -c "SELECT string_agg(name, ' ' ORDER BY name)
+           FROM feedd.claim_feeds('A', 'lg', 0, 60, 2000, 3600, '{l3}', true)")|$(holders)"
+q -o /dev/null -c "UPDATE feedd.feeds SET lease_holder = 'A', lease_until = now() + interval '60 s'
+                   WHERE name = 'l3'"
 q -o /dev/null -c "SELECT feedd.record_fetch('l1', now(), 10, 304, 0, 0, 0, NULL, NULL, NULL,
                      now() + interval '1 hour', NULL, NULL, 'A')"
 is "record_fetch gives its instance's lease back, and records who polled" "l1:- l2:A l3:A l4:-|A" \

@@ -1,0 +1,14 @@
+-- 018: a claim can also return the leases its instance holds already
+-- (issue 15, part 1).
+--
+-- A claim whose answer never reached its instance (the connection was
+-- left after a stall while the server committed it) leaves feeds leased
+-- to an instance that does not know it holds them; its heartbeat would
+-- renew those leases for ever and no other instance could take the feeds.
+-- feedd.claim_feeds gains p_mine: with it the instance's own leases are
+-- returned too (renewed), and the daemon schedules whatever of them it
+-- does not already poll.  It asks so after any claim it lost, and once per
+-- heartbeat period, so nothing stays stranded longer than that.
+--
+-- Locks: none beyond the catalogue (a function replaced).
+DROP FUNCTION IF EXISTS feedd.claim_feeds(text, text, int, int, int, int, text[]);
