@@ -81,7 +81,7 @@ const struct key cfg_keys[K_COUNT] = {
 	/* instances of one group share a configuration; feeds.c */
 	[K_GROUP] = {SEC_FEEDD, "group", V_STR, G(group), "default", .check = cfg_check_name},
 	/* the instance's leases are taken and renewed under it; leases.c */
-	[K_LEASE] = {SEC_FEEDD, "lease", V_DUR, G(lease_ms), "0", 0, HOURS(1), .reload = false},
+	[K_LEASE] = {SEC_FEEDD, "lease", V_DUR, G(lease_ms), "2m", 0, HOURS(1), .reload = false},
 	[K_MAX_CONNECTIONS] = {SEC_FEEDD, "max_connections", V_INT, G(max_connections), "64", 1,
 			       10000, .reload = true},
 	[K_PER_HOST_CONNECTIONS] = {SEC_FEEDD, "per_host_connections", V_INT,

@@ -269,7 +269,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->db.batch_size, 200);
 	assert_int_equal(c->db.store_connections, 2);
 	assert_string_equal(c->group, "default");
-	assert_int_equal(c->lease_ms, 0); /* leases off unless set */
+	assert_int_equal(c->lease_ms, 120000); /* leases on: 2m */
 	assert_int_equal(c->db.batch_delay_ms, 50);
 	assert_int_equal(c->db.dedup_window_ms, 30LL * 86400000);
 
