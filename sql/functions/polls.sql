@@ -148,3 +148,181 @@ BEGIN
   RETURN n;
 END;
 $$;
+
+-- maintain_polls(retention, ahead, now): the upkeep of the partitions of
+-- feedd.polls (sql/019_polls_partitioned.sql), which `feedd run` calls at
+-- start and every hour (on the search indexer's connection, off the
+-- store's path); several instances may call it, one at a time does the
+-- work (the others get NULL at once).  As of p_now, with the cutoff the
+-- start of the UTC day p_retention_s before it (none when 0 or NULL):
+--   1. a partition for each UTC day from today to p_ahead_days ahead, and
+--      for each earlier day since the cutoff that polls_default has rows
+--      of; each takes its day's rows from polls_default (made apart,
+--      filled, then attached: a brief lock on polls_default, none that
+--      stops inserts into the other partitions);
+--   2. each complete day since the cutoff rolled up into poll_stats if it
+--      is not there yet, and yesterday and the day before again (records
+--      from a spool come late);
+--   3. the partitions (polls_legacy too) that end by the cutoff are rolled
+--      up once more and dropped, so is an empty polls_legacy whatever the
+--      retention, and rows of polls_default before the
+--      cutoff (records that came after their day was dropped) are added to
+--      their day's counts and deleted.
+-- Returns what it did, in one line (NULL: another call was under way).
+-- SECURITY DEFINER: it runs with the rights of the schema's owner (who
+-- runs feedd migrate), since feedd_writer may not create or drop tables.
+CREATE OR REPLACE FUNCTION feedd.maintain_polls(p_retention_s bigint, p_ahead_days int DEFAULT 7,
+                                                p_now timestamptz DEFAULT now())
+RETURNS text
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_today timestamptz := date_trunc('day', p_now, 'UTC');
+  v_cutoff timestamptz := CASE WHEN coalesce(p_retention_s, 0) > 0
+                          THEN date_trunc('day', p_now - make_interval(secs => p_retention_s), 'UTC')
+                          ELSE '-infinity' END;
+  v_legacy_until timestamptz;
+  v_day timestamptz;
+  v_name text;
+  v_part record;
+  v_made int := 0;
+  v_moved bigint := 0;
+  v_n bigint;
+  v_rolled int := 0;
+  v_dropped int := 0;
+  v_late bigint := 0;
+  v_drop text[] := '{}';
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(439804732518) THEN
+    RETURN NULL;
+  END IF;
+  -- polls_legacy covers every time before its bound.
+  SELECT feedd.partition_bound(c.oid, 'TO') INTO v_legacy_until
+  FROM pg_class c WHERE c.oid = to_regclass('feedd.polls_legacy');
+
+  -- 1. Day partitions.
+  FOR v_day IN
+    SELECT v_today + make_interval(days => i) FROM generate_series(0, greatest(p_ahead_days, 0)) i
+    UNION
+    SELECT DISTINCT date_trunc('day', d.started_at, 'UTC') FROM feedd.polls_default d
+    WHERE d.started_at >= v_cutoff AND d.started_at < v_today
+    ORDER BY 1
+  LOOP
+    v_name := 'polls_' || to_char(v_day AT TIME ZONE 'UTC', 'YYYYMMDD');
+    CONTINUE WHEN to_regclass('feedd.' || v_name) IS NOT NULL
+               OR v_day < coalesce(v_legacy_until, '-infinity');
+    EXECUTE format('CREATE TABLE feedd.%I (LIKE feedd.polls INCLUDING DEFAULTS '
+                   'INCLUDING CONSTRAINTS)', v_name);
+    EXECUTE format('WITH m AS (DELETE FROM feedd.polls_default WHERE started_at >= %L '
+                   'AND started_at < %L RETURNING *) INSERT INTO feedd.%I SELECT * FROM m',
+                   v_day, v_day + interval '1 day', v_name);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_moved := v_moved + v_n;
+    EXECUTE format('ALTER TABLE feedd.polls ATTACH PARTITION feedd.%I FOR VALUES FROM (%L) TO (%L)',
+                   v_name, v_day, v_day + interval '1 day');
+    EXECUTE format('COMMENT ON TABLE feedd.%I IS %L', v_name,
+                   'polls of ' || to_char(v_day AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' (UTC)');
+    v_made := v_made + 1;
+  END LOOP;
+
+  -- 2. The daily roll-up.
+  FOR v_day IN
+    SELECT d FROM generate_series(greatest(v_cutoff, date_trunc('day', (SELECT min(started_at)
+                                                                       FROM feedd.polls), 'UTC')),
+                                  v_today - interval '1 day', interval '1 day') AS d
+    WHERE d >= v_today - interval '2 days'
+       OR NOT EXISTS (SELECT 1 FROM feedd.poll_stats s WHERE s.day = (d AT TIME ZONE 'UTC')::date)
+  LOOP
+    PERFORM feedd.roll_up_polls(v_day);
+    v_rolled := v_rolled + 1;
+  END LOOP;
+
+  -- 3. Retention: every partition that ends by the cutoff is rolled up,
+  -- then all of them dropped (a drop locks polls until the commit, so
+  -- nothing slow comes after the first).  An empty polls_legacy (a
+  -- database without polls at migration 019) goes too, locked first so
+  -- that no record goes in between the look and the drop.
+  IF v_legacy_until IS NOT NULL THEN
+    LOCK TABLE feedd.polls_legacy IN ACCESS EXCLUSIVE MODE;
+    IF NOT EXISTS (SELECT 1 FROM feedd.polls_legacy) THEN
+      v_drop := ARRAY['polls_legacy'];
+    END IF;
+  END IF;
+  IF v_cutoff > '-infinity' THEN
+    FOR v_part IN
+      SELECT c.relname, feedd.partition_bound(c.oid, 'FROM') AS lo,
+             feedd.partition_bound(c.oid, 'TO') AS hi
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'feedd.polls'::regclass AND c.relname <> 'polls_default'
+    LOOP
+      CONTINUE WHEN v_part.hi IS NULL OR v_part.hi > v_cutoff OR v_part.relname = ANY (v_drop);
+      FOR v_day IN
+        SELECT DISTINCT date_trunc('day', p.started_at, 'UTC') FROM feedd.polls p
+        WHERE p.started_at >= coalesce(v_part.lo, '-infinity') AND p.started_at < v_part.hi
+      LOOP
+        PERFORM feedd.roll_up_polls(v_day);
+        v_rolled := v_rolled + 1;
+      END LOOP;
+      v_drop := v_drop || v_part.relname::text;
+    END LOOP;
+  END IF;
+  FOREACH v_name IN ARRAY v_drop LOOP
+    EXECUTE format('DROP TABLE feedd.%I', v_name);
+    v_dropped := v_dropped + 1;
+  END LOOP;
+  IF v_cutoff > '-infinity' THEN
+    WITH gone AS (
+      DELETE FROM feedd.polls_default d WHERE d.started_at < v_cutoff RETURNING d.*
+    )
+    INSERT INTO feedd.poll_stats AS s (feed_id, day, polls, errors, not_modified, bytes,
+                                       new_articles)
+    SELECT g.feed_id, (g.started_at AT TIME ZONE 'UTC')::date, count(*),
+           count(*) FILTER (WHERE g.error IS NOT NULL), count(*) FILTER (WHERE g.http_status = 304),
+           coalesce(sum(g.bytes), 0), coalesce(sum(g.new_items), 0)
+    FROM gone g
+    GROUP BY 1, 2
+    ON CONFLICT (feed_id, day) DO UPDATE
+    SET polls = s.polls + excluded.polls, errors = s.errors + excluded.errors,
+        not_modified = s.not_modified + excluded.not_modified, bytes = s.bytes + excluded.bytes,
+        new_articles = s.new_articles + excluded.new_articles;
+    GET DIAGNOSTICS v_late = ROW_COUNT;
+  END IF;
+  RETURN format('%s partitions made (%s rows moved in), %s days rolled up, %s partitions dropped, '
+                '%s late feed-days added', v_made, v_moved, v_rolled, v_dropped, v_late);
+END;
+$$;
+
+-- partition_bound(partition, 'FROM' | 'TO'): a range partition's bound as
+-- a timestamptz (NULL: MINVALUE, MAXVALUE, or not a range partition).
+CREATE OR REPLACE FUNCTION feedd.partition_bound(p_rel oid, p_which text)
+RETURNS timestamptz
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT (regexp_match(pg_get_expr(c.relpartbound, c.oid), p_which || ' \(''([^'']+)''\)'))[1]::timestamptz
+  FROM pg_class c WHERE c.oid = p_rel;
+$$;
+
+-- roll_up_polls(day): the day's row of poll_stats for every feed polled on
+-- the UTC day starting at p_day, computed afresh from polls (rows of a feed
+-- no longer polled that day are left as they were).
+CREATE OR REPLACE FUNCTION feedd.roll_up_polls(p_day timestamptz)
+RETURNS void
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  INSERT INTO feedd.poll_stats AS s (feed_id, day, polls, errors, not_modified, bytes, new_articles)
+  SELECT p.feed_id, (p_day AT TIME ZONE 'UTC')::date, count(*),
+         count(*) FILTER (WHERE p.error IS NOT NULL), count(*) FILTER (WHERE p.http_status = 304),
+         coalesce(sum(p.bytes), 0), coalesce(sum(p.new_items), 0)
+  FROM feedd.polls p
+  WHERE p.started_at >= p_day AND p.started_at < p_day + interval '1 day'
+  GROUP BY p.feed_id
+  ON CONFLICT (feed_id, day) DO UPDATE
+  SET polls = excluded.polls, errors = excluded.errors, not_modified = excluded.not_modified,
+      bytes = excluded.bytes, new_articles = excluded.new_articles;
+$$;

@@ -169,10 +169,10 @@ is "migrate prints each migration and the version" \
   "${applied_lines}schema at version $latest" "$(cat "$work/out")"
 is "migrate writes nothing to stderr" "" "$(cat "$work/err")"
 
-sql_is "tables exist" \
-  "article_feeds article_revisions articles code_version feeds instances polls rejected schema_migrations sources" \
+sql_is "tables exist (partitions aside)" \
+  "article_feeds article_revisions articles code_version feeds instances poll_stats polls rejected schema_migrations sources" \
   "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
-   WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'r'"
+   WHERE relnamespace = 'feedd'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition"
 sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \
   "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
    WHERE relnamespace = 'feedd'::regnamespace AND relkind = 'v'"
@@ -182,6 +182,8 @@ feedd.claim_feeds(text,text,integer,integer,integer,integer,text[],boolean) -> T
 feedd.claim_visits(text[],integer,integer) -> TABLE(source text, news_id text, url text, visits integer, attempts integer)
 feedd.index_search(integer) -> TABLE(indexed integer, oldest_waiting timestamp with time zone)
 feedd.instance_beat(text,text,text,integer,text,timestamp with time zone,integer,timestamp with time zone,boolean) -> void
+feedd.maintain_polls(bigint,integer,timestamp with time zone) -> text
+feedd.partition_bound(oid,text) -> timestamp with time zone
 feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text,text) -> void
 feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[],text[]) -> integer
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)
@@ -189,6 +191,7 @@ feedd.record_page_claimed(text,text,text,text,text,text,text,text,text[],timesta
 feedd.record_poll(text,timestamp with time zone,integer,integer,bigint,integer,integer,text) -> void
 feedd.release_visits(text[],text[]) -> integer
 feedd.renew_feed_leases(text,integer,boolean) -> integer
+feedd.roll_up_polls(timestamp with time zone) -> void
 feedd.search_vector(text,text,text) -> tsvector
 feedd.settle_statistics() -> boolean
 feedd.store_article(text,text,text,text,text,text,text,text,text[],timestamp with time zone,text,text,text,timestamp with time zone,boolean) -> TABLE(article_id bigint, outcome text, revision integer)
@@ -222,16 +225,16 @@ uncommented_relations="SELECT coalesce(string_agg(c.relname, ' ' ORDER BY c.reln
    FROM pg_class c
    LEFT JOIN pg_description d
      ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid AND d.objsubid = 0
-   WHERE c.relnamespace = 'feedd'::regnamespace AND c.relkind IN ('r', 'v')
-     AND coalesce(d.description, '') = ''"
+   WHERE c.relnamespace = 'feedd'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+     AND NOT c.relispartition AND coalesce(d.description, '') = ''"
 uncommented_columns="SELECT coalesce(string_agg(c.relname || '.' || a.attname, ' '
                                        ORDER BY c.relname, a.attnum), '')
    FROM pg_class c
    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
    LEFT JOIN pg_description d
      ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid AND d.objsubid = a.attnum
-   WHERE c.relnamespace = 'feedd'::regnamespace AND c.relkind IN ('r', 'v')
-     AND coalesce(d.description, '') = ''"
+   WHERE c.relnamespace = 'feedd'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+     AND NOT c.relispartition AND coalesce(d.description, '') = ''"
 sql_is "every table and view in schema feedd has a comment (lists those without)" "" \
   "$uncommented_relations"
 sql_is "every column of every table and view has a comment (lists those without)" "" \
@@ -867,6 +870,134 @@ true|true" \
           || '|' || (SELECT next_poll_at IS NULL FROM feedd.feeds WHERE name = 'l2')"
 q -o /dev/null -c "DELETE FROM feedd.instances WHERE id = 'A'"
 
+echo "# polls partitioned by day, retention, poll_stats (019)"
+# All in one transaction, rolled back (the DDL too), so that the sections
+# after see polls as before.  Days are UTC.
+parts=$(q << 'SQL'
+\o /dev/null
+BEGIN;
+CREATE TEMP TABLE r (n serial, k text, v text);
+CREATE TEMP VIEW day_parts AS
+  SELECT count(*) AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  WHERE i.inhparent = 'feedd.polls'::regclass AND c.relname ~ '^polls_[0-9]{8}$';
+INSERT INTO r (k, v) SELECT 'kind', relkind::text FROM pg_class WHERE oid = 'feedd.polls'::regclass;
+INSERT INTO r (k, v) SELECT 'before', count(*) FROM feedd.polls;
+INSERT INTO r (k, v) SELECT 'today', count(*) FROM feedd.polls
+  WHERE started_at >= date_trunc('day', now(), 'UTC');
+SELECT feedd.maintain_polls(30 * 86400);
+INSERT INTO r (k, v) SELECT 'parts', n FROM day_parts;
+INSERT INTO r (k, v) SELECT 'after', count(*) FROM feedd.polls;
+INSERT INTO r (k, v) SELECT 'default', count(*) FROM ONLY feedd.polls_default;
+INSERT INTO r (k, v) SELECT 'in_today', count(*) FROM feedd.polls p
+  WHERE p.tableoid::regclass::text = 'feedd.polls_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD');
+-- 45 days on: everything up to 15 days from now is past the retention.
+SELECT feedd.maintain_polls(30 * 86400, 7, now() + interval '45 days');
+INSERT INTO r (k, v) SELECT 'parts45', n FROM day_parts;
+INSERT INTO r (k, v) SELECT 'left', count(*) FROM feedd.polls WHERE started_at < now() + interval '15 days';
+INSERT INTO r (k, v) SELECT 'stats_today', coalesce(sum(polls), 0) FROM feedd.poll_stats
+  WHERE day = (now() AT TIME ZONE 'UTC')::date;
+INSERT INTO r (k, v) SELECT 'legacy', coalesce(to_regclass('feedd.polls_legacy')::text, '-');
+-- A record that comes after its day was dropped: added to its day's counts.
+CREATE TEMP TABLE y AS SELECT coalesce(sum(polls), 0) AS n FROM feedd.poll_stats
+  WHERE day = ((now() - interval '1 day') AT TIME ZONE 'UTC')::date;
+INSERT INTO feedd.polls (feed_id, started_at, http_status, error)
+  SELECT min(id), now() - interval '1 day', 500, 'HTTP 500' FROM feedd.feeds;
+SELECT feedd.maintain_polls(30 * 86400, 7, now() + interval '45 days');
+INSERT INTO r (k, v) SELECT 'late', (SELECT coalesce(sum(polls), 0) FROM feedd.poll_stats
+  WHERE day = ((now() - interval '1 day') AT TIME ZONE 'UTC')::date) - n FROM y;
+INSERT INTO r (k, v) SELECT 'late_errors', coalesce(sum(errors), 0) FROM feedd.poll_stats s
+  WHERE day = ((now() - interval '1 day') AT TIME ZONE 'UTC')::date;
+INSERT INTO r (k, v) SELECT 'default45', count(*) FROM ONLY feedd.polls_default;
+-- A row beyond the partitions waits in polls_default, then moves into its own.
+INSERT INTO feedd.polls (feed_id, started_at, http_status)
+  SELECT min(id), now() + interval '60 days', 304 FROM feedd.feeds;
+INSERT INTO r (k, v) SELECT 'waits', count(*) FROM ONLY feedd.polls_default;
+SELECT feedd.maintain_polls(30 * 86400, 0, now() + interval '60 days');
+INSERT INTO r (k, v) SELECT 'moved', p.tableoid::regclass::text
+  = 'feedd.polls_' || to_char((now() + interval '60 days') AT TIME ZONE 'UTC', 'YYYYMMDD')
+  FROM feedd.polls p WHERE p.started_at > now() + interval '59 days';
+-- Retention 0 keeps everything.
+SELECT feedd.maintain_polls(0, 0, now() + interval '400 days');
+INSERT INTO r (k, v) SELECT 'kept', count(*) FROM feedd.polls WHERE started_at > now() + interval '59 days';
+\o
+SELECT string_agg(k || '=' || v, ' ' ORDER BY n) FROM r;
+ROLLBACK;
+SQL
+)
+get() { tr ' ' '\n' <<< "$parts" | sed -n "s/^$1=//p"; }
+is "polls is partitioned" "p" "$(get kind)"
+is "maintain_polls makes a partition for today and 7 days ahead" "8" "$(get parts)"
+is "... and no row is lost" "$(get before)" "$(get after)"
+is "... today's polls move from polls_default into today's partition" "0|$(get today)" \
+  "$(get default)|$(get in_today)"
+[[ $(get today) -gt 0 ]] && ok "... (there were polls today: $(get today))" ||
+  not_ok "... (there were polls today)" "$(get today)"
+is "past the retention the day partitions are dropped, not emptied row by row" "8|0|-" \
+  "$(get parts45)|$(get left)|$(get legacy)"
+is "... and poll_stats keeps their counts" "$(get today)" "$(get stats_today)"
+is "a record that came after its day was dropped is added to the day's counts" "1|0" \
+  "$(get late)|$(get default45)"
+[[ $(get late_errors) -ge 1 ]] && ok "... its error counted" || not_ok "... its error counted" "$(get late_errors)"
+is "a row beyond the partitions waits in polls_default, then moves into its day's" "1|true" \
+  "$(get waits)|$(get moved)"
+is "polls_retention 0 drops nothing" "1" "$(get kept)"
+# Another session under way (holding its lock): this call does nothing.
+q -c "BEGIN" -c "SELECT pg_advisory_xact_lock(439804732518)" -c "SELECT pg_sleep(60)" \
+  > /dev/null 2>&1 &
+holder=$!
+for ((i = 0; i < 300; i++)); do
+  [[ $(q -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                AND objid = (439804732518 & 4294967295)") == 1 ]] && break
+  sleep 0.1
+done
+is "maintain_polls: one call at a time (another under way: NULL at once)" "t" \
+  "$(q -c "SELECT feedd.maintain_polls(0) IS NULL")"
+kill "$holder" 2> /dev/null
+q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'" \
+  > /dev/null
+wait "$holder" 2> /dev/null
+
+# An upgrade: a database at version 18 with polls of two days is migrated;
+# its rows stay, in polls_legacy, which the retention later drops whole.
+q -c "CREATE DATABASE feedd_up19"
+up19=${FEEDD_TEST_CONNINFO/dbname=feedd_test/dbname=feedd_up19}
+for f in "$sql_dir"/0[01][0-9]_*.sql; do
+  v=$(basename "$f" | cut -c1-3)
+  ((10#$v <= 18)) || continue
+  psql -X -q -v ON_ERROR_STOP=1 -d "$up19" -c "SET client_min_messages = warning" -f "$f" \
+    -c "INSERT INTO feedd.schema_migrations (version, name) VALUES ($((10#$v)), 'by hand')" \
+    > /dev/null || not_ok "version 18 by hand: $f"
+done
+psql -X -q -v ON_ERROR_STOP=1 -d "$up19" -c "
+  INSERT INTO feedd.sources (name, home) VALUES ('s', 'https://s.example/');
+  INSERT INTO feedd.feeds (name, source_id, url) SELECT 'f', id, 'https://s.example/rss'
+    FROM feedd.sources;
+  INSERT INTO feedd.polls (feed_id, started_at, http_status, new_items)
+    SELECT f.id, now() - interval '1 day' * d - interval '1 minute' * m, 200, 2
+    FROM feedd.feeds f, generate_series(1, 2) d, generate_series(1, 5) m" > /dev/null
+config "$work/up19.conf" "$up19"
+run_feedd "migrate a version-18 database with polls" 0 migrate -c "$work/up19.conf"
+is "... applies 19 (and what follows)" "t" \
+  "$(psql -X -qAt -d "$up19" -c "SELECT max(version) >= 19 FROM feedd.schema_migrations")"
+is "... its 10 polls stay, in polls_legacy, up to the end of their newest day" "10|10|t" \
+  "$(psql -X -qAt -d "$up19" -c "SELECT concat_ws('|', (SELECT count(*) FROM feedd.polls),
+       (SELECT count(*) FROM feedd.polls p WHERE p.tableoid = 'feedd.polls_legacy'::regclass),
+       (SELECT feedd.partition_bound('feedd.polls_legacy'::regclass, 'TO')
+               = date_trunc('day', now() - interval '1 day' - interval '1 minute', 'UTC')
+                 + interval '1 day'))")"
+is "... feed_health reads the new table" "t" \
+  "$(psql -X -qAt -d "$up19" -c "SELECT last_poll_at = (SELECT max(started_at) FROM feedd.polls)
+                                 FROM feedd.feed_health WHERE feed = 'f'")"
+is "... a retention of 3 days keeps polls_legacy while its newest day is within it" "feedd.polls_legacy" \
+  "$(psql -X -qAt -d "$up19" -c "SELECT feedd.maintain_polls(86400 * 3)" \
+       -c "SELECT coalesce(to_regclass('feedd.polls_legacy')::text, '-')" | tail -n 1)"
+is "... and drops it whole after, its days in poll_stats" "-|10|20" \
+  "$(psql -X -qAt -d "$up19" -c "SELECT feedd.maintain_polls(86400, 7, now() + interval '3 days')" \
+       -c "SELECT concat_ws('|', coalesce(to_regclass('feedd.polls_legacy')::text, '-'),
+                  (SELECT sum(polls) FROM feedd.poll_stats),
+                  (SELECT sum(new_articles) FROM feedd.poll_stats))" | tail -n 1)"
+q -c "DROP DATABASE feedd_up19"
+
 echo "# views"
 
 poll irna-en-all "$(date -u -d '-2 hours' '+%F %T+00')" 200 NULL 4
@@ -908,6 +1039,11 @@ sql_is "feedd_writer can sync and record polls" "$fa|3|" \
   "SELECT feedd.sync_source('irna-fa', 'https://www.irna.ir/') || '|' ||
           feedd.sync_feed('irna-fa-all', 'irna-fa', 'https://irna.ir/rss', 120, true) || '|' ||
           feedd.record_poll('irna-fa-all', now(), 1, 200, 1, 1, 1, NULL)"
+sql_is "feedd_writer can keep the polls partitions (no DDL rights of its own needed)" "t
+f" \
+  "BEGIN" "SET ROLE feedd_writer" \
+  "SELECT feedd.maintain_polls(86400, 9) LIKE '%partitions made%'" \
+  "SELECT has_schema_privilege('feedd_writer', 'feedd', 'CREATE')" "ROLLBACK"
 sql_is "feedd_writer can store a batch and index it" "inserted|t" \
   "SET ROLE feedd_writer" \
   "SELECT concat_ws('|', outcome, (SELECT indexed >= 1 FROM feedd.index_search(10)))
