@@ -134,6 +134,9 @@ const struct key cfg_keys[K_COUNT] = {
 	/* longer than the statement_timeout feedd sets (300 s) */
 	[K_STALL_TIMEOUT] = {SEC_DATABASE, "stall_timeout", V_DUR, G(db.stall_timeout_ms), "10m",
 			     SECS(1), DAYS(1), .reload = true},
+	/* 0: polls are kept for ever (feedd.maintain_polls, sql/019) */
+	[K_POLLS_RETENTION] = {SEC_DATABASE, "polls_retention", V_DUR, G(db.polls_retention_ms),
+			       "30d", 0, DAYS(36500), .reload = true},
 
 	/* [source NAME] */
 	[K_SOURCE_HOME] = {SEC_SOURCE, "home", V_STR, S(home), .check = check_url, .required = true,

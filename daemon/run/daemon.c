@@ -129,6 +129,8 @@ static void apply_config(struct daemon *d)
 	store_set_batching(d->store, c->db.batch_size, c->db.batch_delay_ms);
 	store_set_stall_timeout(d->store, c->db.stall_timeout_ms);
 	indexer_set_connect_timeout(d->indexer, (double)c->db.stall_timeout_ms / 1000.0);
+	indexer_set_polls_upkeep(d->indexer, d->mode == DAEMON_RUN,
+				 (long long)(c->db.polls_retention_ms / 1000));
 	LOG_DEBUG("settings applied: log_level %s, user_agent \"%s\", max_connections %d, "
 		  "per_host_connections %d, connect_timeout %.3f s, fetch_timeout %.3f s, "
 		  "batch_size %d, batch_delay %.3f s, stall_timeout %.3f s",

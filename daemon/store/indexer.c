@@ -11,6 +11,11 @@
  * first ingestion is indexed on every CPU the store has left.  Each
  * connection is made like the store's (store_conn_start) and, when lost,
  * made again after a backoff that doubles up to BACKOFF_MAX_S.
+ *
+ * Worker 0 also keeps polls' partitions for `feedd run` (the polls upkeep,
+ * indexer_set_polls_upkeep): feedd.maintain_polls once connected and every
+ * UPKEEP_PERIOD_S after, between two of its calls, so that the store's
+ * connections never wait for it.
  */
 #include "store_int.h"
 
@@ -40,6 +45,11 @@
 #define YIELD_CHECK_S 0.25
 #define YIELD_MAX_S 5.0
 
+/* The polls upkeep: how often, and how soon again after a failure. */
+#define UPKEEP_PERIOD_S 3600.0
+#define UPKEEP_RETRY_S 300.0
+
+static const char *const sql_upkeep = "SELECT feedd.maintain_polls($1::bigint)";
 static const char *const sql_index =
 	"SELECT indexed, extract(epoch FROM now() - oldest_waiting)::float8 "
 	"FROM feedd.index_search($1::int)";
@@ -58,6 +68,7 @@ struct worker {
 	bool poked;	     /* work to look for since the last call started */
 	bool full;	     /* the last call indexed a full batch */
 	bool logged_failure; /* since the last success */
+	bool upkeep_call;    /* the call in flight is the polls upkeep */
 	double backoff_s;
 	ev_io io;
 	ev_timer soon;	   /* the next call, or the next connection attempt */
@@ -75,6 +86,10 @@ struct indexer {
 	double connect_timeout_s; /* see indexer_set_connect_timeout */
 	ev_tstamp waiting_since;  /* of the oldest article known to wait; 0: none */
 	ev_timer period;	  /* worker 0's catch-up call */
+	bool upkeep;		  /* keep polls' partitions (indexer_set_polls_upkeep) */
+	bool upkeep_failed;	  /* the last upkeep failed (and said so) */
+	long long retention_s;	  /* polls_retention; 0: keep every poll */
+	ev_tstamp upkeep_at;	  /* the next upkeep, from then on */
 	size_t n;
 	struct worker w[];
 };
@@ -130,6 +145,7 @@ static void drop(struct worker *w, const char *what)
 	w->conn = NULL;
 	w->state = IX_DOWN;
 	w->busy = false;
+	w->upkeep_call = false; /* made again once connected */
 	w->full = false;
 	if (w->no == 0)
 		ix->lag_s = -1;
@@ -155,10 +171,52 @@ static void call_in_helpers(struct indexer *ix, const struct worker *from)
 	}
 }
 
+/* The polls upkeep's answer: what feedd.maintain_polls did, in one line
+ * (NULL: another instance was at it). */
+static void upkeep_answered(struct indexer *ix, PGresult *r)
+{
+	ev_tstamp now = ev_now(ix->loop);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		if (!ix->upkeep_failed)
+			LOG_WARN("polls upkeep: feedd.maintain_polls failed: %s; polls go to "
+				 "feedd.polls_default meanwhile, nothing is lost; trying again in "
+				 "%.0f s",
+				 m ? m : PQresStatus(PQresultStatus(r)), UPKEEP_RETRY_S);
+		ix->upkeep_failed = true;
+		ix->upkeep_at = now + UPKEEP_RETRY_S;
+		return;
+	}
+	if (ix->upkeep_failed)
+		LOG_NOTICE("polls upkeep: working again");
+	ix->upkeep_failed = false;
+	ix->upkeep_at = now + UPKEEP_PERIOD_S;
+	if (PQgetisnull(r, 0, 0)) {
+		LOG_DEBUG("polls upkeep: another instance is at it");
+		return;
+	}
+	const char *done = PQgetvalue(r, 0, 0);
+	int made = 0, rolled = 0, dropped = 0;
+	long long moved = 0, late = 0;
+	bool news = sscanf(done,
+			   "%d partitions made (%lld rows moved in), %d days rolled up, %d "
+			   "partitions dropped, %lld",
+			   &made, &moved, &rolled, &dropped, &late) != 5 ||
+		made || dropped || late;
+	if (news)
+		LOG_INFO("polls upkeep: %s", done);
+	else
+		LOG_DEBUG("polls upkeep: %s", done);
+}
+
 /* One call's answer: how many were indexed, how long the oldest left has
  * waited. */
 static void answered(struct worker *w, PGresult *r)
 {
+	if (w->upkeep_call) {
+		upkeep_answered(w->ix, r);
+		return;
+	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 		if (!w->logged_failure)
@@ -191,6 +249,7 @@ static void read_answers(struct worker *w)
 		PGresult *r = PQgetResult(w->conn);
 		if (!r) {
 			w->busy = false;
+			w->upkeep_call = false;
 			ev_timer_stop(ix->loop, &w->stall);
 			break;
 		}
@@ -248,11 +307,45 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 		read_answers(w);
 }
 
+/* Sends sql with its one parameter on w's connection, as w's call in
+ * flight; false (and the connection left) if it could not be sent. */
+static bool send_one(struct worker *w, const char *sql, const char *param)
+{
+	struct indexer *ix = w->ix;
+	const char *params[] = {param};
+	if (PQsendQueryParams(w->conn, sql, 1, NULL, params, NULL, NULL, 0) != 1) {
+		drop(w, "cannot send");
+		return false;
+	}
+	w->busy = true;
+	ev_timer_stop(ix->loop, &w->soon);
+	ev_idle_stop(ix->loop, &w->continue_);
+	ev_timer_set(&w->stall, STALL_S, 0);
+	ev_timer_start(ix->loop, &w->stall);
+	int f = PQflush(w->conn);
+	if (f < 0) {
+		drop(w, "cannot send");
+		return false;
+	}
+	if (f == 1)
+		watch(w, EV_READ | EV_WRITE);
+	return true;
+}
+
+/* Sends what w's connection is for: the polls upkeep when it is due (worker
+ * 0), else a call of feedd.index_search. */
 static void send_call(struct worker *w)
 {
 	struct indexer *ix = w->ix;
 	if (w->state != IX_READY || w->busy)
 		return;
+	if (w->no == 0 && ix->upkeep && ev_now(ix->loop) >= ix->upkeep_at) {
+		char retention[24];
+		snprintf(retention, sizeof retention, "%lld", ix->retention_s);
+		/* poked stays: the index call comes after it */
+		w->upkeep_call = send_one(w, sql_upkeep, retention);
+		return;
+	}
 	if (ix->store_busy && ix->waiting_since > 0 &&
 	    ev_now(ix->loop) - ix->waiting_since < YIELD_MAX_S && ix->store_busy(ix->ctx)) {
 		w->poked = true; /* not idle: the call is only put off */
@@ -261,22 +354,8 @@ static void send_call(struct worker *w)
 	}
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", BATCH);
-	const char *params[] = {limit};
-	if (PQsendQueryParams(w->conn, sql_index, 1, NULL, params, NULL, NULL, 0) != 1) {
-		drop(w, "cannot send");
-		return;
-	}
-	w->busy = true;
-	w->poked = false;
-	ev_timer_stop(ix->loop, &w->soon);
-	ev_idle_stop(ix->loop, &w->continue_);
-	ev_timer_set(&w->stall, STALL_S, 0);
-	ev_timer_start(ix->loop, &w->stall);
-	int f = PQflush(w->conn);
-	if (f < 0)
-		drop(w, "cannot send");
-	else if (f == 1)
-		watch(w, EV_READ | EV_WRITE);
+	if (send_one(w, sql_index, limit))
+		w->poked = false;
 }
 
 static void connect_start(struct worker *w)
@@ -416,6 +495,19 @@ void indexer_set_connect_timeout(struct indexer *ix, double seconds)
 			ev_timer_start(ix->loop, &w->stall);
 		}
 	}
+}
+
+void indexer_set_polls_upkeep(struct indexer *ix, bool on, long long retention_s)
+{
+	if (!ix)
+		return;
+	if (on != ix->upkeep || retention_s != ix->retention_s)
+		ix->upkeep_at = 0; /* at the next call */
+	ix->upkeep = on;
+	ix->retention_s = retention_s;
+	struct worker *w = &ix->w[0];
+	if (on && w->state == IX_READY && !w->busy)
+		send_call(w);
 }
 
 void indexer_poke(struct indexer *ix)

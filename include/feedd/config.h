@@ -120,7 +120,8 @@ struct cfg_database {
 	int64_t batch_delay_ms;
 	int store_connections; /* articles spread over them (see store.h) */
 	int64_t dedup_window_ms;
-	int64_t stall_timeout_ms; /* no answer for this long: reconnect (see store.h) */
+	int64_t stall_timeout_ms;   /* no answer for this long: reconnect (see store.h) */
+	int64_t polls_retention_ms; /* polls older are dropped by the day; 0: kept */
 };
 
 struct cfg {

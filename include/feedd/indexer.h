@@ -38,6 +38,11 @@ void indexer_free(struct indexer *ix);
  * apply connect_timeout); feedd uses [database] stall_timeout.  Default
  * 600 s; an attempt under way gets the new limit from now. */
 void indexer_set_connect_timeout(struct indexer *ix, double seconds);
+/* on: keep polls' partitions too (`feedd run`; sql/019_polls_partitioned.sql):
+ * feedd.maintain_polls(retention_s) once connected, every hour after (every
+ * 5 minutes after a failure, which is logged once), between two calls of
+ * the first worker.  A change calls it at once, or after the call in flight. */
+void indexer_set_polls_upkeep(struct indexer *ix, bool on, long long retention_s);
 /* Articles were committed: index them soon. */
 void indexer_poke(struct indexer *ix);
 /* Nothing poked since the last call that found nothing left, and no call

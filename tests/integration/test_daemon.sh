@@ -451,6 +451,20 @@ daemon_pid=$!
 wait_ready "$work/run.log" && ok "run gets ready" || not_ok "run gets ready" "$(tail -5 "$work/run.log")"
 wait_for "SELECT count(*) > $polls_before + 2 FROM feedd.polls" t 30 &&
   ok "run polls the feeds" || not_ok "run polls the feeds" "$(tail -5 "$work/run.log")"
+# The polls upkeep (sql/019): at start, today's partition and 7 days ahead,
+# into which today's polls move from polls_default (9 across midnight:
+# yesterday's too; none is old enough for the 30-day retention).
+if wait_log "$work/run.log" "info: polls upkeep: [89] partitions made" 30; then
+  ok "run makes polls' day partitions at start, and says so"
+else
+  not_ok "run makes polls' day partitions at start" "$(grep -i upkeep "$work/run.log")"
+fi
+today_part="feedd.polls_$(date -u +%Y%m%d)"
+wait_for "SELECT count(*) FROM feedd.polls WHERE tableoid <> '$today_part'::regclass
+            AND started_at >= date_trunc('day', now(), 'UTC')" 0 30 &&
+  ok "today's polls are in today's partition" ||
+  not_ok "today's polls are in today's partition" \
+    "$(sql "SELECT tableoid::regclass, count(*) FROM feedd.polls GROUP BY 1")"
 sed -i 's|<item>|<item><title>Newer</title><link>https://en.irna.ir/news/85860000/newer</link></item>\n<item>|' "$work/feeds/irna.xml"
 touch -d '+2 minutes' "$work/feeds/irna.xml"
 wait_for "SELECT count(*) FROM feedd.articles WHERE news_id = '85860000'" 1 30 &&

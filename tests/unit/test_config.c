@@ -143,12 +143,13 @@ static void test_good_everything(void **state)
 	assert_int_equal(c->db.batch_size, 100);
 	assert_int_equal(c->db.batch_delay_ms, 250);
 	assert_int_equal(c->db.dedup_window_ms, 14LL * 86400000);
+	assert_true(c->db.polls_retention_ms == 90LL * 86400000);
 
 	assert_int_equal(c->n_sources, 3);
 	const struct cfg_source *irna = &c->sources[0];
 	assert_string_equal(irna->name, "irna-en");
 	assert_string_equal(path_tail(irna->loc.file), "config/good/feedd.conf");
-	assert_int_equal(irna->loc.line, 27);
+	assert_int_equal(irna->loc.line, 28);
 	assert_string_equal(irna->home, "https://en.irna.ir/");
 	/* the home's host first, then the list lower-cased without repeats */
 	assert_int_equal(irna->hosts.n, 3);
@@ -187,9 +188,9 @@ static void test_good_everything(void **state)
 	assert_int_equal(c->n_feeds, 5);
 	const struct cfg_feed *all = &c->feeds[0];
 	assert_string_equal(all->name, "irna-en-all");
-	assert_int_equal(all->loc.line, 54);
+	assert_int_equal(all->loc.line, 55);
 	assert_string_equal(all->source_name, "irna-en");
-	assert_int_equal(all->source_loc.line, 55);
+	assert_int_equal(all->source_loc.line, 56);
 	assert_ptr_equal(all->source, irna);
 	assert_string_equal(all->url, "https://en.irna.ir/rss");
 	assert_int_equal(all->interval_ms, 2 * 60000);
@@ -272,6 +273,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->lease_ms, 120000); /* leases on: 2m */
 	assert_int_equal(c->db.batch_delay_ms, 50);
 	assert_int_equal(c->db.dedup_window_ms, 30LL * 86400000);
+	assert_true(c->db.polls_retention_ms == 30LL * 86400000); /* polls kept 30 days */
 
 	assert_int_equal(c->n_sources, 1);
 	const struct cfg_source *s = &c->sources[0];
@@ -320,6 +322,10 @@ static const struct error_case error_cases[] = {
 	{"[feedd]\ngroup = news room\n",
 	 "feedd.conf:2: group: expected a name of at most 128 letters, digits, '.', '_' or '-', "
 	 "got \"news room\""},
+	{"[database]\npolls_retention = 101y\n",
+	 "feedd.conf:2: polls_retention: expected a duration like 30s, 5m, 2h, 1d, got \"101y\""},
+	{"[database]\npolls_retention = 36501d\n",
+	 "feedd.conf:2: polls_retention: expected a duration from 0s to 36500d, got \"36501d\""},
 	{"[database]\nstore_connections = 17\n",
 	 "feedd.conf:2: store_connections: expected an integer from 1 to 16, got \"17\""},
 	{"[feedd]\nper_host_connections = four\n",
