@@ -229,8 +229,10 @@ BEGIN
 
   -- 2. The daily roll-up.
   FOR v_day IN
-    SELECT d FROM generate_series(greatest(v_cutoff, date_trunc('day', (SELECT min(started_at)
-                                                                       FROM feedd.polls), 'UTC')),
+    SELECT d FROM generate_series(greatest(v_cutoff,
+                                           coalesce(date_trunc('day', (SELECT min(started_at)
+                                                                       FROM feedd.polls), 'UTC'),
+                                                    v_today)),
                                   v_today - interval '1 day', interval '1 day') AS d
     WHERE d >= v_today - interval '2 days'
        OR NOT EXISTS (SELECT 1 FROM feedd.poll_stats s WHERE s.day = (d AT TIME ZONE 'UTC')::date)

@@ -957,6 +957,13 @@ q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELE
   > /dev/null
 wait "$holder" 2> /dev/null
 
+# No polls at all and no retention (a fresh install under polls_retention =
+# 0): the roll-up has no first day to start from, and ends at once (it once
+# counted days from -infinity; statement_timeout catches a relapse).
+sql_is "maintain_polls with no polls and retention 0 rolls up nothing, at once" "t" \
+  "BEGIN" "SET LOCAL statement_timeout = '60s'" "DELETE FROM feedd.polls" \
+  "SELECT feedd.maintain_polls(0) LIKE '%, 0 days rolled up,%'" "ROLLBACK"
+
 # An upgrade: a database at version 18 with polls of two days is migrated;
 # its rows stay, in polls_legacy, which the retention later drops whole.
 q -c "CREATE DATABASE feedd_up19"
