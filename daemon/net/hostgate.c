@@ -179,6 +179,43 @@ void hostgate_leave(struct hostgate *g, struct hostgate_ticket *t)
 	g->wake(g->ctx, first->owner);
 }
 
+size_t hostgate_wake_open(struct hostgate *g)
+{
+	if (!g->wake)
+		return 0;
+	/* The hosts with a line, gathered first: a woken owner may ask for a
+	 * host, and a new one can grow (rehash) the table under the walk. */
+	size_t n = 0, cap = 0;
+	struct hostgate_host **lined = NULL;
+	for (size_t i = 0; i < g->n_buckets; i++)
+		for (struct hostgate_host *h = g->buckets[i]; h; h = h->chain) {
+			if (h->n_waiting == 0 || h->in_flight >= g->limit)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				lined = xrealloc(lined, cap * sizeof *lined);
+			}
+			lined[n++] = h;
+		}
+	size_t woken = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct hostgate_host *h = lined[i];
+		/* Each waiter once at most: one that waits again goes to the
+		 * back of the line. */
+		for (size_t left = h->n_waiting; left > 0 && h->in_flight < g->limit; left--) {
+			struct hostgate_ticket *first =
+				LIST_FIRST(&h->line, struct hostgate_ticket, link);
+			if (!first)
+				break;
+			unlink_waiter(h, first);
+			g->wake(g->ctx, first->owner);
+			woken++;
+		}
+	}
+	free(lined);
+	return woken;
+}
+
 void hostgate_drop_waiting(struct hostgate *g)
 {
 	for (size_t i = 0; i < g->n_buckets; i++)

@@ -188,6 +188,11 @@ static void reload(struct daemon *d)
 	apply_config(d);
 	feeds_sync_reloaded(d, old);
 	leases_reloaded(d);
+	/* A raised per_host_connections starts the feeds waiting in a host's
+	 * line now, not one per poll that ends. */
+	size_t woken = hostgate_wake_open(d->gate);
+	if (woken)
+		LOG_DEBUG("reload: %zu feeds waiting for their host started", woken);
 	cfg_free(old);
 	LOG_NOTICE("reloaded %s: %zu feeds added, %zu removed, %zu kept", d->config_path, ch.added,
 		   ch.removed, ch.kept);

@@ -511,6 +511,13 @@ void pages_set_config(struct pages *p, const struct cfg *cfg)
 	p->next_queue = 0;
 	p->cfg = cfg;
 	hostgate_set_limit(p->gate, cfg->per_host_connections);
+	/* A reload: a raised limit may let queued pages start; dispatch looks
+	 * once the reload is through (the fetcher has its new limits then). */
+	if (p->started && !p->stopping) {
+		ev_timer_stop(p->loop, &p->delay);
+		ev_timer_set(&p->delay, 0., 0.);
+		ev_timer_start(p->loop, &p->delay);
+	}
 }
 
 void pages_limit_sources(struct pages *p, const char *const *names, size_t n)

@@ -53,8 +53,13 @@ struct hostgate *hostgate_new(int limit, hostgate_wake_fn wake, void *ctx);
 /* Frees the hosts; tickets still pointing at them are the caller's to drop. */
 void hostgate_free(struct hostgate *g);
 /* A new limit (a reload): requests in flight stay; the lines move as
- * requests end. */
+ * requests end, or at once with hostgate_wake_open. */
 void hostgate_set_limit(struct hostgate *g, int limit);
+/* Wakes, host by host, the first waiters of every line while the host has
+ * room under the limit (after a raised limit, which alone wakes nobody):
+ * each leaves its line before its wake call, as in hostgate_leave.  Returns
+ * how many were woken. */
+size_t hostgate_wake_open(struct hostgate *g);
 
 void hostgate_ticket_init(struct hostgate_ticket *t, void *owner);
 bool hostgate_waiting(const struct hostgate_ticket *t);

@@ -2,8 +2,9 @@
  * test_hostgate: the per-host gate without a loop (times are passed in):
  * the limit per host, hosts counted apart, the line served first come first
  * served with one waiter woken per request that ends, a waiter that leaves
- * the line, a lowered limit, shutdown emptying the lines, and the delay
- * between two requests with the time it ends.
+ * the line, a lowered limit, a raised one waking the lines, shutdown
+ * emptying the lines, and the delay between two requests with the time it
+ * ends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 struct req {
 	struct hostgate_ticket t;
 	int id;
+	const char *host; /* NULL: a.example */
 };
 
 struct woken {
@@ -25,6 +27,8 @@ struct woken {
 	int n;
 	/* Take the connection when woken, as the daemon's poll_on_due does. */
 	struct hostgate *take_with;
+	/* Or wait again at the end of the line (an owner held back anew). */
+	struct hostgate *wait_with;
 	double now;
 };
 
@@ -35,10 +39,13 @@ static void on_wake(void *ctx, void *owner)
 	assert_false(hostgate_waiting(&r->t));
 	assert_null(r->t.host);
 	w->order[w->n++] = r->id;
+	const char *name = r->host ? r->host : "a.example";
 	if (w->take_with) {
-		struct hostgate_host *h = hostgate_host(w->take_with, "a.example");
+		struct hostgate_host *h = hostgate_host(w->take_with, name);
 		assert_true(hostgate_open(w->take_with, h, 0, w->now, NULL));
 		hostgate_take(w->take_with, &r->t, h, w->now);
+	} else if (w->wait_with) {
+		hostgate_wait(w->wait_with, &r->t, hostgate_host(w->wait_with, name));
 	}
 }
 
@@ -47,6 +54,7 @@ static void init_reqs(struct req *r, int n)
 	for (int i = 0; i < n; i++) {
 		hostgate_ticket_init(&r[i].t, &r[i]);
 		r[i].id = i;
+		r[i].host = NULL;
 	}
 }
 
@@ -187,6 +195,63 @@ static void test_wake_conditions(void **state)
 	hostgate_free(g);
 }
 
+/* A raised limit alone wakes nobody; hostgate_wake_open then starts, host
+ * by host and first come first, as many waiters as each host has room for,
+ * each once at most even if it waits again. */
+static void test_wake_open(void **state)
+{
+	struct woken w = {0};
+	struct hostgate *g = hostgate_new(1, on_wake, &w);
+	w.take_with = g;
+	struct hostgate_host *a = hostgate_host(g, "a.example");
+	struct hostgate_host *b = hostgate_host(g, "b.example");
+	struct req r[5], q[2];
+	line_up(g, a, r, 5);
+	init_reqs(q, 2);
+	q[0].host = q[1].host = "b.example";
+	q[0].id = 10;
+	q[1].id = 11;
+	hostgate_take(g, &q[0].t, b, 1.0);
+	hostgate_wait(g, &q[1].t, b);
+	assert_int_equal(hostgate_wake_open(g), 0); /* no room anywhere */
+	hostgate_set_limit(g, 3);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(hostgate_wake_open(g), 3);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(hostgate_in_flight(a), 3);
+	assert_int_equal(hostgate_n_waiting(a), 2);
+	assert_int_equal(hostgate_in_flight(b), 2);
+	assert_int_equal(hostgate_n_waiting(b), 0);
+	assert_false(hostgate_waiting(&q[1].t));
+	/* a's woken in their order (the hosts' own order is the table's). */
+	int at = w.order[0] == 11 ? 1 : 0;
+	assert_int_equal(w.order[at], 1);
+	assert_int_equal(w.order[at + 1], 2);
+	/* Waiters that wait again when woken are woken once, not forever. */
+	w.take_with = NULL;
+	w.wait_with = g;
+	hostgate_set_limit(g, 8);
+	assert_int_equal(hostgate_wake_open(g), 2);
+	assert_int_equal(w.n, 5);
+	assert_int_equal(w.order[3], 3);
+	assert_int_equal(w.order[4], 4);
+	assert_int_equal(hostgate_n_waiting(a), 2);
+	assert_true(hostgate_waiting(&r[3].t));
+	assert_int_equal(hostgate_in_flight(a), 3);
+	/* A gate without a wake call (the pages') wakes nobody. */
+	struct hostgate *quiet = hostgate_new(1, NULL, NULL);
+	struct hostgate_host *c = hostgate_host(quiet, "c.example");
+	struct req s[2];
+	init_reqs(s, 2);
+	hostgate_take(quiet, &s[0].t, c, 1.0);
+	hostgate_wait(quiet, &s[1].t, c);
+	hostgate_set_limit(quiet, 2);
+	assert_int_equal(hostgate_wake_open(quiet), 0);
+	assert_true(hostgate_waiting(&s[1].t));
+	hostgate_free(quiet);
+	hostgate_free(g);
+}
+
 static void test_delay(void **state)
 {
 	struct hostgate *g = hostgate_new(2, NULL, NULL);
@@ -242,7 +307,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_limit),	   cmocka_unit_test(test_fifo),
 		cmocka_unit_test(test_leave_line), cmocka_unit_test(test_wake_conditions),
-		cmocka_unit_test(test_delay),	   cmocka_unit_test(test_many_hosts),
+		cmocka_unit_test(test_wake_open),  cmocka_unit_test(test_delay),
+		cmocka_unit_test(test_many_hosts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
