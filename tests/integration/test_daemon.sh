@@ -651,52 +651,62 @@ home = http://127.0.0.1/
 
 [feed drip1]
 source = drip
-url = $FEEDD_TEST_HTTP/drip?bytes=3&f=1
+url = $FEEDD_TEST_HTTP/drip?bytes=5&f=1
 
 [feed drip2]
 source = drip
-url = $FEEDD_TEST_HTTP/drip?bytes=3&f=2
+url = $FEEDD_TEST_HTTP/drip?bytes=5&f=2
 
 [feed drip3]
 source = drip
-url = $FEEDD_TEST_HTTP/drip?bytes=3&f=3
+url = $FEEDD_TEST_HTTP/drip?bytes=5&f=3
 CONF
-# most_at_once SINCE: the most drip requests the fixture server received
-# within 2.5 s of each other since the Unix time SINCE: each takes 3 s, so
-# they were in flight together (one at a time, they come >= 3 s apart).
+# most_at_once SINCE [FIRST]: the most drip requests in flight at one moment
+# among those that started since the Unix time SINCE (with FIRST: and before
+# the first of them ended): each lasts from its request (the log's line) to
+# its last byte (the fixture's "drip sent" line), or is in flight still.
+# One at a time, a request starts after the last byte of the one before.
 most_at_once() {
-  python3 - "$FEEDD_TEST_HTTP_LOG" "$1" <<'PY'
+  python3 - "$FEEDD_TEST_HTTP_LOG" "$1" "${2:-}" <<'PY'
 import re, sys
-ts = []
-for line in open(sys.argv[1]):
-    m = re.search(r"/drip\?bytes=3&f=\d .* t=([0-9.]+)", line)
-    if m and float(m.group(1)) >= float(sys.argv[2]):
-        ts.append(float(m.group(1)))
-ts.sort()
-print(max([sum(1 for u in ts[i:] if u - t <= 2.5) for i, t in enumerate(ts)] or [0]))
+spans, open_ = [], {}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"\"GET (/drip\?bytes=5&f=\d) .* t=([0-9.]+)", line)
+    if m:
+        open_[m.group(1)] = float(m.group(2))
+        continue
+    m = re.search(r"drip sent (/drip\?bytes=5&f=\d) t=([0-9.]+)", line)
+    if m and m.group(1) in open_:
+        spans.append((open_.pop(m.group(1)), float(m.group(2))))
+spans += [(t, float("inf")) for t in open_.values()]
+spans = sorted(s for s in spans if s[0] >= float(sys.argv[2]))
+if sys.argv[3] and spans:
+    spans = [s for s in spans if s[0] < spans[0][1]]
+print(max([sum(1 for u, e in spans if u <= t < e) for t, _ in spans] or [0]))
 PY
 }
 drips_since() { # SINCE: how many drip requests came since then
-  awk -v since="$1" '/\/drip\?bytes=3&f=[0-9] / { if (match($0, /t=[0-9.]+/) && substr($0, RSTART + 2, RLENGTH - 2) + 0 >= since + 0) n++ } END { print n + 0 }' "$FEEDD_TEST_HTTP_LOG"
+  awk -v since="$1" '/"GET \/drip\?bytes=5&f=[0-9] / { if (match($0, /t=[0-9.]+/) && substr($0, RSTART + 2, RLENGTH - 2) + 0 >= since + 0) n++ } END { print n + 0 }' "$FEEDD_TEST_HTTP_LOG"
 }
 "$feedd" run -c "$work/feedd.conf" 2> "$work/run-limits.log" &
 daemon_pid=$!
 wait_ready "$work/run-limits.log"
 since=$(date +%s.%N)
-# Two of them have started (one at a time, >= 3 s apart) before looking.
+# Two of them have started (one at a time, 4 s each) before looking.
 for ((i = 0; i < 300; i++)); do [ "$(drips_since "$since")" -ge 2 ] && break; sleep 0.1; done
 is "max_connections = 1: one slow poll at a time (of 2 or more)" 1 "$(most_at_once "$since")"
 sed -i 's/^max_connections = 1$/max_connections = 8/; s/^per_host_connections = 1$/per_host_connections = 8/' "$work/feedd.conf"
 # The reload right after a drip starts: the feed waiting in the host's line
 # starts on it (a raised limit used to wake nobody: it waited for the drip
 # to end), the one just polled when it is due (max_interval 1 s), both while
-# the first still runs (3 s).  Counted from that first one's start.
+# the first still runs (4 s): three at once before that first one ends.
 since=$(date +%s.%N)
 for ((i = 0; i < 100; i++)); do [ "$(drips_since "$since")" -gt 0 ] && break; sleep 0.05; done
 kill -HUP "$daemon_pid"
 wait_log "$work/run-limits.log" "reloaded" 10
-for ((i = 0; i < 200; i++)); do [ "$(most_at_once "$since")" -ge 3 ] && break; sleep 0.1; done
-is "a reload to max_connections = per_host_connections = 8: the three run at once" 3 "$(most_at_once "$since")"
+for ((i = 0; i < 200; i++)); do [ "$(most_at_once "$since" first)" -ge 3 ] && break; sleep 0.1; done
+is "a reload to max_connections = per_host_connections = 8: the three run at once, while the poll in flight at the reload runs" \
+  3 "$(most_at_once "$since" first)"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
 is "... and it stops with exit 0" 0 $?

@@ -24,7 +24,8 @@ stderr, ending in " t=" and the Unix time it was answered.
   /429?retry_after=S       the same for 429
   /hang                    reads the request and never answers, until the
                            client hangs up
-  /drip?bytes=N            N bytes, one per second
+  /drip?bytes=N            N bytes, one per second (logs "drip sent PATH t="
+                           when the last is written)
   /big?mb=N                N MiB of valid-looking RSS; endless when N is 0
   /truncated               announces more bytes than it sends, then closes
   /gzip-bomb?mb=N          a small gzip body that inflates to N MiB, sent
@@ -250,10 +251,14 @@ class Handler(BaseHTTPRequestHandler):
     self.send_header("Content-Type", "application/rss+xml")
     self.send_header("Content-Length", str(n))
     self.end_headers()
-    for _ in range(n):
+    for i in range(n):
+      if i:
+        time.sleep(1)
       if not self.write_quietly(b" "):
         return
-      time.sleep(1)
+    # The client has it all (and the connection is free for its next
+    # request): when a test's transfer ended.
+    sys.stderr.write("httpd: drip sent %s t=%.3f\n" % (self.path, time.time()))
 
   def big(self, mb):
     self.send_response(200)
