@@ -1198,9 +1198,15 @@ has "one source's newest, undated last, comes from an index" "articles_source_re
 lacks "... without a sort" "Sort" "$got"
 got=$(qc "SET enable_seqscan = off" "SET enable_bitmapscan = off" \
   "EXPLAIN SELECT title FROM feedd.articles ORDER BY published_at DESC NULLS LAST LIMIT 20")
-has "the newest overall, undated last, comes from an index" "articles_recent_idx" "$got"
-sql_is "the publication-time indexes sort NULLs last; the old ones are gone" \
-  "articles_recent_idx|t|CREATE INDEX articles_recent_idx ON feedd.articles USING btree (published_at DESC NULLS LAST)
+has "the newest overall, undated last, comes from an index" "articles_recent_cover_idx" "$got"
+got=$(qc "SET enable_seqscan = off" "SET enable_bitmapscan = off" "VACUUM feedd.articles" \
+  "EXPLAIN SELECT tag, count(*) FROM feedd.articles a, unnest(a.tags) tag
+   WHERE a.published_at > now() - interval '7 days' GROUP BY tag")
+has "the tags of a week come from the covering index (020)" "Index Only Scan using articles_recent_cover_idx" "$got"
+sql_is "articles.search is kept in the row (STORAGE MAIN, 020)" "m" \
+  "SELECT attstorage FROM pg_attribute WHERE attrelid = 'feedd.articles'::regclass AND attname = 'search'"
+sql_is "the publication-time indexes sort NULLs last; the old ones are gone (020 covers tags)" \
+  "articles_recent_cover_idx|t|CREATE INDEX articles_recent_cover_idx ON feedd.articles USING btree (published_at DESC NULLS LAST) INCLUDE (source_id, tags)
 articles_source_recent_idx|t|CREATE INDEX articles_source_recent_idx ON feedd.articles USING btree (source_id, published_at DESC NULLS LAST)" \
   "SELECT concat_ws('|', c.relname, i.indisvalid, pg_get_indexdef(c.oid))
    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -1212,7 +1218,8 @@ articles_source_recent_idx|t|CREATE INDEX articles_source_recent_idx ON feedd.ar
 # name, which IF NOT EXISTS would take for done: migrate drops it and builds
 # the index again.  (A unique index over duplicates fails, invalid.)
 # (As a database at version 14 would be, with 015's build interrupted.)
-q -c "DROP INDEX feedd.articles_recent_idx" -c "DROP TABLE feedd.instances" \
+q -c "DROP INDEX feedd.articles_recent_cover_idx" -c "ALTER TABLE feedd.articles ALTER COLUMN search SET STORAGE EXTENDED" \
+  -c "DROP TABLE feedd.instances" \
   -c "ALTER TABLE feedd.feeds DROP COLUMN host CASCADE, DROP COLUMN lease_holder CASCADE,
         DROP COLUMN lease_until CASCADE" -c "DROP INDEX feedd.feeds_due_idx" \
   -c "DELETE FROM feedd.code_version" \
@@ -1225,11 +1232,16 @@ sql_is "an interrupted build left an invalid index" "f" \
   "SELECT indisvalid FROM pg_index WHERE indexrelid = 'feedd.articles_recent_idx'::regclass"
 run_feedd "migrate after an interrupted index build" 0 migrate -c "$conf"
 has "migrate names the invalid index it drops" "dropping feedd.articles_recent_idx" "$(cat "$work/err")"
-sql_is "the index is built again, valid, as the migration says" \
-  "t|CREATE INDEX articles_recent_idx ON feedd.articles USING btree (published_at DESC NULLS LAST)
+sql_is "the index is built again, valid, and 020 replaced it again: no invalid index is left" \
+  "t|CREATE INDEX articles_recent_cover_idx ON feedd.articles USING btree (published_at DESC NULLS LAST) INCLUDE (source_id, tags)
+0
+m
 $latest" \
   "SELECT concat_ws('|', i.indisvalid, pg_get_indexdef(i.indexrelid)) FROM pg_index i
-   WHERE i.indexrelid = 'feedd.articles_recent_idx'::regclass" \
+   WHERE i.indexrelid = 'feedd.articles_recent_cover_idx'::regclass" \
+  "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+   WHERE c.relnamespace = 'feedd'::regnamespace AND (NOT i.indisvalid OR c.relname = 'articles_recent_idx')" \
+  "SELECT attstorage FROM pg_attribute WHERE attrelid = 'feedd.articles'::regclass AND attname = 'search'" \
   "SELECT max(version) FROM feedd.schema_migrations"
 
 echo "$passed passed, $failed failed"
