@@ -371,6 +371,13 @@ static int init_store(struct daemon *d)
 	sc.spool_dir = buf_str(&spool_dir);
 	sc.spool_max_bytes = cfg->spool_max_size;
 	sc.warm_lazily = d->mode == DAEMON_ONCE;
+	/* The sources at start: one added by a reload has no recent articles
+	 * in the set, which costs a lookup in the database, never a loss. */
+	const char **warm = xcalloc(cfg->n_sources ? cfg->n_sources : 1, sizeof *warm);
+	for (size_t i = 0; i < cfg->n_sources; i++)
+		warm[i] = cfg->sources[i].name;
+	sc.warm_sources = warm;
+	sc.n_warm_sources = cfg->n_sources;
 	struct store_handler sh = {
 		.on_article = poll_on_article,
 		.on_poll = on_poll_stored,
@@ -380,6 +387,7 @@ static int init_store(struct daemon *d)
 	};
 	d->in_sync = xcalloc(cfg->n_feeds ? cfg->n_feeds : 1, sizeof *d->in_sync);
 	d->store = store_new(d->loop, &sc, &sh);
+	free(warm);
 	buf_free(&spool_dir);
 	if (!d->store)
 		return -1;

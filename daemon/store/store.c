@@ -46,6 +46,8 @@ void store_config_default(struct store_config *c)
 	c->spool_dir = NULL;
 	c->spool_max_bytes = 0;
 	c->warm_lazily = false;
+	c->warm_sources = NULL;
+	c->n_warm_sources = 0;
 }
 
 /* ---- the public interface ------------------------------------------------ */
@@ -58,6 +60,26 @@ struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 	s->cfg = *cfg;
 	s->conninfo = xstrdup(cfg->conninfo);
 	s->cfg.conninfo = s->conninfo;
+	if (cfg->warm_sources || cfg->n_warm_sources) {
+		/* {"a","b"}: each name quoted, its " and \ escaped. */
+		struct buf lit;
+		buf_init(&lit);
+		buf_puts(&lit, "{");
+		for (size_t i = 0; i < cfg->n_warm_sources; i++) {
+			buf_puts(&lit, i ? ",\"" : "\"");
+			for (const char *c = cfg->warm_sources[i]; *c; c++) {
+				if (*c == '"' || *c == '\\')
+					buf_puts(&lit, "\\");
+				buf_append(&lit, c, 1);
+			}
+			buf_puts(&lit, "\"");
+		}
+		buf_puts(&lit, "}");
+		s->warm_sources = xstrdup(buf_str(&lit));
+		buf_free(&lit);
+	}
+	s->cfg.warm_sources = NULL;
+	s->cfg.n_warm_sources = 0;
 	if (s->cfg.batch_size < 1)
 		s->cfg.batch_size = 1;
 	if (s->cfg.max_batches_in_flight < 1)
@@ -85,6 +107,7 @@ void store_free(struct store *s)
 		store_item_free(it);
 	dedup_free(s->dedup);
 	free(s->conninfo);
+	free(s->warm_sources);
 	free(s);
 }
 

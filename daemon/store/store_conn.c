@@ -326,7 +326,7 @@ static void send_setup(struct lane *l)
 	}
 	bool main = l->index == 0;
 	if (ok && main && !s->warmed && s->cfg.dedup_window_ms > 0 && !s->cfg.warm_lazily) {
-		ok = store_sql_send_warm(c, s->cfg.dedup_window_ms);
+		ok = store_sql_send_warm(c, s->cfg.dedup_window_ms, s->warm_sources);
 		if (ok)
 			sent_push(l, CMD_WARM, b, NULL);
 	}
@@ -703,7 +703,8 @@ static void send_warm(struct lane *l)
 	struct batch *b = batch_new(false);
 	b->warm = true;
 	s->warm_in_flight = true;
-	if (!send_alone(l, b, CMD_WARM, store_sql_send_warm(l->conn, s->cfg.dedup_window_ms)))
+	if (!send_alone(l, b, CMD_WARM,
+			store_sql_send_warm(l->conn, s->cfg.dedup_window_ms, s->warm_sources)))
 		lost(l, "cannot send the dedup warm-up");
 }
 

@@ -206,6 +206,7 @@ struct store {
 	struct ev_loop *loop;
 	struct store_config cfg;
 	char *conninfo;
+	char *warm_sources; /* a text[] literal of store_config.warm_sources, or NULL */
 	struct store_handler h;
 
 	struct lane **lanes; /* n_lanes of them; lanes[0] is the main lane */
@@ -430,7 +431,8 @@ bool store_sql_send_version(PGconn *c);
 /* The statements prepared on every connection, and the i-th one's PREPARE. */
 size_t store_sql_n_statements(void);
 bool store_sql_send_prepare(PGconn *c, size_t i);
-bool store_sql_send_warm(PGconn *c, int64_t dedup_window_ms);
+/* sources: a text[] literal of the sources to load, NULL for all. */
+bool store_sql_send_warm(PGconn *c, int64_t dedup_window_ms, const char *sources);
 bool store_sql_send_feed_state(PGconn *c);
 bool store_sql_send_settle(PGconn *c);
 bool store_sql_send_item(PGconn *c, const struct item *it);

@@ -75,10 +75,13 @@ static const char *const sql_instance =
 static const char *const sql_feed_claim =
 	"SELECT name, url, etag, last_modified, next_poll_us, error_count, permanent_url "
 	"FROM feedd.claim_feeds($1, $2, $3::int, $4::int, $5::int, $6::int, $7::text[], $8::bool)";
-/* Newest last, so that the dedup set's eviction keeps the newest. */
+/* Newest last, so that the dedup set's eviction keeps the newest.  $2: the
+ * sources to load (a text[]), NULL for all; in the join's condition, so
+ * that sources with no articles cost nothing (an empty inner side). */
 static const char *const sql_warm =
 	"SELECT s.name, a.news_id, a.content_hash, f.name FROM feedd.articles a "
 	"JOIN feedd.sources s ON s.id = a.source_id "
+	"AND ($2::text[] IS NULL OR s.name = ANY ($2::text[])) "
 	"LEFT JOIN feedd.article_feeds af ON af.source_id = a.source_id AND af.article_id = a.id "
 	"LEFT JOIN feedd.feeds f ON f.id = af.feed_id "
 	"WHERE a.first_seen_at >= now() - make_interval(secs => $1::double precision) "
@@ -483,12 +486,12 @@ bool store_sql_send_prepare(PGconn *c, size_t i)
 	return PQsendPrepare(c, statements[i].name, *statements[i].sql, 0, NULL) == 1;
 }
 
-bool store_sql_send_warm(PGconn *c, int64_t dedup_window_ms)
+bool store_sql_send_warm(PGconn *c, int64_t dedup_window_ms, const char *sources)
 {
 	char secs[32];
 	snprintf(secs, sizeof secs, "%.3f", (double)dedup_window_ms / 1000.0);
-	const char *params[] = {secs};
-	return PQsendQueryParams(c, sql_warm, 1, NULL, params, NULL, NULL, 0) == 1;
+	const char *params[] = {secs, sources};
+	return PQsendQueryParams(c, sql_warm, 2, NULL, params, NULL, NULL, 0) == 1;
 }
 
 bool store_sql_send_feed_state(PGconn *c)

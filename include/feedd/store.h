@@ -105,6 +105,12 @@ struct store_config {
 	/* Warm the dedup set only when the first article is submitted, not
 	 * while connecting: a pass of 304s (feedd once) never needs it. */
 	bool warm_lazily;
+	/* The sources whose recent articles the warm-up loads (those of the
+	 * configuration: no other can be looked up), copied; NULL with 0: all
+	 * of them.  A first ingestion of new sources into a database of
+	 * millions of articles then waits for no warm-up at all. */
+	const char *const *warm_sources;
+	size_t n_warm_sources;
 };
 
 /* Defaults: 200 items, 50 ms, 4 batches, 2 connections, 30 days, 1,000,000 entries, 0.25 s to 30 s,

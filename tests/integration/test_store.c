@@ -132,13 +132,16 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-static void run_init(struct run *r, const char *conn)
+/* run_init with the dedup warm-up limited to n sources (names). */
+static void run_init_warm(struct run *r, const char *conn, const char *const *names, size_t n)
 {
 	memset(r, 0, sizeof *r);
 	r->loop = ev_loop_new(EVFLAG_AUTO);
 	struct store_config cfg;
 	store_config_default(&cfg);
 	cfg.conninfo = conn;
+	cfg.warm_sources = names;
+	cfg.n_warm_sources = n;
 	cfg.batch_size = 100;
 	cfg.reconnect_min_ms = 100;
 	cfg.reconnect_max_ms = 1000;
@@ -148,6 +151,11 @@ static void run_init(struct run *r, const char *conn)
 	ev_timer_init(&r->deadline, on_deadline, 120., 0.);
 	r->deadline.data = r;
 	ev_timer_start(r->loop, &r->deadline);
+}
+
+static void run_init(struct run *r, const char *conn)
+{
+	run_init_warm(r, conn, NULL, 0);
 }
 
 /* Runs the loop until stop_at articles were reported (or 120 s passed). */
@@ -273,6 +281,23 @@ static void test_semantics(void **state)
 	assert_int_equal(store_submit_article(w.store, article("irna", "irna-all", 7, "Title")),
 			 STORE_DUPLICATE);
 	run_free(&w);
+
+	/* The warm-up loads the configured sources' articles only: none for
+	 * sources without any (names with a quote and a backslash travel
+	 * whole), all of irna's when irna is named. */
+	const char *others[] = {"mehr", "we\"ird\\"}, *irna[] = {"mehr", "irna"};
+	for (int k = 0; k < 2; k++) {
+		run_init_warm(&w, conninfo(), k ? irna : others, 2);
+		w.stop_at = 0;
+		while (w.ready_events == 0 && !w.timed_out)
+			ev_run(w.loop, EVRUN_ONCE);
+		assert_int_equal(w.ready_events, 1);
+		if (k)
+			assert_true(dedup_size(store_dedup(w.store)) >= 501);
+		else
+			assert_int_equal(dedup_size(store_dedup(w.store)), 0);
+		run_free(&w);
+	}
 
 	PGconn *c = db();
 	assert_int_equal(scalar(c, "SELECT count(*) FROM feedd.articles"), 501);
