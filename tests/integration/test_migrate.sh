@@ -610,7 +610,8 @@ sql_is "index_search takes the oldest first, up to its limit, and says how long 
   "1|t
 s2" \
   "UPDATE feedd.articles SET first_seen_at = first_seen_at - interval '1 day' WHERE news_id = 's1'" \
-  "SELECT concat_ws('|', indexed, oldest_waiting IS NOT NULL) FROM feedd.index_search(1)" \
+  "SELECT concat_ws('|', indexed, oldest_waiting = (SELECT first_seen_at FROM feedd.articles WHERE news_id = 's2'))
+   FROM feedd.index_search(1)" \
   "SELECT string_agg(news_id, ' ') FROM feedd.articles WHERE search IS NULL"
 q -c "SELECT FROM feedd.index_search(100)" >/dev/null
 
