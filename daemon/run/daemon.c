@@ -373,7 +373,7 @@ static int init_store(struct daemon *d)
 	sc.warm_lazily = d->mode == DAEMON_ONCE;
 	/* The sources at start: one added by a reload has no recent articles
 	 * in the set, which costs a lookup in the database, never a loss. */
-	const char **warm = xcalloc(cfg->n_sources ? cfg->n_sources : 1, sizeof *warm);
+	char **warm = xcalloc(cfg->n_sources ? cfg->n_sources : 1, sizeof *warm);
 	for (size_t i = 0; i < cfg->n_sources; i++)
 		warm[i] = cfg->sources[i].name;
 	sc.warm_sources = warm;

@@ -61,20 +61,9 @@ struct store *store_new(struct ev_loop *loop, const struct store_config *cfg,
 	s->conninfo = xstrdup(cfg->conninfo);
 	s->cfg.conninfo = s->conninfo;
 	if (cfg->warm_sources || cfg->n_warm_sources) {
-		/* {"a","b"}: each name quoted, its " and \ escaped. */
 		struct buf lit;
 		buf_init(&lit);
-		buf_puts(&lit, "{");
-		for (size_t i = 0; i < cfg->n_warm_sources; i++) {
-			buf_puts(&lit, i ? ",\"" : "\"");
-			for (const char *c = cfg->warm_sources[i]; *c; c++) {
-				if (*c == '"' || *c == '\\')
-					buf_puts(&lit, "\\");
-				buf_append(&lit, c, 1);
-			}
-			buf_puts(&lit, "\"");
-		}
-		buf_puts(&lit, "}");
+		store_sql_text_array(cfg->warm_sources, cfg->n_warm_sources, &lit);
 		s->warm_sources = xstrdup(buf_str(&lit));
 		buf_free(&lit);
 	}

@@ -431,6 +431,8 @@ bool store_sql_send_version(PGconn *c);
 /* The statements prepared on every connection, and the i-th one's PREPARE. */
 size_t store_sql_n_statements(void);
 bool store_sql_send_prepare(PGconn *c, size_t i);
+/* Appends a PostgreSQL text[] literal of v to out: {"a","b \" c"}. */
+void store_sql_text_array(char *const *v, size_t n, struct buf *out);
 /* sources: a text[] literal of the sources to load, NULL for all. */
 bool store_sql_send_warm(PGconn *c, int64_t dedup_window_ms, const char *sources);
 bool store_sql_send_feed_state(PGconn *c);

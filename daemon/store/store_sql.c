@@ -158,12 +158,11 @@ static void array_add(struct buf *out, const char *v)
 	buf_putc(out, '"');
 }
 
-/* A PostgreSQL text[] literal: {"a","b \" c"}. */
-static void tags_literal(char *const *tags, size_t n, struct buf *out)
+void store_sql_text_array(char *const *v, size_t n, struct buf *out)
 {
 	buf_putc(out, '{');
 	for (size_t i = 0; i < n; i++)
-		array_add(out, tags[i]);
+		array_add(out, v[i]);
 	buf_putc(out, '}');
 }
 
@@ -174,7 +173,7 @@ static bool send_page(PGconn *c, const struct store_page *pg)
 	struct buf tags, revisit;
 	buf_init(&tags);
 	buf_init(&revisit);
-	tags_literal(pg->tags, pg->n_tags, &tags);
+	store_sql_text_array(pg->tags, pg->n_tags, &tags);
 	buf_putc(&revisit, '{');
 	for (size_t i = 0; i < pg->n_revisit; i++)
 		buf_printf(&revisit, "%s%lld", i ? "," : "", (long long)pg->revisit_s[i]);
@@ -272,7 +271,7 @@ static void article_params(const struct store_article *a, struct article_text *t
 			   const char *p[ARTICLE_PARAMS])
 {
 	buf_init(&t->tags);
-	tags_literal(a->tags, a->n_tags, &t->tags);
+	store_sql_text_array(a->tags, a->n_tags, &t->tags);
 	bool has_pub = a->published_at != STORE_TIME_NONE &&
 		date_format_utc(a->published_at, t->published) == 0;
 	t->has_claim = a->published_claimed != STORE_TIME_NONE &&
@@ -384,7 +383,7 @@ bool store_sql_send_item(PGconn *c, const struct item *it)
 		const struct claim *cl = it->u.claim;
 		struct buf names;
 		buf_init(&names);
-		tags_literal(cl->sources, cl->n_sources, &names);
+		store_sql_text_array(cl->sources, cl->n_sources, &names);
 		snprintf(n1, sizeof n1, "%d", cl->limit);
 		snprintf(n2, sizeof n2, "%d", cl->lease_s);
 		const char *p[3] = {names.data, n1, n2};
@@ -397,8 +396,8 @@ bool store_sql_send_item(PGconn *c, const struct item *it)
 		struct buf names, ids;
 		buf_init(&names);
 		buf_init(&ids);
-		tags_literal(cl->sources, cl->n_sources, &names);
-		tags_literal(cl->news_ids, cl->n_sources, &ids);
+		store_sql_text_array(cl->sources, cl->n_sources, &names);
+		store_sql_text_array(cl->news_ids, cl->n_sources, &ids);
 		const char *p[2] = {names.data, ids.data};
 		bool ok = PQsendQueryPrepared(c, "feedd_release", 2, p, NULL, NULL, 0) == 1;
 		buf_free(&names);
@@ -457,7 +456,7 @@ bool store_sql_send_item(PGconn *c, const struct item *it)
 		snprintf(max_s, sizeof max_s, "%d", fc->max_interval_s);
 		struct buf skip;
 		buf_init(&skip);
-		tags_literal(fc->skip, fc->n_skip, &skip);
+		store_sql_text_array(fc->skip, fc->n_skip, &skip);
 		const char *p[8] = {
 			fc->instance, fc->group, limit,	    lease_s,
 			horizon,      max_s,	 skip.data, fc->mine ? "true" : "false"};

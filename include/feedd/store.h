@@ -109,7 +109,7 @@ struct store_config {
 	 * configuration: no other can be looked up), copied; NULL with 0: all
 	 * of them.  A first ingestion of new sources into a database of
 	 * millions of articles then waits for no warm-up at all. */
-	const char *const *warm_sources;
+	char *const *warm_sources;
 	size_t n_warm_sources;
 };
 

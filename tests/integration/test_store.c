@@ -133,7 +133,7 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* run_init with the dedup warm-up limited to n sources (names). */
-static void run_init_warm(struct run *r, const char *conn, const char *const *names, size_t n)
+static void run_init_warm(struct run *r, const char *conn, char *const *names, size_t n)
 {
 	memset(r, 0, sizeof *r);
 	r->loop = ev_loop_new(EVFLAG_AUTO);
@@ -285,7 +285,7 @@ static void test_semantics(void **state)
 	/* The warm-up loads the configured sources' articles only: none for
 	 * sources without any (names with a quote and a backslash travel
 	 * whole), all of irna's when irna is named. */
-	const char *others[] = {"mehr", "we\"ird\\"}, *irna[] = {"mehr", "irna"};
+	char *others[] = {"mehr", "we\"ird\\"}, *irna[] = {"mehr", "irna"};
 	for (int k = 0; k < 2; k++) {
 		run_init_warm(&w, conninfo(), k ? irna : others, 2);
 		w.stop_at = 0;
