@@ -9,7 +9,8 @@
 --
 -- feedd_writer  what the daemon needs: use schema feedd, read, insert and
 --               update its tables (read only schema_migrations), execute its
---               functions.  No DELETE, no DDL.
+--               functions.  No DELETE (but in page_visits, a queue whose
+--               rows go when their visits are done), no DDL.
 -- feedd_reader  read the tables and views, nothing else.
 --
 -- Both are NOLOGIN groups; give them to login roles, for example:
@@ -45,5 +46,6 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA feedd GRANT EXECUTE ON FUNCTIONS TO feedd_wri
 GRANT SELECT ON ALL TABLES IN SCHEMA feedd TO feedd_writer, feedd_reader;
 GRANT INSERT, UPDATE ON
   feedd.sources, feedd.feeds, feedd.articles, feedd.article_feeds, feedd.article_revisions,
-  feedd.polls, feedd.rejected, feedd.instances
+  feedd.polls, feedd.rejected, feedd.instances, feedd.page_visits
   TO feedd_writer;
+GRANT DELETE ON feedd.page_visits TO feedd_writer;

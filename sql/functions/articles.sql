@@ -62,15 +62,19 @@ BEGIN
     END IF;
     INSERT INTO feedd.articles AS a (source_id, news_id, url, title, lead, body, author, tags,
                                      image, language, published_at, first_seen_at,
-                                     updated_at, content_hash, extract_status, next_visit_at)
+                                     updated_at, content_hash, extract_status)
     VALUES (v_source, p_news_id, p_url, p_title, p_lead, p_body, p_author, v_tags, p_image,
             p_language, p_published_at, v_seen, v_seen, p_content_hash,
-            CASE WHEN p_fetch THEN 'pending' END, CASE WHEN p_fetch THEN v_seen END)
+            CASE WHEN p_fetch THEN 'pending' END)
     ON CONFLICT (source_id, news_id) DO NOTHING
     RETURNING a.id INTO v_id;
     IF v_id IS NOT NULL THEN
       INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
       VALUES (v_source, v_id, v_feed, v_seen);
+      IF p_fetch THEN
+        INSERT INTO feedd.page_visits (source_id, article_id, due_at)
+        VALUES (v_source, v_id, v_seen);
+      END IF;
       article_id := v_id;
       outcome := 'inserted';
       revision := 1;
@@ -221,13 +225,11 @@ BEGIN
   ), ins AS (
     INSERT INTO feedd.articles AS a (source_id, news_id, url, title, lead, body, author, tags,
                                      image, language, published_at, published_claimed,
-                                     first_seen_at, updated_at, content_hash, extract_status,
-                                     next_visit_at)
+                                     first_seen_at, updated_at, content_hash, extract_status)
     SELECT f.sid, f.nid, f.url, f.title, f.lead, f.body, f.author,
            coalesce(f.tags::text[], '{}'), f.image, f.lang, f.pub, f.claimed,
            coalesce(f.seen, now()), coalesce(f.seen, now()), f.hash,
-           CASE WHEN f.want_page THEN 'pending' END,
-           CASE WHEN f.want_page THEN coalesce(f.seen, now()) END
+           CASE WHEN f.want_page THEN 'pending' END
     FROM firsts f ORDER BY f.sid, f.nid
     ON CONFLICT (source_id, news_id) DO NOTHING
     RETURNING a.id, a.source_id, a.news_id
@@ -235,6 +237,13 @@ BEGIN
     INSERT INTO feedd.article_feeds (source_id, article_id, feed_id, first_seen_at)
     SELECT ins.source_id, ins.id, f.fid, coalesce(f.seen, now())
     FROM ins JOIN firsts f ON f.sid = ins.source_id AND f.nid = ins.news_id
+    RETURNING 1
+  ), pages AS (
+    -- the pages to fetch join the queue (021)
+    INSERT INTO feedd.page_visits (source_id, article_id, due_at)
+    SELECT ins.source_id, ins.id, coalesce(f.seen, now())
+    FROM ins JOIN firsts f ON f.sid = ins.source_id AND f.nid = ins.news_id
+    WHERE f.want_page
     RETURNING 1
   )
   SELECT coalesce(array_agg(f.pos::int ORDER BY f.pos), '{}'),

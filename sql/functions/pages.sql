@@ -1,37 +1,55 @@
--- Article pages (sources with articles = fetch): claim_visits leases the
--- pages that are due, record_page stores one visit's outcome (and
--- record_page_claimed one whose claimed publication time was not taken),
--- release_visits hands back leases a stopping daemon did not use.  (Code,
+-- Article pages (sources with articles = fetch), queued in feedd.page_visits
+-- (021): claim_visits leases the pages that are due, record_page stores one
+-- visit's outcome and plans the next (and record_page_claimed one whose
+-- claimed publication time was not taken), release_visits hands back
+-- leases a stopping daemon did not use.  (Code,
 -- not history: see the head of articles.sql.)
 
--- claim_visits(sources, limit, lease): up to p_limit articles of those
--- sources whose page is due, oldest due first; each is leased for p_lease_s
--- seconds (next_visit_at moves past the lease), so that a daemon that dies
--- holding it only delays it.  A due row another session holds is waited
--- for, not skipped: the search indexer holds new articles for a moment
--- while it fills articles.search, and a claim that skipped them would look
--- complete (once would end with those pages unvisited).  Another daemon's
--- claim holds its rows only until it commits, and they are then leased,
--- no longer due, so the wait ends with them left out.  The order is total
--- so that two claims lock rows in the same order and never deadlock.
+-- claim_visits(sources, limit, lease): up to p_limit pages of articles of
+-- those sources that are due and nobody holds, oldest due first; each is
+-- leased for p_lease_s seconds (page_visits.lease_until), so that a daemon
+-- that dies holding it only delays it.  The lease is the only column
+-- written: a HOT update of the narrow queue row (021), never of the
+-- article.  A due row another claim holds is waited for, not skipped:
+-- that claim commits at once and its rows are then leased, so the wait
+-- ends with them left out.  The order is total so that two claims lock
+-- rows in the same order and never deadlock.
 CREATE OR REPLACE FUNCTION feedd.claim_visits(p_sources text[], p_limit int, p_lease_s int)
 RETURNS TABLE (source text, news_id text, url text, visits int, attempts int)
 LANGUAGE sql
 AS $$
   WITH due AS (
-    SELECT a.source_id, a.id
-    FROM feedd.articles a
-    WHERE a.next_visit_at <= now()
-      AND a.source_id IN (SELECT s.id FROM feedd.sources s WHERE s.name = ANY (p_sources))
-    ORDER BY a.next_visit_at, a.source_id, a.id
+    SELECT v.source_id, v.article_id
+    FROM feedd.page_visits v
+    WHERE v.due_at <= now()
+      AND (v.lease_until IS NULL OR v.lease_until <= now())
+      AND v.source_id IN (SELECT s.id FROM feedd.sources s WHERE s.name = ANY (p_sources))
+    ORDER BY v.due_at, v.source_id, v.article_id
     LIMIT p_limit
-    FOR UPDATE OF a
+    FOR UPDATE OF v
   )
-  UPDATE feedd.articles AS a
-  SET next_visit_at = now() + make_interval(secs => p_lease_s)
-  FROM due, feedd.sources s
-  WHERE a.source_id = due.source_id AND a.id = due.id AND s.id = a.source_id
+  UPDATE feedd.page_visits AS v
+  SET lease_until = now() + make_interval(secs => p_lease_s)
+  FROM due, feedd.articles a, feedd.sources s
+  WHERE v.source_id = due.source_id AND v.article_id = due.article_id
+    AND a.source_id = v.source_id AND a.id = v.article_id AND s.id = v.source_id
   RETURNING s.name, a.news_id, a.url, a.visits, a.page_attempts;
+$$;
+
+-- plan_visit(source id, article id, due): the article's page is next due at
+-- p_due (queued anew, or moved, and no longer leased); NULL: nothing is left
+-- to visit and its queue row goes.
+CREATE OR REPLACE FUNCTION feedd.plan_visit(p_source_id bigint, p_article_id bigint,
+                                            p_due timestamptz)
+RETURNS void
+LANGUAGE sql
+AS $$
+  DELETE FROM feedd.page_visits v
+  WHERE p_due IS NULL AND v.source_id = p_source_id AND v.article_id = p_article_id;
+  INSERT INTO feedd.page_visits AS v (source_id, article_id, due_at)
+  SELECT p_source_id, p_article_id, p_due
+  WHERE p_due IS NOT NULL
+  ON CONFLICT (source_id, article_id) DO UPDATE SET due_at = excluded.due_at, lease_until = NULL;
 $$;
 
 -- record_page: the outcome of one visit of an article's page.
@@ -87,9 +105,10 @@ BEGIN
     UPDATE feedd.articles AS a
     SET page_attempts = a.page_attempts + 1,
         page_error = p_error,
-        extract_status = CASE WHEN a.visits > 0 THEN a.extract_status ELSE p_status END,
-        next_visit_at = coalesce(p_retry_at, CASE WHEN a.visits > 0 THEN v_next END)
+        extract_status = CASE WHEN a.visits > 0 THEN a.extract_status ELSE p_status END
     WHERE a.source_id = v_source AND a.id = cur.id;
+    PERFORM feedd.plan_visit(v_source, cur.id,
+                             coalesce(p_retry_at, CASE WHEN cur.visits > 0 THEN v_next END));
     article_id := cur.id;
     outcome := 'failed';
     revision := cur.revision;
@@ -100,8 +119,9 @@ BEGIN
   IF cur.visits > 0 AND cur.content_hash = p_content_hash THEN
     UPDATE feedd.articles AS a
     SET visits = a.visits + 1, visited_at = v_seen, page_attempts = 0, page_error = NULL,
-        extract_status = 'ok', next_visit_at = v_next
+        extract_status = 'ok'
     WHERE a.source_id = v_source AND a.id = cur.id;
+    PERFORM feedd.plan_visit(v_source, cur.id, v_next);
     article_id := cur.id;
     outcome := 'unchanged';
     revision := cur.revision;
@@ -134,9 +154,10 @@ BEGIN
       revision = a.revision + CASE WHEN cur.visits > 0 THEN 1 ELSE 0 END,
       updated_at = CASE WHEN cur.visits > 0 THEN v_seen ELSE a.updated_at END,
       visits = a.visits + 1, visited_at = v_seen, page_attempts = 0, page_error = NULL,
-      extract_status = 'ok', next_visit_at = v_next
+      extract_status = 'ok'
   WHERE a.source_id = v_source AND a.id = cur.id
   RETURNING a.revision INTO v_rev;
+  PERFORM feedd.plan_visit(v_source, cur.id, v_next);
   article_id := cur.id;
   outcome := CASE WHEN cur.visits > 0 THEN 'revised' ELSE 'extracted' END;
   revision := v_rev;
@@ -181,18 +202,19 @@ END
 $$;
 
 -- release_visits(sources, news_ids): hands back the leases of claimed pages
--- a stopping daemon did not visit, so that they are due again at once;
--- returns how many.
+-- a stopping daemon did not visit, so that they are due again at once (their
+-- due time is already past); returns how many.  A HOT update, as the claim.
 CREATE OR REPLACE FUNCTION feedd.release_visits(p_sources text[], p_news_ids text[])
 RETURNS int
 LANGUAGE sql
 AS $$
   WITH released AS (
-    UPDATE feedd.articles AS a
-    SET next_visit_at = now()
-    FROM unnest(p_sources, p_news_ids) AS r(source, news_id), feedd.sources s
+    UPDATE feedd.page_visits AS v
+    SET lease_until = NULL
+    FROM unnest(p_sources, p_news_ids) AS r(source, news_id), feedd.sources s, feedd.articles a
     WHERE s.name = r.source AND a.source_id = s.id AND a.news_id = r.news_id
-      AND a.next_visit_at > now()
+      AND v.source_id = a.source_id AND v.article_id = a.id
+      AND v.lease_until > now()
     RETURNING 1
   )
   SELECT count(*)::int FROM released;

@@ -170,7 +170,7 @@ is "migrate prints each migration and the version" \
 is "migrate writes nothing to stderr" "" "$(cat "$work/err")"
 
 sql_is "tables exist (partitions aside)" \
-  "article_feeds article_revisions articles code_version feeds instances poll_stats polls rejected schema_migrations sources" \
+  "article_feeds article_revisions articles code_version feeds instances page_visits poll_stats polls rejected schema_migrations sources" \
   "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
    WHERE relnamespace = 'feedd'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition"
 sql_is "views exist" "edited_articles feed_health feed_state latest_articles" \
@@ -184,6 +184,7 @@ feedd.index_search(integer) -> TABLE(indexed integer, oldest_waiting timestamp w
 feedd.instance_beat(text,text,text,integer,text,timestamp with time zone,integer,timestamp with time zone,boolean) -> void
 feedd.maintain_polls(bigint,integer,timestamp with time zone) -> text
 feedd.partition_bound(oid,text) -> timestamp with time zone
+feedd.plan_visit(bigint,bigint,timestamp with time zone) -> void
 feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text,text) -> void
 feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[],text[]) -> integer
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)
@@ -1058,6 +1059,24 @@ sql_is "feedd_writer can store a batch and index it" "inserted|t" \
    FROM feedd.store_articles(ARRAY['batch'], ARRAY['batch-a'], ARRAY['w1'], ARRAY[NULL],
      ARRAY['W'], ARRAY[NULL], ARRAY[NULL], ARRAY[NULL], ARRAY['{}'], ARRAY[NULL]::timestamptz[],
      ARRAY[NULL], ARRAY[NULL], ARRAY['hw'], ARRAY[now()], ARRAY[false], ARRAY[NULL]::timestamptz[])"
+sql_is "feedd_writer can queue, claim, hand back and finish page visits (page_visits, 021)" \
+  "inserted
+w2
+1
+1
+0" \
+  "BEGIN" "SET ROLE feedd_writer" \
+  "SELECT outcome FROM feedd.store_articles(ARRAY['batch'], ARRAY['batch-a'], ARRAY['w2'],
+     ARRAY['https://batch.example/w2'], ARRAY['W'], ARRAY[NULL], ARRAY[NULL], ARRAY[NULL],
+     ARRAY['{}'], ARRAY[NULL]::timestamptz[], ARRAY[NULL], ARRAY[NULL], ARRAY['hw2'],
+     ARRAY[now() - interval '1 minute'], ARRAY[true], ARRAY[NULL]::timestamptz[])" \
+  "SELECT news_id FROM feedd.claim_visits(ARRAY['batch'], 10, 60)" \
+  "SELECT feedd.release_visits(ARRAY['batch'], ARRAY['w2'])" \
+  "SELECT count(*) FROM (SELECT feedd.plan_visit(a.source_id, a.id, NULL)
+     FROM feedd.articles a WHERE a.news_id = 'w2') x" \
+  "SELECT count(*) FROM feedd.page_visits v JOIN feedd.articles a
+     ON a.source_id = v.source_id AND a.id = v.article_id WHERE a.news_id = 'w2'" \
+  "ROLLBACK"
 sql_is "feedd_writer can make and beat its instance row" "1|f|t" \
   "SET ROLE feedd_writer" \
   "SELECT FROM feedd.instance_beat('h:1:1', 'default', 'h', 1, '0.1.0', now(), 3, NULL, false)" \
@@ -1219,7 +1238,13 @@ articles_source_recent_idx|t|CREATE INDEX articles_source_recent_idx ON feedd.ar
 # name, which IF NOT EXISTS would take for done: migrate drops it and builds
 # the index again.  (A unique index over duplicates fails, invalid.)
 # (As a database at version 14 would be, with 015's build interrupted.)
-q -c "DROP INDEX feedd.articles_recent_cover_idx" -c "ALTER TABLE feedd.articles ALTER COLUMN search SET STORAGE EXTENDED" \
+# (And 021 copies the page visits the articles held into page_visits: one
+# due in 5 minutes and one leased, whose due time was its lease's end.)
+q -c "DROP TABLE feedd.page_visits" -c "ALTER TABLE feedd.articles ADD COLUMN next_visit_at timestamptz" \
+  -c "CREATE INDEX articles_next_visit_idx ON feedd.articles (next_visit_at) WHERE next_visit_at IS NOT NULL" \
+  -c "UPDATE feedd.articles SET next_visit_at = timestamptz '2031-01-02 03:04:05+00' WHERE news_id = 'cb-undated'" \
+  -c "UPDATE feedd.articles SET next_visit_at = timestamptz '2031-01-02 03:04:06+00' WHERE news_id = 'cb1'" \
+  -c "DROP INDEX feedd.articles_recent_cover_idx" -c "ALTER TABLE feedd.articles ALTER COLUMN search SET STORAGE EXTENDED" \
   -c "DROP TABLE feedd.instances" \
   -c "ALTER TABLE feedd.feeds DROP COLUMN host CASCADE, DROP COLUMN lease_holder CASCADE,
         DROP COLUMN lease_until CASCADE" -c "DROP INDEX feedd.feeds_due_idx" \
@@ -1244,6 +1269,17 @@ $latest" \
    WHERE c.relnamespace = 'feedd'::regnamespace AND (NOT i.indisvalid OR c.relname = 'articles_recent_idx')" \
   "SELECT attstorage FROM pg_attribute WHERE attrelid = 'feedd.articles'::regclass AND attname = 'search'" \
   "SELECT max(version) FROM feedd.schema_migrations"
+sql_is "021 moved the planned visits to page_visits, due as they were, not leased" \
+  "cb-undated|2031-01-02 03:04:05+00|
+cb1|2031-01-02 03:04:06+00|" \
+  "SET TIME ZONE 'UTC'" \
+  "SELECT concat_ws('|', a.news_id, v.due_at, coalesce(v.lease_until::text, ''))
+   FROM feedd.page_visits v JOIN feedd.articles a ON a.source_id = v.source_id AND a.id = v.article_id
+   ORDER BY a.news_id"
+sql_is "... and articles lost the column and its index" "0|0" \
+  "SELECT (SELECT count(*) FROM pg_attribute WHERE attrelid = 'feedd.articles'::regclass
+             AND attname = 'next_visit_at' AND NOT attisdropped)
+     || '|' || (SELECT count(*) FROM pg_class WHERE relname = 'articles_next_visit_idx')"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -104,8 +104,12 @@ CONF
 
 "$feedd" migrate -c "$work/feedd.conf" > /dev/null || { echo "not ok - migrate"; exit 1; }
 
-col() { # NEWS_ID COLUMN
-  sql "SELECT $2 FROM feedd.articles WHERE news_id = '$1'"
+col() { # NEWS_ID COLUMN (of the article, or v.due_at of its queued visit)
+  sql "SELECT $2 FROM feedd.articles a LEFT JOIN feedd.page_visits v
+       ON v.source_id = a.source_id AND v.article_id = a.id WHERE a.news_id = '$1'"
+}
+due_now() { # NEWS_ID: its page is due now (as a retry or revisit whose time came)
+  sql "SELECT feedd.plan_visit(a.source_id, a.id, now()) FROM feedd.articles a WHERE a.news_id = '$1'" > /dev/null
 }
 
 # 1. The first pass: feeds, then pages.
@@ -126,18 +130,18 @@ is "the page's tags replace the feed's" "$expected_tags" "$(col 85859288 "array_
 is "extraction is not an edit: revision 1, no revisions" "1 0" \
   "$(col 85859288 revision) $(sql "SELECT count(*) FROM feedd.article_revisions")"
 is "the next visit is the revisit, an hour after first sight" "t" \
-  "$(col 85859288 "next_visit_at = first_seen_at + interval '1 hour'")"
+  "$(col 85859288 "v.due_at = first_seen_at + interval '1 hour'")"
 is "a missing page: the feed's data, http_error, retry due later" \
   "Missing page|Teaser of Missing page.|http_error|HTTP 404|1|t" \
-  "$(col 85850002 "concat_ws('|', title, lead, extract_status, page_error, page_attempts, next_visit_at > now())")"
+  "$(col 85850002 "concat_ws('|', title, lead, extract_status, page_error, page_attempts, v.due_at > now())")"
 logged "the failed page is logged with its retry" \
   "article agency/85850002: page .*a-85850002.html: HTTP 404; trying again in" "$work/once1.log"
 is "a foreign host is refused, not retried" "refused|t" \
-  "$(col 85850005 "concat_ws('|', extract_status, next_visit_at IS NULL)")"
+  "$(col 85850005 "concat_ws('|', extract_status, v.due_at IS NULL)")"
 is "... and says why" "t" "$(col 85850005 "page_error LIKE 'refused: foreign.example.com is not a host of source agency%'")"
 logged "the refusal is logged" "article agency/85850005: page .*foreign.example.com.*not fetched" "$work/once1.log"
 is "a redirect to a foreign host is refused, not retried" "refused|t" \
-  "$(col 85850006 "concat_ws('|', extract_status, next_visit_at IS NULL)")"
+  "$(col 85850006 "concat_ws('|', extract_status, v.due_at IS NULL)")"
 is "... and the error names the host" "t" \
   "$(col 85850006 "page_error = 'refused: the redirect to localhost is not one of the allowed hosts'")"
 is "... which was never sent a request" 0 "$(grep -c 'GET /feeds/a-85850006' "$FEEDD_TEST_HTTP_LOG")"
@@ -152,7 +156,7 @@ is "a bot challenge (HTTP 200) is not an article" "not_article|Bot challenge|1" 
 # 2. The missing page appears; its retry comes due (moved to now rather than
 # waiting a minute) and the next pass extracts it.
 sed 's/85859288/85850002/g' "$page" > "$www/a-85850002.html"
-sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85850002'" > /dev/null
+due_now 85850002
 timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once2.log"
 is "second once exits 0" 0 $?
 is "the retried page is extracted" "ok||0|$expected_title" \
@@ -170,7 +174,8 @@ is "a new teaser does not revise an extracted article" "1|$expected_title" \
 # 4. The publisher edits the page; the revisit (made due now) finds it.
 sed -i 's/Freight that now waits days at the border should cross in hours/Freight should now cross the border in minutes/' "$www/a-85859288.html"
 # (as if an hour had passed: the revisit age is reached)
-sql "UPDATE feedd.articles SET next_visit_at = now(), first_seen_at = now() - interval '61 minutes' WHERE news_id = '85859288'" > /dev/null
+sql "UPDATE feedd.articles SET first_seen_at = now() - interval '61 minutes' WHERE news_id = '85859288'" > /dev/null
+due_now 85859288
 timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once4.log"
 is "the edit makes revision 2" 2 "$(col 85859288 revision)"
 is "the new body is stored" "t" "$(col 85859288 "body LIKE '%cross the border in minutes%'")"
@@ -180,20 +185,21 @@ is "edited_articles lists it" "agency|85859288|1" \
   "$(sql "SELECT concat_ws('|', source, news_id, edits) FROM feedd.edited_articles")"
 logged "the edit is logged" "article agency/85859288: edited by the publisher, now revision 2" "$work/once4.log"
 is "visits counted" 2 "$(col 85859288 visits)"
-is "no revisit left after the last age" "t" "$(col 85859288 "next_visit_at IS NULL")"
+is "no revisit left after the last age" "t" "$(col 85859288 "v.due_at IS NULL")"
 
 # 5. A revisit of an unchanged page is not a revision.
-sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85850001'" > /dev/null
+due_now 85850001
 timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/once5.log"
 is "an unchanged revisit keeps revision 1" "1|2" "$(col 85850001 "concat_ws('|', revision, visits)")"
 
 # 6. Retries end: the bot challenge fails page_retries + 1 times in all.
 for round in 1 2 3; do
-  sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85850004' AND next_visit_at IS NOT NULL" > /dev/null
+  sql "UPDATE feedd.page_visits v SET due_at = now() FROM feedd.articles a
+       WHERE a.source_id = v.source_id AND a.id = v.article_id AND a.news_id = '85850004'" > /dev/null
   timeout 120 "$feedd" once -c "$work/feedd.conf" 2> "$work/retry$round.log"
 done
 is "a page that keeps failing is given up after page_retries" "not_article|3|t" \
-  "$(col 85850004 "concat_ws('|', extract_status, page_attempts, next_visit_at IS NULL)")"
+  "$(col 85850004 "concat_ws('|', extract_status, page_attempts, v.due_at IS NULL)")"
 logged "giving up is logged" "article agency/85850004: page .*giving up after 3 attempts" "$work/retry2.log"
 
 # 6b. Hostile input on the daemon's path: a feed and an article page that
@@ -222,7 +228,7 @@ url = $FEEDD_TEST_HTTP/feeds/xxe.xml
 CONF
 # (first: once FEED of another source fetches none of this source's pages,
 # due as one of them is)
-sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85850001'" > /dev/null
+due_now 85850001
 timeout 120 "$feedd" once -c "$work/feedd.conf" public-all 2> "$work/only.log"
 is "once FEED fetches only its own source's pages" 0 "$(grep -c 'article agency/' "$work/only.log")"
 timeout 120 "$feedd" once -c "$work/feedd.conf" hostile 2> "$work/xxe.log"
@@ -334,15 +340,17 @@ is "SIGTERM with pages queued exits 0" 0 $?
 pending=$(sql "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id WHERE s.name = 'slow' AND extract_status = 'pending'")
 [ "$pending" -gt 0 ] && ok "some pages were left ($pending)" || not_ok "some pages were left" "$pending"
 is "every page left is due at once, not after its lease" "$pending" \
-  "$(sql "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id WHERE s.name = 'slow' AND extract_status = 'pending' AND next_visit_at <= now()")"
+  "$(sql "SELECT count(*) FROM feedd.articles a JOIN feedd.sources s ON s.id = a.source_id JOIN feedd.page_visits v ON v.source_id = a.source_id AND v.article_id = a.id WHERE s.name = 'slow' AND extract_status = 'pending' AND v.due_at <= now() AND v.lease_until IS NULL")"
 grep -q "claimed pages not fetched are handed back" "$work/slow.log" && ok "the hand-back is logged" ||
   not_ok "the hand-back is logged" "$(tail -3 "$work/slow.log")"
 
-# 9. A due page whose row another session holds for a moment (as the
-# search indexer does while it fills articles.search) is waited for, not
-# skipped: skipped, `once` would end with the page unvisited.
+# 9. A due page whose article row another session holds for a moment (as
+# the search indexer does while it fills articles.search) is visited, not
+# skipped: the claim takes the queue row (page_visits, 021), and the
+# visit's record waits for the article.  Skipped, `once` would end with the
+# page unvisited.
 visits_before=$(col 85859288 visits)
-sql "UPDATE feedd.articles SET next_visit_at = now() WHERE news_id = '85859288'" > /dev/null
+due_now 85859288
 mkfifo "$work/lock.in"
 psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" < "$work/lock.in" > "$work/lock.out" 2>&1 &
 locker=$!
@@ -370,6 +378,27 @@ wait "$once_pid"
 is "... and exits 0 once it is free" 0 $?
 is "the held page was visited" $((visits_before + 1)) "$(col 85859288 visits)"
 logged "... and its revisit logged" "article agency/85859288: \\(revisited\\|edited\\)" "$work/locked.log"
+
+# 10. A claim and a hand-back write the lease only: HOT updates of the
+# narrow queue row, no index entry written (021; on articles, none of them
+# was).  In one transaction, rolled back, whose own counters are read.
+due_now 85850001
+due_now 85859288
+got=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" 2>&1 << 'SQL'
+BEGIN;
+CREATE TEMP TABLE claimed ON COMMIT DROP AS
+  SELECT * FROM feedd.claim_visits(ARRAY['agency'], 100, 60);
+SELECT string_agg(news_id, ',' ORDER BY news_id) FILTER (WHERE news_id IN ('85850001', '85859288'))
+  FROM claimed;
+SELECT feedd.release_visits(ARRAY['agency', 'agency'], ARRAY['85850001', '85859288']);
+SELECT concat_ws('|', n_tup_upd = (SELECT count(*) FROM claimed) + 2, n_tup_hot_upd = n_tup_upd)
+  FROM pg_stat_xact_user_tables WHERE relid = 'feedd.page_visits'::regclass;
+ROLLBACK;
+SQL
+)
+is "claims and hand-backs of pages are HOT updates" "85850001,85859288
+2
+t|t" "$got"
 
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
