@@ -159,6 +159,10 @@ const struct key cfg_keys[K_COUNT] = {
 			       DAYS(30), .reload = true},
 	[K_SOURCE_PAGE_DELAY] = {SEC_SOURCE, "page_delay", V_DUR, S(page_delay_ms), "0", 0,
 				 HOURS(1), .reload = true},
+	/* 0: kept for ever (feedd.prune_articles, the indexer's upkeep) */
+	[K_SOURCE_ARTICLE_RETENTION] = {SEC_SOURCE, "article_retention", V_DUR,
+					S(article_retention_ms), "0", 0, DAYS(36500),
+					.reload = true},
 	XPATH_KEY(CFG_XPATH_TITLE, "title"),
 	XPATH_KEY(CFG_XPATH_LEAD, "lead"),
 	XPATH_KEY(CFG_XPATH_BODY, "body"),

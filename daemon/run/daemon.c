@@ -117,6 +117,24 @@ static void fetch_config_of(const struct cfg *c, struct fetch_config *fc)
  * and pages read through d->cfg (intervals, sizes, page_retries,
  * shutdown_timeout) needs nothing more.  The keys that cannot change at run
  * time are those the table marks so (cfg_keep_restart_keys). */
+/* The sources with an article_retention, to the indexer's upkeep. */
+static void set_article_retention(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	char **names = xcalloc(c->n_sources + 1, sizeof *names);
+	long long *keep_s = xcalloc(c->n_sources + 1, sizeof *keep_s);
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_sources; i++) {
+		if (c->sources[i].article_retention_ms <= 0)
+			continue;
+		names[n] = c->sources[i].name;
+		keep_s[n++] = (long long)(c->sources[i].article_retention_ms / 1000);
+	}
+	indexer_set_article_retention(d->indexer, names, keep_s, n);
+	free(names);
+	free(keep_s);
+}
+
 static void apply_config(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
@@ -131,6 +149,7 @@ static void apply_config(struct daemon *d)
 	indexer_set_connect_timeout(d->indexer, (double)c->db.stall_timeout_ms / 1000.0);
 	indexer_set_polls_upkeep(d->indexer, d->mode == DAEMON_RUN,
 				 (long long)(c->db.polls_retention_ms / 1000));
+	set_article_retention(d);
 	LOG_DEBUG("settings applied: log_level %s, user_agent \"%s\", max_connections %d, "
 		  "per_host_connections %d, connect_timeout %.3f s, fetch_timeout %.3f s, "
 		  "batch_size %d, batch_delay %.3f s, stall_timeout %.3f s",

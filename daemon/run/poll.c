@@ -37,6 +37,7 @@ struct poll {
 	double started;
 	struct fetch_result *res;
 	int items_seen, pending, new_items;
+	int items_expired; /* published before the source's article_retention */
 	char *error;
 	bool not_modified;
 	bool cancelled; /* cut short at shutdown: not the feed's failure */
@@ -130,6 +131,10 @@ static void log_outcome(const struct poll *p, double next_s)
 			 f->errors);
 	else if (p->not_modified) /* the usual case: in polls, not in the log */
 		LOG_DEBUG("feed %s: not modified%s", f->name, next);
+	else if (p->items_expired)
+		LOG_INFO("feed %s: %d entries, %d new, %d older than the source's "
+			 "article_retention (not stored)%s",
+			 f->name, p->items_seen, p->new_items, p->items_expired, next);
 	else
 		LOG_INFO("feed %s: %d entries, %d new%s", f->name, p->items_seen, p->new_items,
 			 next);
@@ -192,10 +197,19 @@ static void on_parsed_entry(void *ctx, struct feed_entry *e)
 		feed_entry_free(e);
 		return;
 	}
+	int64_t now = now_us();
 	struct store_article *a =
-		article_from_entry(e, pc->src, p->feed->name, pc->language, id, now_us());
-	a->ctx = p;
+		article_from_entry(e, pc->src, p->feed->name, pc->language, id, now);
 	feed_entry_free(e);
+	/* An item the retention would delete is not stored: stored, it would
+	 * be deleted at the next upkeep and stored again at the next poll. */
+	if (pc->src->article_retention_ms > 0 && a->published_at != STORE_TIME_NONE &&
+	    a->published_at < (now / 1000 - pc->src->article_retention_ms) / 1000) {
+		p->items_expired++;
+		store_article_free(a);
+		return;
+	}
+	a->ctx = p;
 	p->pending++;
 	store_submit_article(p->d->store, a);
 }

@@ -15,7 +15,11 @@
  * Worker 0 also keeps polls' partitions for `feedd run` (the polls upkeep,
  * indexer_set_polls_upkeep): feedd.maintain_polls once connected and every
  * UPKEEP_PERIOD_S after, between two of its calls, so that the store's
- * connections never wait for it.
+ * connections never wait for it.  After each, the article retention
+ * (indexer_set_article_retention): feedd.prune_articles, PRUNE_BATCH
+ * articles a call, called again while a call deletes a full batch, taking
+ * turns with the index calls and, like them, waiting while the store has
+ * articles to write.
  */
 #include "store_int.h"
 
@@ -48,13 +52,19 @@
 /* The polls upkeep: how often, and how soon again after a failure. */
 #define UPKEEP_PERIOD_S 3600.0
 #define UPKEEP_RETRY_S 300.0
+/* Articles deleted a call: a few tens of milliseconds and as many row locks. */
+#define PRUNE_BATCH 1000
 
 static const char *const sql_upkeep = "SELECT feedd.maintain_polls($1::bigint)";
+static const char *const sql_prune =
+	"SELECT feedd.prune_articles($1::text[], $2::bigint[], $3::int)";
 static const char *const sql_index =
 	"SELECT indexed, extract(epoch FROM now() - oldest_waiting)::float8 "
 	"FROM feedd.index_search($1::int)";
 
 enum ix_state { IX_DOWN, IX_CONNECTING, IX_READY };
+/* What the call in flight is. */
+enum ix_call { CALL_INDEX, CALL_POLLS, CALL_PRUNE };
 
 /* One connection and its call. */
 struct worker {
@@ -68,7 +78,7 @@ struct worker {
 	bool poked;	     /* work to look for since the last call started */
 	bool full;	     /* the last call indexed a full batch */
 	bool logged_failure; /* since the last success */
-	bool upkeep_call;    /* the call in flight is the polls upkeep */
+	enum ix_call call;   /* the call in flight (while busy) */
 	double backoff_s;
 	ev_io io;
 	ev_timer soon;	   /* the next call, or the next connection attempt */
@@ -90,6 +100,13 @@ struct indexer {
 	bool upkeep_failed;	  /* the last upkeep failed (and said so) */
 	long long retention_s;	  /* polls_retention; 0: keep every poll */
 	ev_tstamp upkeep_at;	  /* the next upkeep, from then on */
+	/* The article retention (indexer_set_article_retention): the sources'
+	 * names as a text[] literal, their retentions as a bigint[] one. */
+	char *prune_sources, *prune_keep;
+	bool prune_due;	   /* a round of prune calls is under way or due */
+	bool pruned_last;  /* worker 0's last call was a prune call */
+	bool prune_failed; /* the last round failed (and said so) */
+	long long pruned;  /* articles deleted in this round */
 	size_t n;
 	struct worker w[];
 };
@@ -145,7 +162,7 @@ static void drop(struct worker *w, const char *what)
 	w->conn = NULL;
 	w->state = IX_DOWN;
 	w->busy = false;
-	w->upkeep_call = false; /* made again once connected */
+	w->call = CALL_INDEX; /* an upkeep call is made again once connected */
 	w->full = false;
 	if (w->no == 0)
 		ix->lag_s = -1;
@@ -176,6 +193,9 @@ static void call_in_helpers(struct indexer *ix, const struct worker *from)
 static void upkeep_answered(struct indexer *ix, PGresult *r)
 {
 	ev_tstamp now = ev_now(ix->loop);
+	/* Whatever its outcome, the article retention's turn comes. */
+	ix->prune_due = ix->prune_sources != NULL;
+	ix->pruned = 0;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 		if (!ix->upkeep_failed)
@@ -209,12 +229,48 @@ static void upkeep_answered(struct indexer *ix, PGresult *r)
 		LOG_DEBUG("polls upkeep: %s", done);
 }
 
+/* A prune call's answer: how many articles it deleted.  A full batch means
+ * more may be left: the round goes on; a short one ends it. */
+static void prune_answered(struct indexer *ix, PGresult *r)
+{
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		if (!ix->prune_failed)
+			LOG_WARN("article retention: feedd.prune_articles failed: %s; old articles "
+				 "stay until the next upkeep, in %.0f s",
+				 m ? m : PQresStatus(PQresultStatus(r)), UPKEEP_RETRY_S);
+		ix->prune_failed = true;
+		ix->prune_due = false;
+		if (ix->upkeep_at > ev_now(ix->loop) + UPKEEP_RETRY_S)
+			ix->upkeep_at = ev_now(ix->loop) + UPKEEP_RETRY_S;
+		return;
+	}
+	if (ix->prune_failed)
+		LOG_NOTICE("article retention: working again");
+	ix->prune_failed = false;
+	long long n = atoll(PQgetvalue(r, 0, 0));
+	ix->pruned += n;
+	if (n >= PRUNE_BATCH)
+		return;
+	ix->prune_due = false;
+	if (ix->pruned > 0)
+		LOG_INFO("article retention: %lld articles deleted (older than their source's "
+			 "article_retention)",
+			 ix->pruned);
+	else
+		LOG_DEBUG("article retention: nothing to delete");
+}
+
 /* One call's answer: how many were indexed, how long the oldest left has
  * waited. */
 static void answered(struct worker *w, PGresult *r)
 {
-	if (w->upkeep_call) {
+	if (w->call == CALL_POLLS) {
 		upkeep_answered(w->ix, r);
+		return;
+	}
+	if (w->call == CALL_PRUNE) {
+		prune_answered(w->ix, r);
 		return;
 	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
@@ -249,7 +305,7 @@ static void read_answers(struct worker *w)
 		PGresult *r = PQgetResult(w->conn);
 		if (!r) {
 			w->busy = false;
-			w->upkeep_call = false;
+			w->call = CALL_INDEX;
 			ev_timer_stop(ix->loop, &w->stall);
 			break;
 		}
@@ -261,6 +317,8 @@ static void read_answers(struct worker *w)
 	if (w->full) {
 		ev_idle_start(ix->loop, &w->continue_);
 		call_in_helpers(ix, w);
+	} else if (w->no == 0 && ix->upkeep && ix->prune_due) {
+		ev_idle_start(ix->loop, &w->continue_);
 	} else if (w->poked && !ev_is_active(&w->soon)) {
 		arm_soon(w, POKE_DELAY_S);
 	}
@@ -307,13 +365,12 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 		read_answers(w);
 }
 
-/* Sends sql with its one parameter on w's connection, as w's call in
+/* Sends sql with its n parameters on w's connection, as w's call in
  * flight; false (and the connection left) if it could not be sent. */
-static bool send_one(struct worker *w, const char *sql, const char *param)
+static bool send_one(struct worker *w, const char *sql, int n, const char *const *params)
 {
 	struct indexer *ix = w->ix;
-	const char *params[] = {param};
-	if (PQsendQueryParams(w->conn, sql, 1, NULL, params, NULL, NULL, 0) != 1) {
+	if (PQsendQueryParams(w->conn, sql, n, NULL, params, NULL, NULL, 0) != 1) {
 		drop(w, "cannot send");
 		return false;
 	}
@@ -333,7 +390,9 @@ static bool send_one(struct worker *w, const char *sql, const char *param)
 }
 
 /* Sends what w's connection is for: the polls upkeep when it is due (worker
- * 0), else a call of feedd.index_search. */
+ * 0), else (once the store has written what it has) a prune call of the
+ * article retention's round, taking turns with index calls while both have
+ * work (worker 0), else a call of feedd.index_search. */
 static void send_call(struct worker *w)
 {
 	struct indexer *ix = w->ix;
@@ -342,8 +401,10 @@ static void send_call(struct worker *w)
 	if (w->no == 0 && ix->upkeep && ev_now(ix->loop) >= ix->upkeep_at) {
 		char retention[24];
 		snprintf(retention, sizeof retention, "%lld", ix->retention_s);
+		const char *params[] = {retention};
 		/* poked stays: the index call comes after it */
-		w->upkeep_call = send_one(w, sql_upkeep, retention);
+		if (send_one(w, sql_upkeep, 1, params))
+			w->call = CALL_POLLS;
 		return;
 	}
 	if (ix->store_busy && ix->waiting_since > 0 &&
@@ -352,10 +413,24 @@ static void send_call(struct worker *w)
 		arm_soon(w, YIELD_CHECK_S);
 		return;
 	}
+	if (w->no == 0 && ix->upkeep && ix->prune_due && !(ix->pruned_last && w->poked)) {
+		char limit[16];
+		snprintf(limit, sizeof limit, "%d", PRUNE_BATCH);
+		const char *params[] = {ix->prune_sources, ix->prune_keep, limit};
+		if (send_one(w, sql_prune, 3, params)) {
+			w->call = CALL_PRUNE;
+			ix->pruned_last = true;
+		}
+		return;
+	}
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", BATCH);
-	if (send_one(w, sql_index, limit))
+	const char *params[] = {limit};
+	if (send_one(w, sql_index, 1, params)) {
 		w->poked = false;
+		if (w->no == 0)
+			ix->pruned_last = false;
+	}
 }
 
 static void connect_start(struct worker *w)
@@ -476,6 +551,8 @@ void indexer_free(struct indexer *ix)
 		if (w->conn)
 			PQfinish(w->conn);
 	}
+	free(ix->prune_sources);
+	free(ix->prune_keep);
 	free(ix->conninfo);
 	free(ix);
 }
@@ -507,6 +584,35 @@ void indexer_set_polls_upkeep(struct indexer *ix, bool on, long long retention_s
 	ix->retention_s = retention_s;
 	struct worker *w = &ix->w[0];
 	if (on && w->state == IX_READY && !w->busy)
+		send_call(w);
+}
+
+void indexer_set_article_retention(struct indexer *ix, char *const *sources,
+				   const long long *keep_s, size_t n)
+{
+	if (!ix)
+		return;
+	free(ix->prune_sources);
+	free(ix->prune_keep);
+	ix->prune_sources = ix->prune_keep = NULL;
+	ix->prune_due = false;
+	if (n == 0)
+		return;
+	struct buf names, keep;
+	buf_init(&names);
+	buf_init(&keep);
+	store_sql_text_array(sources, n, &names);
+	buf_putc(&keep, '{');
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&keep, "%s%lld", i ? "," : "", keep_s[i]);
+	buf_putc(&keep, '}');
+	ix->prune_sources = buf_steal(&names);
+	ix->prune_keep = buf_steal(&keep);
+	/* A new or changed retention applies now, not at the next upkeep. */
+	ix->prune_due = true;
+	ix->pruned = 0;
+	struct worker *w = &ix->w[0];
+	if (ix->upkeep && w->state == IX_READY && !w->busy)
 		send_call(w);
 }
 

@@ -89,6 +89,7 @@ struct cfg_source {
 	struct cfg_durations revisit;
 	int64_t interval_ms;	      /* 0: not set, feeds use default_interval */
 	int64_t page_delay_ms;	      /* between two page requests to one host */
+	int64_t article_retention_ms; /* articles published before are deleted; 0: kept */
 	char *xpath[CFG_XPATH_COUNT]; /* NULL where not set */
 };
 

@@ -43,6 +43,14 @@ void indexer_set_connect_timeout(struct indexer *ix, double seconds);
  * 5 minutes after a failure, which is logged once), between two calls of
  * the first worker.  A change calls it at once, or after the call in flight. */
 void indexer_set_polls_upkeep(struct indexer *ix, bool on, long long retention_s);
+/* The article retention, applied by the upkeep above (so only while it is
+ * on): after each feedd.maintain_polls, and at once after a call of this,
+ * feedd.prune_articles deletes the articles of sources[i] published more
+ * than keep_s[i] seconds ago, 1,000 a call, until a call finds fewer
+ * (sql/functions/articles.sql); the total is logged.  n = 0: none (every
+ * article is kept).  The arrays are copied. */
+void indexer_set_article_retention(struct indexer *ix, char *const *sources,
+				   const long long *keep_s, size_t n);
 /* Articles were committed: index them soon. */
 void indexer_poke(struct indexer *ix);
 /* Nothing poked since the last call that found nothing left, and no call

@@ -278,3 +278,49 @@ BEGIN
   END LOOP;
 END;
 $$;
+
+-- prune_articles(sources, keep_s, limit): the article retention of
+-- `[source] article_retention` (issue 15, part 3).  Deletes up to p_limit
+-- articles of those sources, each source with its own retention in
+-- seconds (0 keeps them all), that were published longer ago than it
+-- (undated ones: first seen), with their feeds' links, revisions and queued
+-- pages (ON DELETE CASCADE); returns how many.  Small batches, called
+-- again while a batch comes back full, so that no statement holds many
+-- locks or runs long.  A row another session holds is left for a later
+-- call (SKIP LOCKED): neither the store nor a page visit ever waits for
+-- this.  Through articles_source_recent_idx (source, publication time).
+-- SECURITY DEFINER: feedd_writer may not delete articles itself.
+CREATE OR REPLACE FUNCTION feedd.prune_articles(p_sources text[], p_keep_s bigint[], p_limit int,
+                                                p_now timestamptz DEFAULT now())
+RETURNS int
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_left int := greatest(coalesce(p_limit, 0), 0);
+  v_n int;
+  r record;
+BEGIN
+  FOR r IN SELECT s.id, p_now - make_interval(secs => k.keep_s) AS cutoff
+           FROM unnest(p_sources, p_keep_s) AS k(name, keep_s)
+           JOIN feedd.sources s ON s.name = k.name
+           WHERE k.keep_s > 0
+           ORDER BY s.id
+  LOOP
+    EXIT WHEN v_left <= 0;
+    WITH doomed AS (
+      SELECT a.id FROM feedd.articles a
+      WHERE a.source_id = r.id
+        AND (a.published_at < r.cutoff OR (a.published_at IS NULL AND a.first_seen_at < r.cutoff))
+      LIMIT v_left
+      FOR UPDATE OF a SKIP LOCKED
+    )
+    DELETE FROM feedd.articles a USING doomed d
+    WHERE a.source_id = r.id AND a.id = d.id;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_left := v_left - v_n;
+  END LOOP;
+  RETURN greatest(coalesce(p_limit, 0), 0) - v_left;
+END;
+$$;

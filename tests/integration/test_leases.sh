@@ -22,11 +22,8 @@ source "$tests/lib/httpd.sh"
 source "$tests/lib/time_factor.sh"
 factor=$(time_factor "$feedd")
 
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() { echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; fail=$((fail + 1)); }
-is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
-sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
+# shellcheck source=../lib/tap.sh
+source "$tests/lib/tap.sh"
 
 # (The environment may set them: LEASES_FEEDS=3000 LEASES_INTERVAL=10
 # LEASES_LEASE=15 LEASES_SHARED=0 is issue 15's acceptance run; the story

@@ -185,6 +185,7 @@ feedd.instance_beat(text,text,text,integer,text,timestamp with time zone,integer
 feedd.maintain_polls(bigint,integer,timestamp with time zone) -> text
 feedd.partition_bound(oid,text) -> timestamp with time zone
 feedd.plan_visit(bigint,bigint,timestamp with time zone) -> void
+feedd.prune_articles(text[],bigint[],integer,timestamp with time zone) -> integer
 feedd.record_fetch(text,timestamp with time zone,integer,integer,bigint,integer,integer,text,text,text,timestamp with time zone,text,text,text) -> void
 feedd.record_fetches(text[],timestamp with time zone[],integer[],integer[],bigint[],integer[],integer[],text[],text[],text[],timestamp with time zone[],text[],text[],text[]) -> integer
 feedd.record_page(text,text,text,text,text,text,text,text,text[],timestamp with time zone,timestamp with time zone,text,text,text,text,timestamp with time zone,timestamp with time zone,integer[]) -> TABLE(article_id bigint, outcome text, revision integer)

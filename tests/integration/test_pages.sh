@@ -17,14 +17,8 @@ tests=$2
 # shellcheck source=../lib/httpd.sh
 source "$tests/lib/httpd.sh"
 
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() { echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; fail=$((fail + 1)); }
-is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
-sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
-logged() { # NAME PATTERN FILE
-  if grep -q -- "$2" "$3"; then ok "$1"; else not_ok "$1" "no line matching '$2' in: $(head -c 1500 "$3")"; fi
-}
+# shellcheck source=../lib/tap.sh
+source "$tests/lib/tap.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -23,11 +23,8 @@ source "$tests/lib/pg.sh" # for pg_stop_immediate and pg_start_again
 # shellcheck source=../lib/time_factor.sh
 source "$tests/lib/time_factor.sh"
 
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() { echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; fail=$((fail + 1)); }
-is() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi; }
-sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" -c "$1"; }
+# shellcheck source=../lib/tap.sh
+source "$tests/lib/tap.sh"
 wait_for() { # SECONDS CMD...: until CMD succeeds, at most SECONDS
   local limit=$1 i
   shift

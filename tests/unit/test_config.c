@@ -167,6 +167,7 @@ static void test_good_everything(void **state)
 	assert_int_equal(irna->revisit.ms[1], 24 * 3600000);
 	assert_int_equal(irna->revisit.ms[2], 7LL * 86400000);
 	assert_int_equal(irna->interval_ms, 5 * 60000);
+	assert_true(irna->article_retention_ms == 730LL * 86400000);
 	assert_string_equal(irna->xpath[CFG_XPATH_TITLE], "//h1[@class='title']");
 	assert_string_equal(irna->xpath[CFG_XPATH_BODY],
 			    "//div[@class='item-text']/p ; //div[@class='body']/p");
@@ -183,14 +184,15 @@ static void test_good_everything(void **state)
 	assert_null(mehr->date_format);
 	assert_int_equal(mehr->revisit.n, 0);
 	assert_int_equal(mehr->interval_ms, 0);
+	assert_true(mehr->article_retention_ms == 0); /* kept for ever */
 	assert_null(mehr->xpath[CFG_XPATH_BODY]);
 
 	assert_int_equal(c->n_feeds, 5);
 	const struct cfg_feed *all = &c->feeds[0];
 	assert_string_equal(all->name, "irna-en-all");
-	assert_int_equal(all->loc.line, 55);
+	assert_int_equal(all->loc.line, 56);
 	assert_string_equal(all->source_name, "irna-en");
-	assert_int_equal(all->source_loc.line, 56);
+	assert_int_equal(all->source_loc.line, 57);
 	assert_ptr_equal(all->source, irna);
 	assert_string_equal(all->url, "https://en.irna.ir/rss");
 	assert_int_equal(all->interval_ms, 2 * 60000);
@@ -352,6 +354,11 @@ static const struct error_case error_cases[] = {
 	 "feedd.conf:2: home: expected an http:// or https:// URL, got \"https:///path\""},
 	{"[source s]\nhome = https://example.org/\narticles = all\n",
 	 "feedd.conf:3: articles: expected one of feed-only, fetch, got \"all\""},
+	{"[source s]\nhome = https://example.org/\narticle_retention = forever\n",
+	 "feedd.conf:3: article_retention: expected a duration like 30s, 5m, 2h, 1d, got "
+	 "\"forever\""},
+	{"[source s]\nhome = https://example.org/\narticle_retention = 36501d\n",
+	 "feedd.conf:3: article_retention: expected a duration from 0s to 36500d, got \"36501d\""},
 	{"[source s]\nhome = https://example.org/\nrevisit = 24h, 1h\n",
 	 "feedd.conf:3: revisit: expected increasing durations from 1m to 365d, separated by "
 	 "commas, like 1h, 24h, got \"24h, 1h\""},
