@@ -309,10 +309,24 @@ BEGIN
            ORDER BY s.id
   LOOP
     EXIT WHEN v_left <= 0;
+    -- The dated ones in the index's order, so that the scan stops after
+    -- v_left rows (an OR of both kinds made a bitmap of every old row of
+    -- the source first, at every call); then the undated ones.
     WITH doomed AS (
       SELECT a.id FROM feedd.articles a
-      WHERE a.source_id = r.id
-        AND (a.published_at < r.cutoff OR (a.published_at IS NULL AND a.first_seen_at < r.cutoff))
+      WHERE a.source_id = r.id AND a.published_at < r.cutoff
+      ORDER BY a.published_at DESC NULLS LAST
+      LIMIT v_left
+      FOR UPDATE OF a SKIP LOCKED
+    )
+    DELETE FROM feedd.articles a USING doomed d
+    WHERE a.source_id = r.id AND a.id = d.id;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_left := v_left - v_n;
+    EXIT WHEN v_left <= 0;
+    WITH doomed AS (
+      SELECT a.id FROM feedd.articles a
+      WHERE a.source_id = r.id AND a.published_at IS NULL AND a.first_seen_at < r.cutoff
       LIMIT v_left
       FOR UPDATE OF a SKIP LOCKED
     )
