@@ -94,11 +94,23 @@ struct capture {
 	enum text_mode mode;
 	int skip_div_depth; /* xhtml: the wrapper div not to serialise */
 	bool has_markup;
+	bool base64; /* Atom: mode="base64", or a type that is not text */
+	bool exact;  /* Atom: escaped exactly once, as its type says (RSS is not) */
 	bool truncated;
 	int prio;	   /* links: which candidate this is */
+	bool fallback;	   /* Dublin Core's: used only where the core element is absent */
+	bool also_updated; /* dc:date: the entry's publication time, and its update's fallback */
+	int author_part;   /* Atom <author>: 1 its <name>, 2 its <email> */
 	struct buf plain;  /* decoded text only */
 	struct buf markup; /* text and child elements, serialised */
 	const char *base;  /* xml:base in force at the element */
+};
+
+/* What the Dublin Core elements said, for the fields whose core element an
+ * entry (or the channel) turns out not to have. */
+struct fallback {
+	char *title, *summary, *author; /* summary: the channel's subtitle */
+	int64_t published, updated;
 };
 
 struct feed_parser {
@@ -131,8 +143,10 @@ struct feed_parser {
 	int entry_depth;
 	int entry_link_prio;
 	bool guid_is_permalink;
-	bool cats_capped, encs_capped; /* warned once per entry */
-	int author_depth;	       /* Atom <author> inside the entry or feed */
+	bool cats_capped, encs_capped;	  /* warned once per entry */
+	int author_depth;		  /* Atom <author> inside the entry or feed */
+	char *author_name, *author_email; /* of that <author> */
+	struct fallback fb_entry, fb_feed;
 	int media_group_depth;
 	size_t n_entries;
 
@@ -144,6 +158,11 @@ struct feed_parser {
 		enum ns ns;
 	} ns_cache[NS_CACHE];
 	int ns_next;
+	/* The root's namespace when it is none we know (<rss
+	 * xmlns="http://backend.userland.com/rss2.1">, Atom's drafts): the
+	 * format's own for the rest of the document. */
+	char *doc_ns;
+	enum ns doc_ns_kind;
 
 	/* xml:base per depth; entries point into owned strings */
 	const char *bases[MAX_DEPTH + 1];
@@ -192,7 +211,7 @@ static enum ns classify(struct feed_parser *p, const xmlChar *uri)
 	for (int i = 0; i < NS_CACHE; i++)
 		if (p->ns_cache[i].uri == uri)
 			return p->ns_cache[i].ns;
-	enum ns ns = classify_uri(u);
+	enum ns ns = p->doc_ns && strcmp(u, p->doc_ns) == 0 ? p->doc_ns_kind : classify_uri(u);
 	p->ns_cache[p->ns_next] = (struct ns_seen){uri, ns};
 	p->ns_next = (p->ns_next + 1) % NS_CACHE;
 	return ns;
@@ -355,11 +374,38 @@ static void set_first(char **slot, char *v)
 	*slot = v;
 }
 
+static void fallback_init(struct fallback *f)
+{
+	*f = (struct fallback){.published = FEED_TIME_NONE, .updated = FEED_TIME_NONE};
+}
+
+static void fallback_free(struct fallback *f)
+{
+	free(f->title);
+	free(f->summary);
+	free(f->author);
+	fallback_init(f);
+}
+
+/* *slot from the fallback's *v where *slot is empty; *v is then NULL. */
+static void fill(char **slot, char **v)
+{
+	if (!*slot) {
+		*slot = *v;
+		*v = NULL;
+	}
+}
+
 static void emit_feed(struct feed_parser *p)
 {
 	if (p->feed_emitted)
 		return;
 	p->feed_emitted = true;
+	fill(&p->info.title, &p->fb_feed.title);
+	fill(&p->info.subtitle, &p->fb_feed.summary);
+	if (p->info.updated == FEED_TIME_NONE)
+		p->info.updated = p->fb_feed.updated;
+	fallback_free(&p->fb_feed);
 	p->info.format = p->format;
 	if (p->h.on_feed)
 		p->h.on_feed(p->h.ctx, &p->info);
@@ -376,9 +422,16 @@ static void begin_capture(struct feed_parser *p, enum field f, enum text_mode mo
 	c->depth = p->depth;
 	c->mode = mode;
 	c->skip_div_depth = -1;
-	c->has_markup = false;
+	/* Inline XHTML is markup from its first character: text escaped in
+	 * it (&lt;blink&gt;) stays escaped, as text, not as a tag. */
+	c->has_markup = mode == MODE_XHTML;
+	c->base64 = false;
+	c->exact = false;
 	c->truncated = false;
 	c->prio = prio;
+	c->fallback = false;
+	c->also_updated = false;
+	c->author_part = 0;
 	c->base = base_here(p);
 	buf_reset(&c->plain);
 	buf_reset(&c->markup);
@@ -472,12 +525,36 @@ static char *plain_or_null(char *v)
 	return t;
 }
 
+/* A title's or subtitle's plain text, NULL when empty; takes v.  Text
+ * (Atom's type="text", without child elements) is taken as it is: its
+ * "<blink>" is text, not a tag; HTML and XHTML lose their tags.  Atom's
+ * entities are decoded once, as its type says; RSS titles, often escaped
+ * twice over, up to three times (text_html_to_plain). */
+static char *text_of(const struct capture *c, char *v)
+{
+	if (c->mode == MODE_TEXT && !c->has_markup)
+		return text_clean_field(v);
+	if (c->exact) {
+		char *t = text_markup_to_plain(v);
+		free(v);
+		if (!*t) {
+			free(t);
+			return NULL;
+		}
+		return t;
+	}
+	return plain_or_null(v);
+}
+
 /* A summary or content: trimmed only, straight from the buffer: the markup
  * is kept as given, and these are the long fields. */
 static void end_long_text(struct feed_parser *p, const struct capture *c)
 {
 	struct feed_entry *e = p->entry;
-	char **slot = !c->entry ? NULL : c->field == F_SUMMARY ? &e->summary : &e->content;
+	char **slot = !c->entry		? NULL
+		: c->fallback		? &p->fb_entry.summary
+		: c->field == F_SUMMARY ? &e->summary
+					: &e->content;
 	const struct buf *b = captured(c);
 	const char *t = buf_str(b);
 	size_t a = 0, n = b->len;
@@ -496,8 +573,11 @@ static void store_field(struct feed_parser *p, const struct capture *c, char *v)
 	bool is_entry = c->entry;
 	switch (c->field) {
 	case F_TITLE: {
-		char *t = plain_or_null(v);
-		set_first(is_entry ? &e->title : &p->info.title, t);
+		char *t = text_of(c, v);
+		if (c->fallback)
+			set_first(is_entry ? &p->fb_entry.title : &p->fb_feed.title, t);
+		else
+			set_first(is_entry ? &e->title : &p->info.title, t);
 		break;
 	}
 	case F_LINK: {
@@ -515,26 +595,36 @@ static void store_field(struct feed_parser *p, const struct capture *c, char *v)
 	}
 	case F_GUID:
 	case F_AUTHOR: /* an entry's only */
-		if (is_entry)
-			set_first(c->field == F_GUID ? &e->guid : &e->author, text_clean_field(v));
-		else
+		if (!is_entry)
 			free(v);
+		else if (c->field == F_GUID)
+			set_first(&e->guid, text_clean_field(v));
+		else if (c->author_part)
+			set_first(c->author_part == 1 ? &p->author_name : &p->author_email,
+				  text_clean_field(v));
+		else
+			set_first(c->fallback ? &p->fb_entry.author : &e->author,
+				  text_clean_field(v));
 		break;
 	case F_SUMMARY:
 	case F_CONTENT: /* end_long_text's */
 		free(v);
 		break;
 	case F_PUBLISHED:
-		if (is_entry)
+		if (is_entry && c->also_updated && v)
+			set_date(NULL, &p->fb_entry.updated, xstrdup(v));
+		if (is_entry && c->fallback)
+			set_date(NULL, &p->fb_entry.published, v);
+		else if (is_entry)
 			set_date(&e->published_raw, &e->published, v);
 		else
 			set_date(NULL, &p->info.updated, v);
 		break;
 	case F_UPDATED:
 		if (is_entry)
-			set_date(NULL, &e->updated, v);
+			set_date(NULL, c->fallback ? &p->fb_entry.updated : &e->updated, v);
 		else
-			set_date(NULL, &p->info.updated, v);
+			set_date(NULL, c->fallback ? &p->fb_feed.updated : &p->info.updated, v);
 		break;
 	case F_CATEGORY:
 		if (is_entry)
@@ -543,7 +633,7 @@ static void store_field(struct feed_parser *p, const struct capture *c, char *v)
 			free(v);
 		break;
 	case F_SUBTITLE: {
-		set_first(&p->info.subtitle, plain_or_null(v));
+		set_first(c->fallback ? &p->fb_feed.summary : &p->info.subtitle, text_of(c, v));
 		break;
 	}
 	case F_LANGUAGE:
@@ -559,6 +649,22 @@ static void end_capture(struct feed_parser *p)
 {
 	struct capture *c = &p->cap;
 	p->capturing = false;
+	if (c->base64 && !c->has_markup) {
+		/* Decoded in place of the text; what does not decode to UTF-8
+		 * text is not kept. */
+		struct buf raw;
+		buf_init(&raw);
+		bool ok = text_base64_decode(buf_str(&c->plain), c->plain.len, &raw) == 0 &&
+			utf8_valid(buf_str(&raw), raw.len) && !memchr(buf_str(&raw), '\0', raw.len);
+		buf_reset(&c->plain);
+		if (ok)
+			buf_append(&c->plain, buf_str(&raw), raw.len);
+		else
+			warn(p, "%s%zu: %s is not base64 of UTF-8 text; left out",
+			     c->entry ? "entry " : "feed", c->entry ? p->n_entries + 1 : (size_t)0,
+			     field_names[c->field]);
+		buf_free(&raw);
+	}
 	if (c->truncated)
 		warn(p, "%s%zu: %s cut at %zu bytes (max_field_size)", c->entry ? "entry " : "feed",
 		     c->entry ? p->n_entries + 1 : (size_t)0, field_names[c->field],
@@ -592,6 +698,7 @@ static void begin_entry(struct feed_parser *p, const xmlChar **attrs, int nattrs
 	p->cats_capped = p->encs_capped = false;
 	p->author_depth = -1;
 	p->media_group_depth = -1;
+	fallback_free(&p->fb_entry);
 	/* RSS 1.0 names each item by rdf:about. */
 	p->entry->guid = text_clean_field(attr(attrs, nattrs, "about", NS_RDF));
 }
@@ -603,6 +710,18 @@ static void end_entry(struct feed_parser *p, bool partial)
 	p->entry = NULL;
 	if (p->capturing && p->cap.entry)
 		p->capturing = false;
+	fill(&e->title, &p->fb_entry.title);
+	fill(&e->summary, &p->fb_entry.summary);
+	fill(&e->author, &p->fb_entry.author);
+	if (e->published == FEED_TIME_NONE)
+		e->published = p->fb_entry.published;
+	if (e->updated == FEED_TIME_NONE)
+		e->updated = p->fb_entry.updated;
+	/* An entry dated only by its last update (Atom's <updated>, the one
+	 * date Atom requires) was published then as far as anyone can tell. */
+	if (e->published == FEED_TIME_NONE)
+		e->published = e->updated;
+	fallback_free(&p->fb_entry);
 	if (partial && !e->guid && !e->link && !feed_entry_key_text(e)) {
 		feed_entry_free(e);
 		return;
@@ -619,6 +738,42 @@ static void end_entry(struct feed_parser *p, bool partial)
 
 /* ---- SAX callbacks ---------------------------------------------------- */
 
+/* The format an <rss version="..."> names: 2.x is RSS 2.0 (2.1 was never
+ * more than a name), 0.90 to 0.94 each their own, anything else (or no
+ * version) plain "rss". */
+static enum feed_format rss_version(const char *v)
+{
+	static const struct {
+		const char *v;
+		enum feed_format f;
+	} known[] = {
+		{"0.90", FEED_FORMAT_RSS090}, {"0.91", FEED_FORMAT_RSS091},
+		{"0.92", FEED_FORMAT_RSS092}, {"0.93", FEED_FORMAT_RSS093},
+		{"0.94", FEED_FORMAT_RSS094},
+	};
+	if (!v)
+		return FEED_FORMAT_RSS;
+	while (*v == ' ')
+		v++;
+	if (strcmp(v, "2") == 0 || strncmp(v, "2.", 2) == 0)
+		return FEED_FORMAT_RSS20;
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strncmp(v, known[i].v, 4) == 0 && (v[4] == '\0' || v[4] == ' '))
+			return known[i].f;
+	return FEED_FORMAT_RSS;
+}
+
+/* The root's namespace u, none we know, is the format's own (kind) from now
+ * on: the classifications cached for it are forgotten. */
+static void adopt_ns(struct feed_parser *p, const char *u, enum ns kind)
+{
+	free(p->doc_ns);
+	p->doc_ns = xstrdup(u);
+	p->doc_ns_kind = kind;
+	memset(p->ns_cache, 0, sizeof p->ns_cache);
+	p->ns_next = 0;
+}
+
 static void on_root(struct feed_parser *p, const char *local, enum ns ns, const xmlChar *uri,
 		    const xmlChar **attrs, int nattrs)
 {
@@ -628,20 +783,23 @@ static void on_root(struct feed_parser *p, const char *local, enum ns ns, const 
 		not_a_feed(p, "an HTML page, not a feed");
 		return;
 	}
-	if (strcmp(local, "rss") == 0 && ns == NS_RSS) {
+	if (strcmp(local, "rss") == 0 && (ns == NS_RSS || ns == NS_NONE_OTHER)) {
+		/* Userland's and Harvard's RSS namespaces, among others. */
+		if (ns == NS_NONE_OTHER)
+			adopt_ns(p, u, NS_RSS);
 		p->family = FAM_RSS;
 		char *v = attr(attrs, nattrs, "version", NULL);
-		if (v && (strncmp(v, "2.0", 3) == 0 || strcmp(v, "2") == 0))
-			p->format = FEED_FORMAT_RSS20;
-		else if (v && strncmp(v, "0.9", 3) == 0)
-			p->format = FEED_FORMAT_RSS09X;
-		else
-			p->format = FEED_FORMAT_UNKNOWN;
+		p->format = rss_version(v);
 		free(v);
 	} else if (strcmp(local, "RDF") == 0 && ns == NS_RDFNS) {
 		p->family = FAM_RSS;
 		p->format = FEED_FORMAT_UNKNOWN;
-	} else if (strcmp(local, "feed") == 0 && (ns == NS_ATOM || !u || !*u)) {
+	} else if (strcmp(local, "feed") == 0 &&
+		   (ns == NS_ATOM || ns == NS_NONE_OTHER || !u || !*u)) {
+		/* The drafts before Atom 0.3 had namespaces of their own
+		 * (http://purl.org/echo/, http://example.com/necho, ...). */
+		if (ns == NS_NONE_OTHER)
+			adopt_ns(p, u, NS_ATOM);
 		p->family = FAM_ATOM;
 		char *v = attr(attrs, nattrs, "version", NULL);
 		if ((u && strcmp(u, NS_ATOM03) == 0) || (v && strcmp(v, "0.3") == 0))
@@ -666,17 +824,41 @@ static void on_root(struct feed_parser *p, const char *local, enum ns ns, const 
 	}
 }
 
-/* The text mode of an Atom text construct from its type (and 0.3 mode). */
-static enum text_mode atom_mode(const xmlChar **attrs, int nattrs)
+/* The text mode of an Atom text construct from its type and (Atom 0.3)
+ * mode; *base64 when its text is base64 of that: mode="base64", or a MIME
+ * type that is neither text nor XML (Atom 1.0's rule for content). */
+static enum text_mode atom_mode(const xmlChar **attrs, int nattrs, bool *base64)
 {
 	char *t = attr(attrs, nattrs, "type", NULL);
+	char *mode = attr(attrs, nattrs, "mode", NULL);
 	enum text_mode m = MODE_TEXT;
+	*base64 = false;
 	if (t && (strcasecmp(t, "html") == 0 || strcasecmp(t, "text/html") == 0))
 		m = MODE_HTML;
 	else if (t && (strcasecmp(t, "xhtml") == 0 || strcasecmp(t, "application/xhtml+xml") == 0))
 		m = MODE_XHTML;
+	else if (t && strchr(t, '/') && strncasecmp(t, "text/", 5) != 0 && !strstr(t, "xml") &&
+		 !strstr(t, "XML"))
+		*base64 = true;
+	if (mode && strcasecmp(mode, "escaped") == 0 && m == MODE_TEXT)
+		m = MODE_HTML;
+	else if (mode && strcasecmp(mode, "base64") == 0)
+		*base64 = true;
+	else if (mode && strcasecmp(mode, "xml") == 0 && m != MODE_XHTML)
+		m = MODE_XHTML;
 	free(t);
+	free(mode);
 	return m;
+}
+
+/* begin_capture for an Atom text construct. */
+static void begin_atom_text(struct feed_parser *p, enum field f, const xmlChar **attrs, int nattrs)
+{
+	bool base64;
+	enum text_mode m = atom_mode(attrs, nattrs, &base64);
+	begin_capture(p, f, base64 ? MODE_HTML : m, 0);
+	p->cap.base64 = base64;
+	p->cap.exact = true;
 }
 
 static void atom_link(struct feed_parser *p, const xmlChar **attrs, int nattrs)
@@ -743,7 +925,7 @@ static void atom_field(struct feed_parser *p, const char *local, bool in_entry,
 		       const xmlChar **attrs, int nattrs)
 {
 	if (strcmp(local, "title") == 0) {
-		begin_capture(p, F_TITLE, atom_mode(attrs, nattrs), 0);
+		begin_atom_text(p, F_TITLE, attrs, nattrs);
 	} else if (strcmp(local, "link") == 0) {
 		atom_link(p, attrs, nattrs);
 	} else if (in_entry && strcmp(local, "id") == 0) {
@@ -753,11 +935,11 @@ static void atom_field(struct feed_parser *p, const char *local, bool in_entry,
 	} else if (strcmp(local, "updated") == 0 || strcmp(local, "modified") == 0) {
 		begin_capture(p, F_UPDATED, MODE_TEXT, 0);
 	} else if (in_entry && strcmp(local, "summary") == 0) {
-		begin_capture(p, F_SUMMARY, atom_mode(attrs, nattrs), 0);
+		begin_atom_text(p, F_SUMMARY, attrs, nattrs);
 	} else if (in_entry && strcmp(local, "content") == 0) {
 		char *src = attr(attrs, nattrs, "src", NULL);
 		if (!src)
-			begin_capture(p, F_CONTENT, atom_mode(attrs, nattrs), 0);
+			begin_atom_text(p, F_CONTENT, attrs, nattrs);
 		free(src);
 	} else if (in_entry && strcmp(local, "author") == 0) {
 		p->author_depth = p->depth;
@@ -765,7 +947,42 @@ static void atom_field(struct feed_parser *p, const char *local, bool in_entry,
 		char *term = attr(attrs, nattrs, "term", NULL);
 		add_category(p, p->entry, term ? term : attr(attrs, nattrs, "label", NULL));
 	} else if (!in_entry && (strcmp(local, "subtitle") == 0 || strcmp(local, "tagline") == 0)) {
-		begin_capture(p, F_SUBTITLE, atom_mode(attrs, nattrs), 0);
+		begin_atom_text(p, F_SUBTITLE, attrs, nattrs);
+	}
+}
+
+/* A Dublin Core (or dcterms) element, child of an entry or of the channel:
+ * dc:creator, dc:author and dc:date stand for the core elements RSS 1.0
+ * lacks; the others are fallbacks, used where the core element is absent
+ * (dc:title, dc:description, dc:contributor, dcterms:issued and created
+ * for the publication time, dcterms:modified for the feed's update).
+ * dc:date dates an entry's update too when nothing else does. */
+static void dc_field(struct feed_parser *p, const char *local, bool in_entry)
+{
+	if (in_entry && (strcmp(local, "creator") == 0 || strcmp(local, "author") == 0)) {
+		begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
+	} else if (in_entry && strcmp(local, "contributor") == 0) {
+		begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
+		p->cap.fallback = true;
+	} else if (strcmp(local, "date") == 0) {
+		begin_capture(p, in_entry ? F_PUBLISHED : F_UPDATED, MODE_TEXT, 0);
+		p->cap.also_updated = in_entry;
+	} else if (strcmp(local, "modified") == 0) {
+		begin_capture(p, F_UPDATED, MODE_TEXT, 0);
+		p->cap.fallback = !in_entry;
+	} else if (in_entry && (strcmp(local, "issued") == 0 || strcmp(local, "created") == 0)) {
+		begin_capture(p, F_PUBLISHED, MODE_TEXT, 0);
+		p->cap.fallback = true;
+	} else if (strcmp(local, "title") == 0) {
+		begin_capture(p, F_TITLE, MODE_HTML, 0);
+		p->cap.fallback = true;
+	} else if (strcmp(local, "description") == 0) {
+		begin_capture(p, in_entry ? F_SUMMARY : F_SUBTITLE, MODE_HTML, 0);
+		p->cap.fallback = true;
+	} else if (in_entry && strcmp(local, "subject") == 0) {
+		begin_capture(p, F_CATEGORY, MODE_TEXT, 0);
+	} else if (!in_entry && strcmp(local, "language") == 0) {
+		begin_capture(p, F_LANGUAGE, MODE_TEXT, 0);
 	}
 }
 
@@ -777,10 +994,10 @@ static void field_start(struct feed_parser *p, const char *local, enum ns ns, co
 	int rel = p->depth - (in_entry ? p->entry_depth : p->channel_depth);
 
 	if (rel == 2 && in_entry && p->author_depth == p->depth - 1 && ns == NS_ATOM) {
-		if (strcmp(local, "name") == 0)
+		if (strcmp(local, "name") == 0 || strcmp(local, "email") == 0) {
 			begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
-		else if (strcmp(local, "email") == 0)
-			begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
+			p->cap.author_part = local[0] == 'n' ? 1 : 2;
+		}
 		return;
 	}
 	if (rel == 2 && in_entry && p->media_group_depth == p->depth - 1 && ns == NS_MEDIANS) {
@@ -806,16 +1023,7 @@ static void field_start(struct feed_parser *p, const char *local, enum ns ns, co
 			begin_capture(p, F_CONTENT, MODE_HTML, 0);
 		break;
 	case NS_DCNS:
-		if (in_entry && strcmp(local, "creator") == 0)
-			begin_capture(p, F_AUTHOR, MODE_TEXT, 0);
-		else if (strcmp(local, "date") == 0)
-			begin_capture(p, in_entry ? F_PUBLISHED : F_UPDATED, MODE_TEXT, 0);
-		else if (in_entry && strcmp(local, "modified") == 0)
-			begin_capture(p, F_UPDATED, MODE_TEXT, 0);
-		else if (in_entry && strcmp(local, "subject") == 0)
-			begin_capture(p, F_CATEGORY, MODE_TEXT, 0);
-		else if (!in_entry && strcmp(local, "language") == 0)
-			begin_capture(p, F_LANGUAGE, MODE_TEXT, 0);
+		dc_field(p, local, in_entry);
 		break;
 	case NS_MEDIANS:
 		if (in_entry && (strcmp(local, "content") == 0 || strcmp(local, "thumbnail") == 0))
@@ -837,8 +1045,8 @@ static void cap_start_tag(struct feed_parser *p, const xmlChar *local, const xml
 {
 	struct capture *c = &p->cap;
 	if (c->mode == MODE_XHTML && c->skip_div_depth < 0 && p->depth == c->depth + 1 &&
-	    strcmp((const char *)local, "div") == 0 && !c->has_markup &&
-	    strspn(buf_str(&c->plain), " \t\r\n") == c->plain.len) {
+	    strcmp((const char *)local, "div") == 0 &&
+	    strspn(buf_str(&c->markup), " \t\r\n") == c->markup.len) {
 		c->skip_div_depth = p->depth;
 		return;
 	}
@@ -908,7 +1116,7 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
 		p->format = FEED_FORMAT_RSS10;
 	else if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 && uri &&
 		 strcmp((const char *)uri, NS_RSS090) == 0)
-		p->format = FEED_FORMAT_RSS09X;
+		p->format = FEED_FORMAT_RSS090;
 
 	if (p->family == FAM_RSS && ns == NS_RSS && strcmp(local, "channel") == 0 && !p->entry &&
 	    p->channel_depth == 0) {
@@ -926,6 +1134,24 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
 	}
 	if (p->entry || (p->channel_depth && p->depth == p->channel_depth + 1))
 		field_start(p, local, ns, attrs, nb_attributes);
+}
+
+/* The end of an Atom <author>: "name (email)", or whichever it had. */
+static void end_author(struct feed_parser *p)
+{
+	p->author_depth = -1;
+	char *a = NULL;
+	if (p->author_name && p->author_email) {
+		size_t n = strlen(p->author_name) + strlen(p->author_email) + 4;
+		a = xmalloc(n);
+		snprintf(a, n, "%s (%s)", p->author_name, p->author_email);
+		free(p->author_name);
+		free(p->author_email);
+	} else {
+		a = p->author_name ? p->author_name : p->author_email;
+	}
+	p->author_name = p->author_email = NULL;
+	set_first(&p->entry->author, a);
 }
 
 static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
@@ -953,7 +1179,7 @@ static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, 
 			end_capture(p);
 		}
 		if (p->entry && p->depth == p->author_depth)
-			p->author_depth = -1;
+			end_author(p);
 		if (p->entry && p->depth == p->media_group_depth)
 			p->media_group_depth = -1;
 		if (p->entry && p->depth <= p->entry_depth)
@@ -1030,6 +1256,8 @@ struct feed_parser *feed_parser_new(const struct feed_limits *limits, const char
 	p->base_url = base_url && *base_url ? xstrdup(base_url) : NULL;
 	p->cv = charset_conv_new(charset);
 	p->info.updated = FEED_TIME_NONE;
+	fallback_init(&p->fb_entry);
+	fallback_init(&p->fb_feed);
 	p->bases[0] = NULL;
 	xmlfix_init(&p->fix);
 	buf_init(&p->cap.plain);
@@ -1167,6 +1395,11 @@ void feed_parser_free(struct feed_parser *p)
 	buf_free(&p->cap.plain);
 	buf_free(&p->cap.markup);
 	free(p->base_url);
+	free(p->doc_ns);
+	free(p->author_name);
+	free(p->author_email);
+	fallback_free(&p->fb_entry);
+	fallback_free(&p->fb_feed);
 	free(p->fatal);
 	free(p->first_error);
 	free(p);

@@ -15,8 +15,18 @@ const char *feed_format_name(enum feed_format f)
 		return "rss20";
 	case FEED_FORMAT_RSS10:
 		return "rss10";
-	case FEED_FORMAT_RSS09X:
-		return "rss09x";
+	case FEED_FORMAT_RSS090:
+		return "rss090";
+	case FEED_FORMAT_RSS091:
+		return "rss091";
+	case FEED_FORMAT_RSS092:
+		return "rss092";
+	case FEED_FORMAT_RSS093:
+		return "rss093";
+	case FEED_FORMAT_RSS094:
+		return "rss094";
+	case FEED_FORMAT_RSS:
+		return "rss";
 	case FEED_FORMAT_ATOM10:
 		return "atom10";
 	case FEED_FORMAT_ATOM03:

@@ -218,6 +218,17 @@ char *text_html_to_plain(const char *s)
 	return buf_steal(&b);
 }
 
+char *text_markup_to_plain(const char *s)
+{
+	struct buf a, b;
+	buf_init(&a);
+	buf_init(&b);
+	strip_once(s, strlen(s), &a);
+	text_fold_space(buf_str(&a), a.len, &b);
+	buf_free(&a);
+	return buf_steal(&b);
+}
+
 char *text_clean_field(char *s)
 {
 	if (!s)
@@ -302,4 +313,43 @@ char *text_html_to_paragraphs(const char *s)
 	char *out = text_lines_to_plain(buf_str(&marked));
 	buf_free(&marked);
 	return out;
+}
+
+int text_base64_decode(const char *s, size_t n, struct buf *out)
+{
+	buf_reset(out);
+	uint32_t acc = 0;
+	int bits = 0;
+	bool padding = false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int v;
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+' || c == '-')
+			v = 62;
+		else if (c == '/' || c == '_')
+			v = 63;
+		else if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		else if (c == '=') {
+			padding = true;
+			continue;
+		} else
+			return -1;
+		if (padding) /* data after the padding */
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_putc(out, (char)((acc >> bits) & 0xff));
+		}
+	}
+	/* 6 bits left over: a group of one character, which encodes nothing. */
+	return bits >= 6 ? -1 : 0;
 }

@@ -22,12 +22,19 @@ enum feed_format {
 	FEED_FORMAT_UNKNOWN,
 	FEED_FORMAT_RSS20,
 	FEED_FORMAT_RSS10,
-	FEED_FORMAT_RSS09X,
+	FEED_FORMAT_RSS090,
+	FEED_FORMAT_RSS091,
+	FEED_FORMAT_RSS092,
+	FEED_FORMAT_RSS093,
+	FEED_FORMAT_RSS094,
+	FEED_FORMAT_RSS, /* <rss> of no version, or one not listed here */
 	FEED_FORMAT_ATOM10,
 	FEED_FORMAT_ATOM03,
 };
 
-/* "rss20", "rss10", "rss09x", "atom10", "atom03" or "unknown". */
+/* "rss20", "rss10", "rss090", "rss091", "rss092", "rss093", "rss094",
+ * "rss", "atom10", "atom03" or "unknown" (the names of the reference
+ * parser, feedparser). */
 const char *feed_format_name(enum feed_format f);
 
 struct feed_limits {

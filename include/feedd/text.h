@@ -23,6 +23,10 @@ void text_fold_space(const char *s, size_t len, struct buf *out);
 /* Plain text from an HTML fragment: tags removed, entities decoded (twice
  * more if the text was escaped twice over), white space folded. */
 char *text_html_to_plain(const char *s);
+/* The same for markup known to be escaped once (XHTML, or HTML that came
+ * base64-encoded): entities decoded once, so "&amp;lt;b&amp;gt;" ends as the
+ * text "<b>". */
+char *text_markup_to_plain(const char *s);
 /* Plain text from an HTML fragment, one paragraph per line: block
  * elements (p, div, br, li, h1-h6, blockquote, tr) end lines, other tags
  * go, entities are decoded, white space folds within lines, and empty lines
@@ -34,5 +38,9 @@ char *text_html_to_paragraphs(const char *s);
 char *text_lines_to_plain(const char *s);
 /* Trims and folds white space; NULL when nothing is left. Takes s. */
 char *text_clean_field(char *s);
+/* Decodes the base64 text s (RFC 4648, white space anywhere, '=' padding
+ * optional) into out (replacing what it held); -1 (out then undefined) for
+ * a character outside the alphabet or a dangling sixth bit group. */
+int text_base64_decode(const char *s, size_t n, struct buf *out);
 
 #endif

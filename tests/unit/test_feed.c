@@ -269,6 +269,77 @@ static void test_not_feeds(void **state)
 	}
 }
 
+/* The format a document's root names, as the reference parser names it. */
+static void test_versions(void **state)
+{
+	static const struct {
+		const char *doc, *format;
+	} cases[] = {
+		{"<rss version=\"2.0\"><channel/></rss>", "rss20"},
+		{"<rss version=\"2.1\"><channel/></rss>", "rss20"},
+		{"<rss version=\"2\"><channel/></rss>", "rss20"},
+		{"<rss version=\"0.91\"><channel/></rss>", "rss091"},
+		{"<rss version=\"0.92\"><channel/></rss>", "rss092"},
+		{"<rss version=\"0.93\"><channel/></rss>", "rss093"},
+		{"<rss version=\"0.94\"><channel/></rss>", "rss094"},
+		{"<rss version=\"0.945\"><channel/></rss>", "rss"},
+		{"<rss><channel/></rss>", "rss"},
+		{"<rss version=\"3.0\"><channel/></rss>", "rss"},
+		{"<rss xmlns=\"http://backend.userland.com/rss2\" version=\"2.0\"><channel/></rss>",
+		 "rss20"},
+		{"<rss xmlns=\"http://blogs.law.harvard.edu/tech/rss\"><channel/></rss>", "rss"},
+		{"<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
+		 "xmlns=\"http://purl.org/rss/1.0/\"><channel/></rdf:RDF>",
+		 "rss10"},
+		{"<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
+		 "xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"><channel/></rdf:RDF>",
+		 "rss090"},
+		{"<feed xmlns=\"http://www.w3.org/2005/Atom\"/>", "atom10"},
+		{"<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"/>", "atom03"},
+		{"<feed version=\"0.3\" xmlns=\"http://purl.org/echo/\"/>", "atom03"},
+		{"<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"/>", "atom10"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct seen s;
+		struct buf err, want;
+		buf_init(&err);
+		buf_init(&want);
+		buf_printf(&want, "feed %s|", cases[i].format);
+		int rc = parse(cases[i].doc, strlen(cases[i].doc), 0, NULL, NULL, &s, &err);
+		if (rc != 0 || strncmp(buf_str(&s.out), buf_str(&want), want.len) != 0)
+			fail_msg("\"%s\": rc %d (%s), got \"%s\", expected \"%s\"", cases[i].doc,
+				 rc, buf_str(&err), buf_str(&s.out), buf_str(&want));
+		seen_free(&s);
+		buf_free(&err);
+		buf_free(&want);
+	}
+}
+
+/* A draft namespace's children are read as Atom's; a prefixed Atom feed too. */
+static void test_namespaced_roots(void **state)
+{
+	static const char *const docs[] = {
+		"<feed version=\"0.3\" xmlns=\"http://example.com/necho\"><title>T</title>"
+		"<entry><id>e1</id><title>E</title></entry></feed>",
+		"<atom:feed xmlns:atom=\"http://www.w3.org/2005/Atom\"><atom:title>T</atom:title>"
+		"<atom:entry><atom:id>e1</atom:id><atom:title>E</atom:title></atom:entry></"
+		"atom:feed>",
+		"<rss xmlns=\"http://backend.userland.com/rss2.1\"><channel><title>T</title>"
+		"<item><guid>e1</guid><title>E</title></item></channel></rss>",
+	};
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		struct seen s;
+		struct buf err;
+		buf_init(&err);
+		assert_int_equal(parse(docs[i], strlen(docs[i]), 0, NULL, NULL, &s, &err), 0);
+		if (!strstr(buf_str(&s.out), "|title=T|") ||
+		    !strstr(buf_str(&s.out), "guid=e1|link=-|title=E|"))
+			fail_msg("doc %zu: %s", i, buf_str(&s.out));
+		seen_free(&s);
+		buf_free(&err);
+	}
+}
+
 static void test_recovers_after_damage(void **state)
 {
 	struct seen s;
@@ -312,6 +383,8 @@ int main(void)
 		cmocka_unit_test(test_entities_never_expand),
 		cmocka_unit_test(test_not_feeds),
 		cmocka_unit_test(test_recovers_after_damage),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_namespaced_roots),
 		cmocka_unit_test(test_charset_hint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,6 +85,35 @@ static void test_put_utf8(void **state)
 	buf_free(&b);
 }
 
+static void test_base64(void **state)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: refused */
+	} cases[] = {
+		{"", ""},
+		{"RXhhbXBsZSA8Yj5BdG9tPC9iPg==", "Example <b>Atom</b>"},
+		{"RXhhbXBsZSA8Yj5BdG9tPC9iPg", "Example <b>Atom</b>"}, /* padding left out */
+		{" RXhh\nbXBs ZQ==\n", "Example"},		       /* white space anywhere */
+		{"YQ", "a"},
+		{"YWI", "ab"},
+		{"Pz8-", "\x3f\x3f>"}, /* the URL alphabet */
+		{"Pz8_", "\x3f\x3f\x3f"},
+		{"Y", NULL},	    /* six bits: nothing */
+		{"YQ==YQ==", NULL}, /* data after the padding */
+		{"YQ!=", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct buf out;
+		buf_init(&out);
+		int rc = text_base64_decode(cases[i].in, strlen(cases[i].in), &out);
+		if (cases[i].out ? rc != 0 || out.len != strlen(cases[i].out) ||
+				    memcmp(buf_str(&out), cases[i].out, out.len) != 0
+				 : rc != -1)
+			fail_msg("\"%s\": rc %d, \"%s\"", cases[i].in, rc, buf_str(&out));
+		buf_free(&out);
+	}
+}
+
 static void test_paragraphs(void **state)
 {
 	static const char *const cases[][2] = {
@@ -109,7 +138,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entities),    cmocka_unit_test(test_html_to_plain),
 		cmocka_unit_test(test_clean_field), cmocka_unit_test(test_put_utf8),
-		cmocka_unit_test(test_paragraphs),
+		cmocka_unit_test(test_paragraphs),  cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
