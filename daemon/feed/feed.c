@@ -34,6 +34,7 @@
 #define NS_DCTERMS "http://purl.org/dc/terms/"
 #define NS_MEDIA "http://search.yahoo.com/mrss/"
 #define NS_XML "http://www.w3.org/XML/1998/namespace"
+#define NS_XHTML "http://www.w3.org/1999/xhtml"
 
 /* Categories and enclosures kept per entry. */
 #define MAX_CATEGORIES 1000
@@ -51,6 +52,7 @@ enum ns {
 	NS_CONTENTNS,
 	NS_DCNS,
 	NS_MEDIANS,
+	NS_XHTMLNS,
 };
 
 enum family { FAM_NONE, FAM_RSS, FAM_ATOM };
@@ -110,6 +112,7 @@ struct capture {
  * entry (or the channel) turns out not to have. */
 struct fallback {
 	char *title, *summary, *author; /* summary: the channel's subtitle */
+	char *content;			/* an RSS item's second description or summary */
 	int64_t published, updated;
 };
 
@@ -230,8 +233,11 @@ static enum ns classify_uri(const char *u)
 		return NS_CONTENTNS;
 	if (strcmp(u, NS_DC) == 0 || strcmp(u, NS_DCTERMS) == 0)
 		return NS_DCNS;
-	if (strcmp(u, NS_MEDIA) == 0)
+	/* (Yahoo's own examples spelled it without the final slash.) */
+	if (strcmp(u, NS_MEDIA) == 0 || strcmp(u, "http://search.yahoo.com/mrss") == 0)
 		return NS_MEDIANS;
+	if (strcmp(u, NS_XHTML) == 0)
+		return NS_XHTMLNS;
 	return NS_NONE_OTHER;
 }
 
@@ -384,6 +390,7 @@ static void fallback_free(struct fallback *f)
 	free(f->title);
 	free(f->summary);
 	free(f->author);
+	free(f->content);
 	fallback_init(f);
 }
 
@@ -525,6 +532,16 @@ static char *plain_or_null(char *v)
 	return t;
 }
 
+/* A language tag as BCP 47 spells it: "en_US" is "en-US"; takes v. */
+static char *language_tag(char *v)
+{
+	v = text_clean_field(v);
+	for (char *s = v; s && *s; s++)
+		if (*s == '_')
+			*s = '-';
+	return v;
+}
+
 /* A title's or subtitle's plain text, NULL when empty; takes v.  Text
  * (Atom's type="text", without child elements) is taken as it is: its
  * "<blink>" is text, not a tag; HTML and XHTML lose their tags.  Atom's
@@ -551,10 +568,11 @@ static char *text_of(const struct capture *c, char *v)
 static void end_long_text(struct feed_parser *p, const struct capture *c)
 {
 	struct feed_entry *e = p->entry;
-	char **slot = !c->entry		? NULL
-		: c->fallback		? &p->fb_entry.summary
-		: c->field == F_SUMMARY ? &e->summary
-					: &e->content;
+	char **slot = NULL;
+	if (c->entry && c->fallback)
+		slot = c->field == F_SUMMARY ? &p->fb_entry.summary : &p->fb_entry.content;
+	else if (c->entry)
+		slot = c->field == F_SUMMARY ? &e->summary : &e->content;
 	const struct buf *b = captured(c);
 	const char *t = buf_str(b);
 	size_t a = 0, n = b->len;
@@ -637,7 +655,7 @@ static void store_field(struct feed_parser *p, const struct capture *c, char *v)
 		break;
 	}
 	case F_LANGUAGE:
-		set_first(&p->info.language, text_clean_field(v));
+		set_first(&p->info.language, language_tag(v));
 		break;
 	case F_NONE:
 		free(v);
@@ -712,6 +730,7 @@ static void end_entry(struct feed_parser *p, bool partial)
 		p->capturing = false;
 	fill(&e->title, &p->fb_entry.title);
 	fill(&e->summary, &p->fb_entry.summary);
+	fill(&e->content, &p->fb_entry.content);
 	fill(&e->author, &p->fb_entry.author);
 	if (e->published == FEED_TIME_NONE)
 		e->published = p->fb_entry.published;
@@ -810,7 +829,7 @@ static void on_root(struct feed_parser *p, const char *local, enum ns ns, const 
 			p->format = FEED_FORMAT_UNKNOWN;
 		free(v);
 		p->channel_depth = 1;
-		p->info.language = text_clean_field(attr(attrs, nattrs, "lang", NS_XML));
+		p->info.language = language_tag(attr(attrs, nattrs, "lang", NS_XML));
 	} else if (strcmp(local, "channel") == 0 && ns == NS_RSS) {
 		/* A channel without its <rss> wrapper. */
 		p->family = FAM_RSS;
@@ -898,8 +917,19 @@ static void rss_field(struct feed_parser *p, const char *local, bool in_entry,
 		begin_capture(p, F_TITLE, MODE_HTML, 0);
 	} else if (strcmp(local, "link") == 0) {
 		begin_capture(p, F_LINK, MODE_TEXT, 3);
-	} else if (strcmp(local, "description") == 0) {
-		begin_capture(p, in_entry ? F_SUMMARY : F_SUBTITLE, MODE_HTML, 0);
+	} else if (strcmp(local, "description") == 0 ||
+		   (in_entry && strcmp(local, "summary") == 0)) {
+		/* An item's second of the two is its content, unless it has
+		 * other content (content:encoded, xhtml:body, fullitem). */
+		bool second = in_entry && p->entry->summary;
+		begin_capture(p,
+			      !in_entry	       ? F_SUBTITLE
+				      : second ? F_CONTENT
+					       : F_SUMMARY,
+			      MODE_HTML, 0);
+		p->cap.fallback = second;
+	} else if (in_entry && strcmp(local, "fullitem") == 0) {
+		begin_capture(p, F_CONTENT, MODE_HTML, 0);
 	} else if (in_entry && strcmp(local, "guid") == 0) {
 		p->guid_is_permalink = !attr_is(attrs, nattrs, "isPermaLink", "false");
 		begin_capture(p, F_GUID, MODE_TEXT, 0);
@@ -986,6 +1016,26 @@ static void dc_field(struct feed_parser *p, const char *local, bool in_entry)
 	}
 }
 
+/* A Media RSS element of an item, or of a media:group in it: media files
+ * are enclosures; media:title, media:description (plain text unless
+ * type="html") stand in for an absent title and summary; media:category
+ * is a category. */
+static void media_field(struct feed_parser *p, const char *local, const xmlChar **attrs, int nattrs)
+{
+	if (strcmp(local, "content") == 0 || strcmp(local, "thumbnail") == 0) {
+		add_enclosure(p, attr(attrs, nattrs, "url", NULL),
+			      attr(attrs, nattrs, "type", NULL),
+			      attr(attrs, nattrs, "fileSize", NULL));
+	} else if (strcmp(local, "title") == 0 || strcmp(local, "description") == 0) {
+		bool html = attr_is(attrs, nattrs, "type", "html");
+		begin_capture(p, local[0] == 't' ? F_TITLE : F_SUMMARY,
+			      html ? MODE_HTML : MODE_TEXT, 0);
+		p->cap.fallback = true;
+	} else if (strcmp(local, "category") == 0) {
+		begin_capture(p, F_CATEGORY, MODE_TEXT, 0);
+	}
+}
+
 /* Decides what a child of an entry or of the channel/feed is. */
 static void field_start(struct feed_parser *p, const char *local, enum ns ns, const xmlChar **attrs,
 			int nattrs)
@@ -1001,10 +1051,7 @@ static void field_start(struct feed_parser *p, const char *local, enum ns ns, co
 		return;
 	}
 	if (rel == 2 && in_entry && p->media_group_depth == p->depth - 1 && ns == NS_MEDIANS) {
-		if (strcmp(local, "content") == 0 || strcmp(local, "thumbnail") == 0)
-			add_enclosure(p, attr(attrs, nattrs, "url", NULL),
-				      attr(attrs, nattrs, "type", NULL),
-				      attr(attrs, nattrs, "fileSize", NULL));
+		media_field(p, local, attrs, nattrs);
 		return;
 	}
 	if (rel != 1)
@@ -1026,12 +1073,15 @@ static void field_start(struct feed_parser *p, const char *local, enum ns ns, co
 		dc_field(p, local, in_entry);
 		break;
 	case NS_MEDIANS:
-		if (in_entry && (strcmp(local, "content") == 0 || strcmp(local, "thumbnail") == 0))
-			add_enclosure(p, attr(attrs, nattrs, "url", NULL),
-				      attr(attrs, nattrs, "type", NULL),
-				      attr(attrs, nattrs, "fileSize", NULL));
-		else if (in_entry && strcmp(local, "group") == 0)
+		if (in_entry && strcmp(local, "group") == 0)
 			p->media_group_depth = p->depth;
+		else if (in_entry)
+			media_field(p, local, attrs, nattrs);
+		break;
+	case NS_XHTMLNS:
+		/* xhtml:body: the item's content, its children serialised. */
+		if (in_entry && strcmp(local, "body") == 0)
+			begin_capture(p, F_CONTENT, MODE_XHTML, 0);
 		break;
 	case NS_RDFNS:
 	case NS_NONE_OTHER:
@@ -1109,6 +1159,17 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
 	enum ns ns = classify(p, uri);
 	if (p->depth == 1) {
 		on_root(p, local, ns, uri, attrs, nb_attributes);
+		/* RDF: the RSS namespace it declares says which RSS, even
+		 * before (or without) a channel in it. */
+		for (int i = 0; p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN &&
+		     strcmp(local, "RDF") == 0 && i < nb_namespaces;
+		     i++) {
+			const char *n = (const char *)namespaces[2 * i + 1];
+			if (n && strcmp(n, NS_RSS10) == 0)
+				p->format = FEED_FORMAT_RSS10;
+			else if (n && strcmp(n, NS_RSS090) == 0)
+				p->format = FEED_FORMAT_RSS090;
+		}
 		return;
 	}
 	if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 && uri &&
