@@ -1412,6 +1412,11 @@ int feed_parser_finish(struct feed_parser *p, struct buf *err)
 	if (p->fix.attrs_dropped)
 		warn(p, "an element had more than %d attributes; the rest were dropped",
 		     XMLFIX_MAX_ATTRS);
+	if (p->fix.entities_capped)
+		warn(p,
+		     "the document's own entities expand to more than %zu bytes; the rest were "
+		     "left as text",
+		     XMLFIX_MAX_EXPANSION);
 	if (p->fix.junk_skipped && p->fix.seen_lt)
 		warn(p, "skipped %zu bytes of text before the first tag", p->fix.junk_skipped);
 	if (!p->fatal && !p->root_seen) {
@@ -1442,8 +1447,15 @@ void feed_parser_free(struct feed_parser *p)
 {
 	if (!p)
 		return;
-	if (p->ctxt)
+	if (p->ctxt) {
+		/* A DOCTYPE that reached libxml2 (xmlfix drops every one it
+		 * recognises; one hidden in a broken XML declaration is not)
+		 * leaves the entities it declared in a document of libxml2's
+		 * own, which is ours to free. */
+		if (p->ctxt->myDoc)
+			xmlFreeDoc(p->ctxt->myDoc);
 		xmlFreeParserCtxt(p->ctxt);
+	}
 	for (int d = 0; d <= MAX_DEPTH; d++)
 		free(p->owned_bases[d]);
 	feed_entry_free(p->entry);

@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -56,24 +57,77 @@ static uint32_t xml_char(uint32_t cp)
 
 /* Is s (an '&' and what follows, len bytes so far) short of input rather
  * than not a reference: no ';' yet and only name or number characters? */
+static bool name_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		c == '_' || c == '-' || c == '.' || c == ':' || (unsigned char)c >= 0x80;
+}
+
 static bool may_become_reference(const char *s, size_t len)
 {
 	if (len >= FIX_LOOKAHEAD || memchr(s + 1, ';', len - 1))
 		return false;
 	size_t i = 1;
-	while (i < len &&
-	       (s[i] == '#' || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
-		(s[i] >= 'A' && s[i] <= 'Z')))
+	while (i < len && (s[i] == '#' || name_char(s[i])))
 		i++;
 	return i == len;
 }
 
-/* An '&' inside a tag (an attribute value): a valid reference becomes numeric, anything else is
- * escaped. Returns bytes consumed, or 0 if more input is needed. */
-static size_t fix_amp(const char *s, size_t len, bool final, struct buf *out)
+/* The internal entity whose reference "&name;" starts s (len bytes), and
+ * the reference's length in *n; NULL when there is none of that name. */
+static const struct xmlfix_entity *internal_entity(const struct xmlfix *x, const char *s,
+						   size_t len, size_t *n)
+{
+	if (!x->n_ents || len < 3)
+		return NULL;
+	size_t i = 1;
+	while (i < len && i < FIX_LOOKAHEAD && name_char(s[i]))
+		i++;
+	if (i == 1 || i >= len || s[i] != ';')
+		return NULL;
+	for (size_t k = 0; k < x->n_ents; k++) {
+		const struct xmlfix_entity *e = &x->ents[k];
+		if (strlen(e->name) == i - 1 && memcmp(e->name, s + 1, i - 1) == 0) {
+			*n = i + 1;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Whether e's value may still be expanded (and counts it if so). */
+static bool expansion_room(struct xmlfix *x, const struct xmlfix_entity *e)
+{
+	if (x->expanded + e->value_len > XMLFIX_MAX_EXPANSION) {
+		x->entities_capped = true;
+		return false;
+	}
+	x->expanded += e->value_len;
+	return true;
+}
+
+/* An '&' inside a tag (an attribute value): a valid reference becomes numeric, an internal
+ * entity's its value (with '&', '<' and quotes as references), anything else is escaped.
+ * Returns bytes consumed, or 0 if more input is needed. */
+static size_t fix_amp(struct xmlfix *x, const char *s, size_t len, bool final, struct buf *out)
 {
 	uint32_t cp;
 	size_t n = text_entity(s, len, &cp);
+	const struct xmlfix_entity *ie = n ? NULL : internal_entity(x, s, len, &n);
+	if (ie) {
+		if (!expansion_room(x, ie)) {
+			buf_puts(out, "&#38;");
+			return 1;
+		}
+		for (size_t i = 0; i < ie->value_len; i++) {
+			char c = ie->value[i];
+			if (c == '&' || c == '<' || c == '"' || c == '\'')
+				buf_printf(out, "&#%d;", c);
+			else
+				buf_putc(out, c);
+		}
+		return n;
+	}
 	if (n) {
 		cp = xml_char(cp);
 		/* "&#N;" without printf: this runs for every entity. */
@@ -168,8 +222,82 @@ static void cdata_run(struct xmlfix *x, const char *s, size_t n)
 	x->cdata_len += n;
 }
 
+/* The general entities the DOCTYPE's text (x->dtd) declares with a literal
+ * value: <!ENTITY name "value">.  Parameter entities, external ones
+ * (SYSTEM, PUBLIC) and declarations inside comments are skipped; the first
+ * declaration of a name wins, as in XML.  A value's character references
+ * and the predefined and HTML entities in it are decoded; references to
+ * other internal entities stay as they are (no recursion, so no bomb). */
+static void read_entities(struct xmlfix *x)
+{
+	const char *s = buf_str(&x->dtd);
+	size_t len = x->dtd.len, i = 0;
+	while (i < len && x->n_ents < XMLFIX_MAX_ENTITIES) {
+		if (starts(s + i, len - i, "<!--", 4)) {
+			const char *e = strstr(s + i + 4, "-->");
+			i = e ? (size_t)(e - s) + 3 : len;
+			continue;
+		}
+		if (!starts(s + i, len - i, "<!ENTITY", 8)) {
+			i++;
+			continue;
+		}
+		i += 8;
+		size_t j = i;
+		while (j < len && strchr(" \t\r\n", s[j]))
+			j++;
+		if (j == i || j >= len || s[j] == '%')
+			continue;
+		size_t name = j;
+		while (j < len && name_char(s[j]))
+			j++;
+		size_t name_len = j - name;
+		while (j < len && strchr(" \t\r\n", s[j]))
+			j++;
+		if (name_len == 0 || name_len >= FIX_LOOKAHEAD - 2 || j >= len ||
+		    (s[j] != '"' && s[j] != '\''))
+			continue; /* SYSTEM, PUBLIC, or not a declaration */
+		const char *end = memchr(s + j + 1, s[j], len - j - 1);
+		if (!end)
+			break;
+		bool known = false;
+		for (size_t k = 0; k < x->n_ents && !known; k++)
+			known = strlen(x->ents[k].name) == name_len &&
+				memcmp(x->ents[k].name, s + name, name_len) == 0;
+		if (!known) {
+			struct buf v;
+			buf_init(&v);
+			for (const char *c = s + j + 1; c < end;) {
+				uint32_t cp;
+				size_t n = *c == '&' ? text_entity(c, (size_t)(end - c), &cp) : 0;
+				if (n) {
+					text_put_utf8(&v, xml_char(cp));
+					c += n;
+				} else if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0xEF) {
+					c += fix_char(c, &v); /* what XML forbids: U+FFFD */
+				} else {
+					buf_putc(&v, *c++);
+				}
+			}
+			if (!utf8_valid(buf_str(&v), v.len)) { /* cut by XMLFIX_MAX_DTD */
+				buf_free(&v);
+				i = (size_t)(end - s) + 1;
+				continue;
+			}
+			x->ents = xrealloc(x->ents, (x->n_ents + 1) * sizeof *x->ents);
+			x->ents[x->n_ents].name = xstrndup(s + name, name_len);
+			x->ents[x->n_ents].value_len = v.len;
+			x->ents[x->n_ents].value = buf_steal(&v);
+			x->n_ents++;
+		}
+		i = (size_t)(end - s) + 1;
+	}
+	buf_free(&x->dtd);
+}
+
 /* One byte of the DOCTYPE, which is dropped whole: a feed needs no DTD, and
- * an internal subset is where entity bombs and XXE live.  Comments, PIs and
+ * an internal subset is where entity bombs and XXE live (read_entities
+ * takes from it only what is safe).  Comments, PIs and
  * quoted strings inside it may hold any of "[]<>'\"". Returns the bytes
  * consumed. */
 static size_t fix_doctype(struct xmlfix *x, const char *c, size_t left)
@@ -271,6 +399,25 @@ static size_t fix_amp_text(struct xmlfix *x, const char *s, size_t len, bool fin
 {
 	uint32_t cp;
 	size_t n = text_entity(s, len, &cp);
+	const struct xmlfix_entity *ie = n ? NULL : internal_entity(x, s, len, &n);
+	if (ie) {
+		if (!expansion_room(x, ie)) {
+			text_char(x, '&');
+			return 1;
+		}
+		/* As text: '<' and '&' in it are characters, not markup. */
+		size_t run = 0;
+		for (size_t i = 0; i < ie->value_len; i++) {
+			char c = ie->value[i];
+			if (c != '<' && c != '&' && c != ']')
+				continue;
+			text_run(x, ie->value + run, i - run);
+			text_char(x, (uint32_t)(unsigned char)c);
+			run = i + 1;
+		}
+		text_run(x, ie->value + run, ie->value_len - run);
+		return n;
+	}
 	if (n) {
 		cp = xml_char(cp);
 		text_char(x, cp);
@@ -409,7 +556,7 @@ static void drop_rest_of_tag(struct xmlfix *x)
 static size_t fix_tag(struct xmlfix *x, const char *c, size_t left, bool final)
 {
 	if (*c == '&' && !x->tag_skip) {
-		size_t n = fix_amp(c, left, final, &x->fixed);
+		size_t n = fix_amp(x, c, left, final, &x->fixed);
 		if (n == 0)
 			return FIX_HOLD;
 		x->tag_last = ';';
@@ -455,6 +602,9 @@ static size_t fix_special(struct xmlfix *x, const char *c, size_t left, bool fin
 {
 	unsigned char u = (unsigned char)*c;
 	if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0xEF) {
+		/* (The DOCTYPE's text keeps it: read_entities checks the values.) */
+		if (x->state == XMLFIX_DOCTYPE && x->dtd.len < XMLFIX_MAX_DTD)
+			buf_putc(&x->dtd, *c);
 		if (x->state == XMLFIX_DOCTYPE || (x->state == XMLFIX_TAG && x->tag_skip))
 			return 1;
 		return fix_char(c, &x->fixed);
@@ -473,7 +623,12 @@ static size_t fix_special(struct xmlfix *x, const char *c, size_t left, bool fin
 	case XMLFIX_DOCTYPE:
 		break;
 	}
-	return fix_doctype(x, c, left);
+	size_t n = fix_doctype(x, c, left);
+	if (x->dtd.len + n <= XMLFIX_MAX_DTD)
+		buf_append(&x->dtd, c, n);
+	if (x->state != XMLFIX_DOCTYPE)
+		read_entities(x);
+	return n;
 }
 
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -484,12 +639,21 @@ void xmlfix_init(struct xmlfix *x)
 	memset(x, 0, sizeof *x);
 	buf_init(&x->pending);
 	buf_init(&x->fixed);
+	buf_init(&x->dtd);
 }
 
 void xmlfix_free(struct xmlfix *x)
 {
 	buf_free(&x->pending);
 	buf_free(&x->fixed);
+	buf_free(&x->dtd);
+	for (size_t i = 0; i < x->n_ents; i++) {
+		free(x->ents[i].name);
+		free(x->ents[i].value);
+	}
+	free(x->ents);
+	x->ents = NULL;
+	x->n_ents = 0;
 }
 
 void xmlfix_run(struct xmlfix *x, bool final)

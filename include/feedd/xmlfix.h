@@ -38,9 +38,10 @@ struct xmlfix {
 	struct buf pending;
 	struct buf fixed;
 	/* What the caller may report at the end. */
-	bool seen_lt;	     /* past the text before the first '<' */
-	size_t junk_skipped; /* non-space bytes before the first '<' */
-	bool attrs_dropped;  /* a tag had more than XMLFIX_MAX_ATTRS attributes */
+	bool seen_lt;	      /* past the text before the first '<' */
+	size_t junk_skipped;  /* non-space bytes before the first '<' */
+	bool attrs_dropped;   /* a tag had more than XMLFIX_MAX_ATTRS attributes */
+	bool entities_capped; /* internal entities past XMLFIX_MAX_EXPANSION left as text */
 
 	/* The pass's own state. */
 	enum xmlfix_state state;
@@ -53,7 +54,25 @@ struct xmlfix {
 	bool tag_skip;	  /* the rest of this tag is dropped */
 	size_t cdata_len; /* bytes since the CDATA section (re)opened */
 	bool out_cdata;	  /* xmlfix opened a CDATA section in text */
+
+	/* The internal subset's general entities (<!ENTITY name "value">):
+	 * the DOCTYPE's text, up to XMLFIX_MAX_DTD bytes, is read for them
+	 * when it ends; their references are replaced by their values as text
+	 * (never markup), whose other references are not expanded again; at
+	 * most XMLFIX_MAX_EXPANSION bytes in all.  External entities are
+	 * never read. */
+	struct buf dtd;
+	struct xmlfix_entity {
+		char *name, *value;
+		size_t value_len;
+	} * ents;
+	size_t n_ents;
+	size_t expanded;
 };
+
+#define XMLFIX_MAX_DTD ((size_t)64 << 10)
+#define XMLFIX_MAX_ENTITIES 256
+#define XMLFIX_MAX_EXPANSION ((size_t)1 << 20)
 
 /* Empties x for a new document. */
 void xmlfix_init(struct xmlfix *x);
