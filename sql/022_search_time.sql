@@ -14,6 +14,13 @@
 -- term over all time unchanged, under a millisecond).  A search without a
 -- period uses the same index.  The index count stays at nine.
 --
+-- The index holds only articles that have a search vector (WHERE search IS
+-- NOT NULL; a search condition implies it, so every search can use it):
+-- an article is stored without one and the search indexer fills it in a
+-- second or so later (013), so the store's inserts no longer write to this
+-- index at all, nor flush its pending list into a million-article index
+-- in the middle of a first ingestion; the indexer's update does.
+--
 -- btree_gin is a contrib extension shipped with PostgreSQL and trusted:
 -- whoever may create in the database may install it (as `feedd migrate`
 -- does when it creates schema feedd).  Where the role that runs `feedd
@@ -32,6 +39,6 @@
 CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA feedd;
 SET maintenance_work_mem = '256MB';
 CREATE INDEX CONCURRENTLY IF NOT EXISTS articles_search_time_idx
-  ON feedd.articles USING gin (search, published_at);
+  ON feedd.articles USING gin (search, published_at) WHERE search IS NOT NULL;
 RESET maintenance_work_mem;
 DROP INDEX CONCURRENTLY IF EXISTS feedd.articles_search_idx;

@@ -210,6 +210,9 @@ feedd.url_host(text) -> text" \
 sql_is "btree_gin's functions are members of the extension (022)" "t" \
   "SELECT count(*) > 10 FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
    WHERE e.extname = 'btree_gin' AND d.deptype = 'e'"
+sql_is "the search index holds searchable articles only: the store's inserts skip it (022)" \
+  "CREATE INDEX articles_search_time_idx ON feedd.articles USING gin (search, published_at) WHERE (search IS NOT NULL)" \
+  "SELECT pg_get_indexdef('feedd.articles_search_time_idx'::regclass)"
 sql_is "the GIN indexes exist" "articles_search_time_idx articles_tags_idx" \
   "SELECT string_agg(i.relname, ' ' ORDER BY i.relname) FROM pg_index x
    JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam
