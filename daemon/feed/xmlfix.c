@@ -73,6 +73,15 @@ static bool may_become_reference(const char *s, size_t len)
 	return i == len;
 }
 
+/* Orders entities by name (byte order), for the binary search below: a
+ * document of millions of references must not compare each with every
+ * declared name. */
+static int entity_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct xmlfix_entity *)a)->name,
+		      ((const struct xmlfix_entity *)b)->name);
+}
+
 /* The internal entity whose reference "&name;" starts s (len bytes), and
  * the reference's length in *n; NULL when there is none of that name. */
 static const struct xmlfix_entity *internal_entity(const struct xmlfix *x, const char *s,
@@ -85,14 +94,15 @@ static const struct xmlfix_entity *internal_entity(const struct xmlfix *x, const
 		i++;
 	if (i == 1 || i >= len || s[i] != ';')
 		return NULL;
-	for (size_t k = 0; k < x->n_ents; k++) {
-		const struct xmlfix_entity *e = &x->ents[k];
-		if (strlen(e->name) == i - 1 && memcmp(e->name, s + 1, i - 1) == 0) {
-			*n = i + 1;
-			return e;
-		}
-	}
-	return NULL;
+	char name[FIX_LOOKAHEAD];
+	memcpy(name, s + 1, i - 1);
+	name[i - 1] = '\0';
+	struct xmlfix_entity key = {.name = name};
+	const struct xmlfix_entity *e =
+		bsearch(&key, x->ents, x->n_ents, sizeof *x->ents, entity_cmp);
+	if (e)
+		*n = i + 1;
+	return e;
 }
 
 /* Whether e's value may still be expanded (and counts it if so). */
@@ -293,6 +303,8 @@ static void read_entities(struct xmlfix *x)
 		i = (size_t)(end - s) + 1;
 	}
 	buf_free(&x->dtd);
+	if (x->n_ents > 1)
+		qsort(x->ents, x->n_ents, sizeof *x->ents, entity_cmp);
 }
 
 /* One byte of the DOCTYPE, which is dropped whole: a feed needs no DTD, and

@@ -228,10 +228,11 @@ if run long_names long_names; then
   expect long_names "exit status 0" 'status == 0' \
     "the entry before them is kept" 'titles[:1] == ["First"]'
 fi
-# These five take well under a second each if the work is linear in the
+# These six take well under a second each if the work is linear in the
 # count and minutes if it is quadratic; they run side by side so that a
 # regression costs the time limit once, not five times.
-for doc in many_attributes many_namespaces many_categories many_enclosures tag_soup_titles; do
+for doc in many_attributes many_namespaces many_categories many_enclosures tag_soup_titles \
+  many_entity_refs; do
   start_doc "$doc" "$doc"
 done
 for doc in many_attributes many_namespaces; do
@@ -247,6 +248,11 @@ fi
 if finish_run many_enclosures; then
   expect many_enclosures "exit status 0" 'status == 0' \
     "the entry after it is kept" 'titles[-1] == "After the enclosures"'
+fi
+if finish_run many_entity_refs; then
+  expect many_entity_refs "exit status 0" 'status == 0' \
+    "a declared entity is expanded" 'titles[0] == "Refs v7"' \
+    "the entry after the references is kept" 'titles[-1] == "After the refs"'
 fi
 if finish_run tag_soup_titles; then
   expect tag_soup_titles "exit status 0" 'status == 0' \

@@ -343,6 +343,15 @@ def tag_soup_titles(d):
     return rss("".join(item(i, soup) for i in range(1, 17)) + item(17, "After the soup"))
 
 
+def many_entity_refs(d):
+    # The internal subset's limit of 256 entities declared, and 1,500,000
+    # references to one that is not (6 MB): a lookup that compared each
+    # reference with every declared name would take minutes.
+    ents = "".join('<!ENTITY e%d "v%d">' % (i, i) for i in range(256))
+    doctype = "<!DOCTYPE rss [%s]>\n" % ents
+    return rss(item(1, "Refs &e7;", "&zz;" * 1500000) + item(2, "After the refs"), doctype)
+
+
 def long_names(d):
     # A 1 MB element name and a 1 MB attribute name.
     n = "n" * (1 << 20)
@@ -362,6 +371,7 @@ CASES = {
     "billion_laughs": billion_laughs,
     "billion_laughs_param": billion_laughs_param,
     "quadratic_blowup": quadratic_blowup,
+    "many_entity_refs": many_entity_refs,
     "xxe_passwd_title": xxe_passwd_title,
     "xxe_file_description": xxe_file_description,
     "xxe_relative": xxe_relative,
