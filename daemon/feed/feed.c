@@ -961,9 +961,13 @@ static void atom_field(struct feed_parser *p, const char *local, bool in_entry,
 	} else if (in_entry && strcmp(local, "id") == 0) {
 		begin_capture(p, F_GUID, MODE_TEXT, 0);
 	} else if (in_entry && (strcmp(local, "published") == 0 || strcmp(local, "issued") == 0)) {
+		/* Atom 0.3's issued and modified give way to 1.0's published
+		 * and updated wherever those come in the entry. */
 		begin_capture(p, F_PUBLISHED, MODE_TEXT, 0);
+		p->cap.fallback = local[0] == 'i';
 	} else if (strcmp(local, "updated") == 0 || strcmp(local, "modified") == 0) {
 		begin_capture(p, F_UPDATED, MODE_TEXT, 0);
+		p->cap.fallback = local[0] == 'm';
 	} else if (in_entry && strcmp(local, "summary") == 0) {
 		begin_atom_text(p, F_SUMMARY, attrs, nattrs);
 	} else if (in_entry && strcmp(local, "content") == 0) {

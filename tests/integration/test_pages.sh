@@ -345,16 +345,9 @@ grep -q "claimed pages not fetched are handed back" "$work/slow.log" && ok "the 
 # page unvisited.
 visits_before=$(col 85859288 visits)
 due_now 85859288
-mkfifo "$work/lock.in"
-psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" < "$work/lock.in" > "$work/lock.out" 2>&1 &
-locker=$!
-exec 7> "$work/lock.in"
-echo "SET application_name = 'test_locker'; BEGIN; SELECT 'locked' FROM feedd.articles WHERE news_id = '85859288' FOR NO KEY UPDATE;" >&7
-for ((k = 0; k < 600; k++)); do
-  grep -q locked "$work/lock.out" && break
-  sleep 0.1
-done
-is "the row is held by another session" locked "$(cat "$work/lock.out")"
+hold_rows "$work" "SET application_name = 'test_locker'; SELECT 'locked' FROM feedd.articles
+  WHERE news_id = '85859288' FOR NO KEY UPDATE" > "$work/held"
+is "the row is held by another session" locked "$(cat "$work/held")"
 timeout 120 "$feedd" once -c "$work/feedd.conf" agency-all 2> "$work/locked.log" &
 once_pid=$!
 waited=0
@@ -365,9 +358,7 @@ for ((k = 0; k < 1200; k++)); do
   sleep 0.1
 done
 is "once waits for the held row" 1 "$waited"
-echo "COMMIT;" >&7
-exec 7>&-
-wait "$locker"
+release_rows
 wait "$once_pid"
 is "... and exits 0 once it is free" 0 $?
 is "the held page was visited" $((visits_before + 1)) "$(col 85859288 visits)"

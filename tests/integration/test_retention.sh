@@ -132,24 +132,15 @@ is "nor does a source not in the list (or not known)" "0|45" \
   "$(sql "SELECT feedd.prune_articles(ARRAY['old', 'nosuch'], ARRAY[2 * 86400, 86400]::bigint[], 100)")|$(lab_left)"
 
 # A row another session holds is skipped, not waited for.
-mkfifo "$work/lock.in"
-psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$FEEDD_TEST_CONNINFO" < "$work/lock.in" > "$work/lock.out" 2>&1 &
-locker=$!
-exec 7> "$work/lock.in"
-echo "BEGIN; SELECT 'locked' FROM feedd.articles WHERE news_id = 'lab3' FOR NO KEY UPDATE;" >&7
-for ((k = 0; k < 600; k++)); do
-  grep -q locked "$work/lock.out" && break
-  sleep 0.1
-done
-is "lab3 is held by another session" locked "$(cat "$work/lock.out")"
+hold_rows "$work" "SELECT 'locked' FROM feedd.articles WHERE news_id = 'lab3' FOR NO KEY UPDATE" \
+  > "$work/held"
+is "lab3 is held by another session" locked "$(cat "$work/held")"
 is "a call deletes at most its limit" "20|25" \
   "$(sql "SELECT feedd.prune_articles(ARRAY['lab'], ARRAY[2 * 86400]::bigint[], 20)")|$(lab_left)"
 is "the next deletes the rest of the old ones, but the held row" "14|11" \
   "$(timeout 60 psql -X -q -A -t -d "$FEEDD_TEST_CONNINFO" \
     -c "SELECT feedd.prune_articles(ARRAY['lab'], ARRAY[2 * 86400]::bigint[], 1000)")|$(lab_left)"
-echo "COMMIT;" >&7
-exec 7>&-
-wait "$locker"
+release_rows
 is "what is left: the held one, the new undated ones and the recent ones" \
   "lab3,lab36,lab37,lab38,lab39,lab40,lab41,lab42,lab43,lab44,lab45" \
   "$(sql "SELECT string_agg(news_id, ',' ORDER BY length(news_id), news_id) FROM feedd.articles a

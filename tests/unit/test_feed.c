@@ -341,6 +341,36 @@ static void test_namespaced_roots(void **state)
 	}
 }
 
+/* Atom 1.0's published and updated win over 0.3's issued and modified
+ * wherever they come; an entry with only an update time is published then. */
+static void test_date_priority(void **state)
+{
+	static const char doc[] =
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\">"
+		"<entry><id>a</id><issued>2004-01-01T00:00:00Z</issued>"
+		"<published>2010-01-01T00:00:00Z</published>"
+		"<modified>2004-01-02T00:00:00Z</modified><updated>2010-01-02T00:00:00Z</updated>"
+		"</entry>"
+		"<entry><id>b</id><updated>2010-01-02T00:00:00Z</updated></entry>"
+		"<entry><id>c</id><issued>2004-01-01T00:00:00Z</issued></entry>"
+		"</feed>";
+	struct seen s;
+	struct buf err;
+	buf_init(&err);
+	assert_int_equal(parse(doc, strlen(doc), 0, NULL, NULL, &s, &err), 0);
+	const char *out = buf_str(&s.out);
+	if (!strstr(out,
+		    "guid=a|link=-|title=-|summary=-|content=-|author=-|pub=1262304000|upd="
+		    "1262390400|") ||
+	    !strstr(out,
+		    "guid=b|link=-|title=-|summary=-|content=-|author=-|pub=1262390400|upd="
+		    "1262390400|") ||
+	    !strstr(out, "guid=c|link=-|title=-|summary=-|content=-|author=-|pub=1072915200|"))
+		fail_msg("%s", out);
+	seen_free(&s);
+	buf_free(&err);
+}
+
 static void test_recovers_after_damage(void **state)
 {
 	struct seen s;
@@ -386,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_recovers_after_damage),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_namespaced_roots),
+		cmocka_unit_test(test_date_priority),
 		cmocka_unit_test(test_charset_hint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
