@@ -520,18 +520,6 @@ static void set_date(char **raw, int64_t *when, char *text)
 	}
 }
 
-/* Plain text of HTML (already folded and trimmed), NULL when empty; takes v. */
-static char *plain_or_null(char *v)
-{
-	char *t = text_html_to_plain(v);
-	free(v);
-	if (!*t) {
-		free(t);
-		return NULL;
-	}
-	return t;
-}
-
 /* A language tag as BCP 47 spells it: "en_US" is "en-US"; takes v. */
 static char *language_tag(char *v)
 {
@@ -551,16 +539,13 @@ static char *text_of(const struct capture *c, char *v)
 {
 	if (c->mode == MODE_TEXT && !c->has_markup)
 		return text_clean_field(v);
-	if (c->exact) {
-		char *t = text_markup_to_plain(v);
-		free(v);
-		if (!*t) {
-			free(t);
-			return NULL;
-		}
-		return t;
+	char *t = c->exact ? text_markup_to_plain(v) : text_html_to_plain(v);
+	free(v);
+	if (!*t) {
+		free(t);
+		return NULL;
 	}
-	return plain_or_null(v);
+	return t;
 }
 
 /* A summary or content: trimmed only, straight from the buffer: the markup
@@ -715,6 +700,9 @@ static void begin_entry(struct feed_parser *p, const xmlChar **attrs, int nattrs
 	p->guid_is_permalink = true;
 	p->cats_capped = p->encs_capped = false;
 	p->author_depth = -1;
+	free(p->author_name);
+	free(p->author_email);
+	p->author_name = p->author_email = NULL; /* an <author> left open */
 	p->media_group_depth = -1;
 	fallback_free(&p->fb_entry);
 	/* RSS 1.0 names each item by rdf:about. */
@@ -782,6 +770,16 @@ static enum feed_format rss_version(const char *v)
 	return FEED_FORMAT_RSS;
 }
 
+/* The RSS an RDF document's namespace name stands for (UNKNOWN: none). */
+static enum feed_format rdf_rss_format(const char *u)
+{
+	if (u && strcmp(u, NS_RSS10) == 0)
+		return FEED_FORMAT_RSS10;
+	if (u && strcmp(u, NS_RSS090) == 0)
+		return FEED_FORMAT_RSS090;
+	return FEED_FORMAT_UNKNOWN;
+}
+
 /* The root's namespace u, none we know, is the format's own (kind) from now
  * on: the classifications cached for it are forgotten. */
 static void adopt_ns(struct feed_parser *p, const char *u, enum ns kind)
@@ -794,7 +792,7 @@ static void adopt_ns(struct feed_parser *p, const char *u, enum ns kind)
 }
 
 static void on_root(struct feed_parser *p, const char *local, enum ns ns, const xmlChar *uri,
-		    const xmlChar **attrs, int nattrs)
+		    const xmlChar **attrs, int nattrs, const xmlChar **namespaces, int nnamespaces)
 {
 	const char *u = (const char *)uri;
 	p->root_seen = true;
@@ -812,7 +810,11 @@ static void on_root(struct feed_parser *p, const char *local, enum ns ns, const 
 		free(v);
 	} else if (strcmp(local, "RDF") == 0 && ns == NS_RDFNS) {
 		p->family = FAM_RSS;
+		/* The RSS namespace it declares says which RSS, even before
+		 * (or without) a channel in it. */
 		p->format = FEED_FORMAT_UNKNOWN;
+		for (int i = 0; i < nnamespaces && p->format == FEED_FORMAT_UNKNOWN; i++)
+			p->format = rdf_rss_format((const char *)namespaces[2 * i + 1]);
 	} else if (strcmp(local, "feed") == 0 &&
 		   (ns == NS_ATOM || ns == NS_NONE_OTHER || !u || !*u)) {
 		/* The drafts before Atom 0.3 had namespaces of their own
@@ -1162,26 +1164,11 @@ static void sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix
 
 	enum ns ns = classify(p, uri);
 	if (p->depth == 1) {
-		on_root(p, local, ns, uri, attrs, nb_attributes);
-		/* RDF: the RSS namespace it declares says which RSS, even
-		 * before (or without) a channel in it. */
-		for (int i = 0; p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN &&
-		     strcmp(local, "RDF") == 0 && i < nb_namespaces;
-		     i++) {
-			const char *n = (const char *)namespaces[2 * i + 1];
-			if (n && strcmp(n, NS_RSS10) == 0)
-				p->format = FEED_FORMAT_RSS10;
-			else if (n && strcmp(n, NS_RSS090) == 0)
-				p->format = FEED_FORMAT_RSS090;
-		}
+		on_root(p, local, ns, uri, attrs, nb_attributes, namespaces, nb_namespaces);
 		return;
 	}
-	if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 && uri &&
-	    strcmp((const char *)uri, NS_RSS10) == 0)
-		p->format = FEED_FORMAT_RSS10;
-	else if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2 && uri &&
-		 strcmp((const char *)uri, NS_RSS090) == 0)
-		p->format = FEED_FORMAT_RSS090;
+	if (p->family == FAM_RSS && p->format == FEED_FORMAT_UNKNOWN && p->depth == 2)
+		p->format = rdf_rss_format((const char *)uri);
 
 	if (p->family == FAM_RSS && ns == NS_RSS && strcmp(local, "channel") == 0 && !p->entry &&
 	    p->channel_depth == 0) {

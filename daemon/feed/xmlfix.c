@@ -607,6 +607,13 @@ static size_t fix_until(struct xmlfix *x, const char *c, size_t left, const char
 	return 1;
 }
 
+/* Keeps n bytes of the DOCTYPE for read_entities, up to XMLFIX_MAX_DTD. */
+static void dtd_keep(struct xmlfix *x, const char *c, size_t n)
+{
+	if (x->dtd.len + n <= XMLFIX_MAX_DTD)
+		buf_append(&x->dtd, c, n);
+}
+
 /* The byte at c, which the state must look at, with left bytes available
  * (at least FIX_LOOKAHEAD unless final).  Returns the bytes consumed, or
  * FIX_HOLD when more input must decide. */
@@ -615,8 +622,8 @@ static size_t fix_special(struct xmlfix *x, const char *c, size_t left, bool fin
 	unsigned char u = (unsigned char)*c;
 	if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0xEF) {
 		/* (The DOCTYPE's text keeps it: read_entities checks the values.) */
-		if (x->state == XMLFIX_DOCTYPE && x->dtd.len < XMLFIX_MAX_DTD)
-			buf_putc(&x->dtd, *c);
+		if (x->state == XMLFIX_DOCTYPE)
+			dtd_keep(x, c, 1);
 		if (x->state == XMLFIX_DOCTYPE || (x->state == XMLFIX_TAG && x->tag_skip))
 			return 1;
 		return fix_char(c, &x->fixed);
@@ -636,8 +643,7 @@ static size_t fix_special(struct xmlfix *x, const char *c, size_t left, bool fin
 		break;
 	}
 	size_t n = fix_doctype(x, c, left);
-	if (x->dtd.len + n <= XMLFIX_MAX_DTD)
-		buf_append(&x->dtd, c, n);
+	dtd_keep(x, c, n);
 	if (x->state != XMLFIX_DOCTYPE)
 		read_entities(x);
 	return n;
